@@ -1,0 +1,42 @@
+# The one command surface: make run, make test, make lint, make bench*.
+# Every target bootstraps what it needs from the repo's own lock files.
+SHELL := /bin/bash
+ADVISOR := .venv/bin/advisor
+PY := .venv/bin/python
+
+.PHONY: bootstrap run test lint bench bench-retrieval train lock-rasa clean
+
+bootstrap:
+	@bash bot/runtime/bootstrap.sh
+
+run: bootstrap
+	@$(ADVISOR) run
+
+train: bootstrap
+	@$(ADVISOR) train
+
+test: bootstrap
+	@$(ADVISOR) train
+	@$(PY) -m pytest -q -p no:cacheprovider
+
+lint: bootstrap
+	@.venv/bin/ruff check bot telephony tests
+	@.venv/bin/ruff format --check bot telephony tests
+	@.venv/bin/mypy
+
+bench: bootstrap
+	@$(ADVISOR) train
+	@$(PY) tests/bench/bench_chat.py
+
+bench-retrieval: bootstrap
+	@$(PY) tests/bench/bench_retrieval.py
+
+# Re-pin the Rasa runtime after editing bot/rasa_project/requirements.in.
+lock-rasa: bootstrap
+	@.venv/bin/uv pip compile --quiet --universal --python-version 3.10 \
+		bot/rasa_project/requirements.in -o bot/rasa_project/requirements.lock 2>/dev/null || \
+	 uv pip compile --quiet --universal --python-version 3.10 \
+		bot/rasa_project/requirements.in -o bot/rasa_project/requirements.lock
+
+clean:
+	rm -rf var .venv .venv-rasa .tools

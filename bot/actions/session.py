@@ -1,0 +1,31 @@
+"""action_session_start: every conversation opens with the AI disclosure (AI labelling rule, 2025-09-01)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+# Session metadata keys that become slots, so later actions know where and who.
+_METADATA_SLOTS = ("channel", "client_id")
+
+
+class ActionSessionStart(Action):
+    """Starts a session like Rasa's default, then discloses that the user is talking to an AI."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        metadata = tracker.get_slot("session_started_metadata") or {}
+        events: list[EventType] = [SessionStarted()]
+        carried = {k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"}
+        carried.update({k: metadata[k] for k in _METADATA_SLOTS if metadata.get(k)})
+        events.extend(SlotSet(k, v) for k, v in carried.items())
+        dispatcher.utter_message(response="utter_ai_disclosure")
+        events.append(ActionExecuted("action_listen"))
+        return events

@@ -1,0 +1,85 @@
+"""App factory: the single front door (web, APIs, channels) and Rasa's action server."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.actions import views as action_views
+from bot.actions.answer import Answerer
+from bot.actions.registry import build_executor
+from bot.channels.web import views as web_views
+from bot.dialogue.client import RasaClient
+from bot.dialogue.service import DialogueGateway
+from bot.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, knowledge: Answerer | None = None) -> FastAPI:
+    """Build the app; everything it needs is constructed here from injected settings."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else None
+        rasa = RasaClient(settings.rasa.url, token=token, timeout_s=settings.rasa.timeout_s)
+        if knowledge is None:
+            from bot.knowledge.service import KnowledgeService
+
+            answerer: Answerer = KnowledgeService.from_settings(settings)
+        else:
+            answerer = knowledge
+        app.state.settings = settings
+        app.state.rasa_client = rasa
+        app.state.knowledge = answerer
+        app.state.gateway = DialogueGateway(rasa, default_language=settings.default_language)
+        app.state.action_executor = build_executor(answerer=answerer)
+        try:
+            yield
+        finally:
+            await rasa.aclose()
+            await answerer.aclose()
+
+    app = FastAPI(title="Wealth advisor / 智能理财助手", version="0.1.0", lifespan=lifespan)
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Carry a request id from the channel through Rasa (metadata) to the actions."""
+        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["x-request-id"] = request.state.request_id
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """A clear 422 naming each bad field (non-UTF-8 and invalid JSON bodies land here too)."""
+        problems = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body", "problem": err.get("msg")}
+            for err in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"error": "invalid_request", "detail": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Same error shape everywhere; an unparseable body (e.g. not UTF-8) is an invalid request."""
+        error = "invalid_request" if exc.status_code == 400 else f"http_{exc.status_code}"
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"error": error, "detail": [{"field": "body", "problem": str(exc.detail)}]},
+            headers=getattr(exc, "headers", None),
+        )
+
+    app.include_router(web_views.router)
+    app.include_router(action_views.router)
+    app.mount("/static", StaticFiles(directory=web_views.STATIC_DIR), name="static")
+    return app

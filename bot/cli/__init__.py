@@ -1,0 +1,162 @@
+"""`advisor`: the one command surface (run, train, shell, nlu eval, and the domain sub-commands)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from pydantic import SecretStr
+
+from bot.errors import AdvisorError
+from bot.runtime import nlu_eval, rasa_process
+from bot.settings import Settings, get_settings
+
+app = typer.Typer(help="Wealth advisor / 智能理财助手", no_args_is_help=True, pretty_exceptions_enable=False)
+nlu_app = typer.Typer(help="NLU evaluation.", no_args_is_help=True)
+app.add_typer(nlu_app, name="nlu")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _with_rasa_token(settings: Settings) -> Settings:
+    """One token per run unless configured, shared by Rasa (--auth-token) and the app."""
+    if settings.rasa.auth_token:
+        return settings
+    rasa = settings.rasa.model_copy(update={"auth_token": SecretStr(secrets.token_hex(16))})
+    return settings.model_copy(update={"rasa": rasa})
+
+
+def _ingest_if_empty(settings: Settings) -> None:
+    from bot.knowledge.service import KnowledgeService
+
+    service = KnowledgeService.from_settings(settings)
+    if service.is_empty():
+        typer.echo(f"Ingesting approved content from {settings.knowledge.source_dir} ...")
+        report = service.ingest(settings.knowledge.source_dir)
+        typer.echo(report.summary())
+
+
+def _announce_when_ready(settings: Settings, server: rasa_process.RasaServer) -> None:
+    url = f"http://{settings.app.host}:{settings.app.port}"
+    try:
+        status = rasa_process.wait_until_ready(server, timeout=settings.rasa.startup_timeout_s)
+    except AdvisorError as exc:
+        typer.secho(f"Rasa did not start: {exc} (see {settings.logs_dir / 'rasa.log'})", fg="red", err=True)
+        return
+    for _ in range(100):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    model = Path(str(status.get("model_file"))).name
+    typer.secho(f"\nReady / 已就绪: open {url.replace('127.0.0.1', 'localhost')}  (model {model})", fg="green")
+    typer.echo("Press Ctrl-C to stop / 按 Ctrl-C 停止.")
+
+
+@app.command()
+def run(
+    port: Annotated[int | None, typer.Option(help="App port (default from config.yml).")] = None,
+) -> None:
+    """Train if needed, ingest the demo content if the store is empty, start Rasa and the app."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    try:
+        settings = _with_rasa_token(get_settings())
+        if port:
+            settings = settings.model_copy(update={"app": settings.app.model_copy(update={"port": port})})
+        model, trained = rasa_process.train(settings)
+        typer.echo(f"Rasa model: {model.name} ({'trained now' if trained else 'up to date'})")
+        _ingest_if_empty(settings)
+        action_url = f"http://127.0.0.1:{settings.app.port}/webhook"
+        server = rasa_process.start(settings, model=model, action_url=action_url)
+    except AdvisorError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"Starting Rasa (pid {server.process.pid}) and the app; Rasa takes ~45 s to load ...")
+    threading.Thread(target=_announce_when_ready, args=(settings, server), daemon=True).start()
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.app.host,
+            port=settings.app.port,
+            log_level=settings.app.log_level.lower(),
+        )
+    finally:
+        server.stop()
+
+
+@app.command()
+def train(force: Annotated[bool, typer.Option(help="Retrain even if the data are unchanged.")] = False) -> None:
+    """Train the Rasa model; skipped when its data are unchanged."""
+    try:
+        model, trained = rasa_process.train(get_settings(), force=force)
+    except AdvisorError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{model} ({'trained' if trained else 'up to date, skipped'})")
+
+
+@app.command()
+def shell(
+    url: Annotated[str | None, typer.Option(help="A running app (default from config.yml).")] = None,
+    sender: Annotated[str, typer.Option(help="Conversation id.")] = "",
+) -> None:
+    """Chat in the terminal through the running app's gateway (start it with `make run`)."""
+    settings = get_settings()
+    base = url or f"http://{settings.app.host}:{settings.app.port}"
+    sender_id = sender or f"shell-{secrets.token_hex(4)}"
+    typer.echo("输入消息后回车，Ctrl-D 退出 / Type a message, Ctrl-D to quit.")
+    with httpx.Client(base_url=base, timeout=30) as client:
+        while True:
+            try:
+                text = input("> ").strip()
+            except EOFError:
+                return
+            if not text:
+                continue
+            try:
+                response = client.post("/api/chat", json={"sender_id": sender_id, "message": text})
+            except httpx.HTTPError as exc:
+                raise _fail(Exception(f"cannot reach {base} ({exc}); is `make run` running?")) from exc
+            body = response.json()
+            for message in body.get("messages", []):
+                typer.secho(message["text"], fg="cyan")
+                for cite in message.get("citations", []):
+                    typer.secho(f"  [{cite['id']}] {cite['title']}", dim=True)
+            if response.status_code != 200:
+                typer.secho(body.get("message") or json.dumps(body, ensure_ascii=False), fg="yellow")
+
+
+@nlu_app.command("eval")
+def nlu_evaluate(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A Rasa-format NLU test file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Rasa's NLU evaluation of FILE against the current model: accuracy and per-intent P/R/F1."""
+    settings = get_settings()
+    try:
+        model, _ = rasa_process.train(settings)
+        result = nlu_eval.evaluate(settings, model=model, test_file=file)
+    except AdvisorError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"intent accuracy: {result['accuracy']:.3f}")
+    for name, scores in sorted(result["intents"].items(), key=lambda kv: kv[1]["f1"]):
+        typer.echo(f"  {name:24s} p={scores['precision']:.2f} r={scores['recall']:.2f} f1={scores['f1']:.2f}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

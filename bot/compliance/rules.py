@@ -1,0 +1,180 @@
+"""Load ``rules.yml`` once into compiled, typed rule objects.
+
+Word lists are data (reviewed by compliance staff, changed without touching code); this module only
+expands macros, compiles, and fails loudly on a malformed file so a bad edit never ships silently.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RULES_PATH = Path(__file__).with_name("rules.yml")
+_FLAGS = re.IGNORECASE
+CLAIM_RULES = frozenset({"guarantee", "certain_return", "deposit_confusion", "exaggeration", "expected_return"})
+
+
+class RulesFileError(ValueError):
+    """rules.yml is missing a key or holds a regex that does not compile."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """One claim pattern; ``unless_text`` drops the match when found anywhere in the message."""
+
+    regex: re.Pattern[str]
+    unless_text: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRule:
+    """A forbidden-claim rule (guarantee, certain_return, ...)."""
+
+    name: str
+    critical: bool
+    deposit_exempt: bool
+    patterns: tuple[Pattern, ...]
+    supersedes: frozenset[str] = frozenset()  # weaker rules not reported for the same sentence
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Patterns that decide whether a keyword hit is really our claim (negation, questions, quotes)."""
+
+    adjacent_negation: re.Pattern[str]
+    windows: tuple[tuple[int, re.Pattern[str]], ...]
+    reassurance: re.Pattern[str]
+    contrast: re.Pattern[str]
+    post_chars: int
+    post: re.Pattern[str]
+    reported: re.Pattern[str]
+    refutation: re.Pattern[str]
+    rhetorical: re.Pattern[str]
+    quote_before: re.Pattern[str]
+    quote_after: re.Pattern[str]
+    deposit_terms: re.Pattern[str]
+    deposit_after: re.Pattern[str]
+    deposit_comparison: re.Pattern[str]
+    wealth_terms: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """A required disclosure: when it is triggered, its wording, and how to recognise it."""
+
+    name: str
+    text: dict[str, str]
+    mention: re.Pattern[str]
+    present: dict[str, tuple[re.Pattern[str], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """Everything the guard needs, compiled."""
+
+    claims: tuple[ClaimRule, ...]
+    context: Context
+    recommendation: re.Pattern[str]
+    risk: Disclosure
+    performance: Disclosure
+
+
+def _compile(source: str, macros: dict[str, str], where: str) -> re.Pattern[str]:
+    for name, value in macros.items():
+        source = source.replace(f"<{name}>", value)
+    try:
+        return re.compile(source, _FLAGS)
+    except re.error as exc:
+        raise RulesFileError(f"{RULES_PATH.name}: bad regex at {where}: {exc}") from exc
+
+
+def _pattern(raw: Any, macros: dict[str, str], where: str) -> Pattern:
+    if isinstance(raw, str):
+        return Pattern(_compile(raw, macros, where))
+    if isinstance(raw, dict) and isinstance(raw.get("re"), str):
+        unless = raw.get("unless_text")
+        return Pattern(
+            _compile(raw["re"], macros, where),
+            _compile(unless, macros, f"{where}.unless_text") if isinstance(unless, str) else None,
+        )
+    raise RulesFileError(f"{RULES_PATH.name}: {where} must be a regex string or {{re: ..., unless_text: ...}}")
+
+
+def _disclosure(name: str, raw: dict[str, Any], macros: dict[str, str]) -> Disclosure:
+    where = f"disclosures.{name}"
+    return Disclosure(
+        name=name,
+        text={"zh": str(raw["zh"]), "en": str(raw["en"])},
+        mention=_compile(raw["mention"], macros, f"{where}.mention"),
+        present={
+            lang: tuple(_compile(p, macros, f"{where}.present.{lang}") for p in raw["present"][lang])
+            for lang in ("zh", "en")
+        },
+    )
+
+
+def parse_rules(data: dict[str, Any]) -> RuleSet:
+    """Build a RuleSet from the parsed YAML mapping (split out so tests can feed variants)."""
+    try:
+        macros = {str(k): str(v) for k, v in data.get("macros", {}).items()}
+        ctx = data["context"]
+
+        def c(key: str) -> re.Pattern[str]:
+            return _compile(ctx[key], macros, f"context.{key}")
+
+        context = Context(
+            adjacent_negation=c("adjacent_negation"),
+            windows=tuple(
+                (int(w["chars"]), _compile(w["re"], macros, f"context.windows[{i}]"))
+                for i, w in enumerate(ctx["windows"])
+            ),
+            reassurance=c("reassurance"),
+            contrast=c("contrast"),
+            post_chars=int(ctx["post_chars"]),
+            post=c("post"),
+            reported=c("reported"),
+            refutation=c("refutation"),
+            rhetorical=c("rhetorical"),
+            quote_before=c("quote_before"),
+            quote_after=c("quote_after"),
+            deposit_terms=c("deposit_terms"),
+            deposit_after=c("deposit_after"),
+            deposit_comparison=c("deposit_comparison"),
+            wealth_terms=c("wealth_terms"),
+        )
+        claims = tuple(
+            ClaimRule(
+                name=name,
+                critical=bool(spec["critical"]),
+                deposit_exempt=bool(spec.get("deposit_exempt", False)),
+                patterns=tuple(
+                    _pattern(p, macros, f"claims.{name}.patterns[{i}]") for i, p in enumerate(spec["patterns"])
+                ),
+                supersedes=frozenset(spec.get("supersedes", [])),
+            )
+            for name, spec in data["claims"].items()
+        )
+        unknown = {rule.name for rule in claims}.union(*(rule.supersedes for rule in claims)) - CLAIM_RULES
+        if unknown:
+            raise RulesFileError(f"{RULES_PATH.name}: unknown claim rules {sorted(unknown)}; expected {sorted(CLAIM_RULES)}")
+        return RuleSet(
+            claims=claims,
+            context=context,
+            recommendation=_compile(data["recommendation"]["markers"], macros, "recommendation.markers"),
+            risk=_disclosure("risk", data["disclosures"]["risk"], macros),
+            performance=_disclosure("performance", data["disclosures"]["performance"], macros),
+        )
+    except (KeyError, TypeError) as exc:
+        raise RulesFileError(f"{RULES_PATH.name}: missing or malformed key: {exc}") from exc
+
+
+@functools.cache
+def load_rules() -> RuleSet:
+    """The packaged rule set, parsed once per process."""
+    with RULES_PATH.open(encoding="utf-8") as handle:
+        return parse_rules(yaml.safe_load(handle))

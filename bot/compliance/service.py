@@ -1,0 +1,86 @@
+"""The compliance guard: one pure function every outgoing message passes, on every channel.
+
+Advisor-training role-play scores advisors with the same ``check`` so the bot and the humans are
+held to one standard. Pure and synchronous (regexes only, no I/O), so it is safe in async handlers
+and in the voice path's time budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from bot.compliance.claims import build_scene, find_claims
+from bot.compliance.disclosures import missing_disclosures
+from bot.compliance.models import CRITICAL_RULES, GuardResult, ProductRef, Violation
+from bot.compliance.rules import load_rules
+from bot.compliance.suitability import find_mentions, find_recommendations, parse_client_level, suitability_hits
+from bot.compliance.text import contains_cjk, normalize
+
+Language = Literal["zh", "en"]
+
+
+def detect_language(text: str) -> Language:
+    """"zh" when the text holds any CJK character (mixed zh/en messages get Chinese disclosures)."""
+    return "zh" if contains_cjk(text) else "en"
+
+
+def check(
+    text: str,
+    *,
+    language: Language | None = None,
+    client_risk_level: str | None = None,
+    products: Sequence[ProductRef] = (),
+    require_disclosures: bool = True,
+) -> GuardResult:
+    """Judge one message; ``ok`` only when it has no violation at all (append disclosures, then re-check).
+
+    Raises ValueError for a malformed ``client_risk_level``: a caller bug must not pass silently.
+    """
+    rules = load_rules()
+    client_level = parse_client_level(client_risk_level)
+    normalized = normalize(text)
+    lang = language or detect_language(text)
+    mentions = find_mentions(normalized.text, products)
+    scene = build_scene(
+        normalized,
+        rules.context,
+        wealth_names=[normalized.text[m.start : m.end] for m in mentions if m.product.is_wealth],
+        deposit_names=[normalized.text[m.start : m.end] for m in mentions if not m.product.is_wealth],
+    )
+
+    found: list[tuple[int, Violation]] = []
+    for hit in find_claims(scene, rules):
+        span = normalized.original_span(hit.sentence.start, hit.sentence.end)
+        found.append((hit.position, _violation(hit.rule, span)))
+    for rule, rec in suitability_hits(find_recommendations(scene, rules, mentions), client_level):
+        span = normalized.original_span(rec.sentence.start, rec.sentence.end)
+        found.append((rec.position, _violation(rule, span)))
+
+    required: list[str] = []
+    if require_disclosures:
+        for missing in missing_disclosures(normalized.text, rules, mentions, lang):
+            found.append((missing.start, _violation(missing.rule, normalized.original_span(missing.start, missing.end))))
+            required.append(missing.sentence)
+
+    violations: list[Violation] = []
+    for _, violation in sorted(found, key=lambda item: item[0]):
+        if violation not in violations:
+            violations.append(violation)
+    return GuardResult(ok=not violations, violations=violations, required_disclosures=required)
+
+
+def disclosures_for(
+    text: str, *, language: Language | None = None, products: Sequence[ProductRef] = ()
+) -> list[str]:
+    """Disclosure sentences ``text`` still needs, in its language, ready to append."""
+    rules = load_rules()
+    normalized = normalize(text)
+    mentions = find_mentions(normalized.text, products)
+    lang = language or detect_language(text)
+    return [m.sentence for m in missing_disclosures(normalized.text, rules, mentions, lang)]
+
+
+def _violation(rule: str, span: str) -> Violation:
+    # model_validate checks the rule name against RuleName at runtime (rule names come from rules.yml).
+    return Violation.model_validate({"rule": rule, "span": span, "critical": rule in CRITICAL_RULES})

@@ -1,0 +1,117 @@
+"""Suitability (适当性): never recommend a product rated above the client's level (第二十五条(一)).
+
+A product counts as recommended when a catalogue product (by code, Chinese or English name) sits in
+a sentence with a recommendation marker that is not negated or questioned, unless the product's own
+clause turns it down (稳进成长不适合您，建议您考虑稳享30天 recommends only the second).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.compliance.claims import Scene, is_neutralised
+from bot.compliance.models import ProductRef
+from bot.compliance.rules import RuleSet
+from bot.compliance.text import Segment, clauses
+
+_CLIENT_NAMES = {"保守": 1, "谨慎": 1, "稳健": 2, "平衡": 3, "成长": 4, "进取": 5, "激进": 5}
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """Where a catalogue product is named in the normalised text."""
+
+    product: ProductRef
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A product the text recommends, with the sentence that does it."""
+
+    product: ProductRef
+    sentence: Segment
+    position: int
+
+
+def parse_client_level(level: str | None) -> int | None:
+    """C1..C5 (or 保守/稳健/平衡/成长/进取) as 1..5; None stays unknown. Anything else is a caller bug."""
+    if level is None:
+        return None
+    raw = unicodedata.normalize("NFKC", level).strip().upper().removesuffix("型")
+    if len(raw) == 2 and raw[0] == "C" and raw[1] in "12345":
+        return int(raw[1])
+    if raw in _CLIENT_NAMES:
+        return _CLIENT_NAMES[raw]
+    raise ValueError(f"client_risk_level must be C1..C5 (or 保守/稳健/平衡/成长/进取), got {level!r}")
+
+
+def product_level(product: ProductRef) -> int:
+    """R1..R5 as 1..5 (validated by ProductRef)."""
+    return int(product.risk_level[1])
+
+
+def _name_pattern(name: str) -> re.Pattern[str]:
+    folded = re.escape(unicodedata.normalize("NFKC", name).lower().strip())
+    # ASCII names/codes get boundaries so WM30 does not match inside WM300.
+    return re.compile(rf"(?<![a-z0-9]){folded}(?![a-z0-9])" if name.isascii() else folded)
+
+
+def find_mentions(text: str, products: Sequence[ProductRef]) -> list[Mention]:
+    """Every place a catalogue product is named, by code, Chinese name or English name."""
+    mentions: list[Mention] = []
+    for product in products:
+        for name in (product.code, product.name, product.name_en):
+            if name and name.strip():
+                mentions.extend(Mention(product, m.start(), m.end()) for m in _name_pattern(name).finditer(text))
+    return sorted(mentions, key=lambda m: m.start)
+
+
+def _region(scene: Scene, index: int) -> Segment:
+    """The sentence, extended over the following lines when it ends with a colon (a list follows)."""
+    sentence = scene.sentences[index]
+    end = sentence.end
+    if scene.text[sentence.start : sentence.end].rstrip().endswith(":"):
+        for following in scene.sentences[index + 1 :]:
+            if not scene.text[following.start : following.end].strip():
+                break
+            end = following.end
+    return Segment(sentence.start, end)
+
+
+def find_recommendations(scene: Scene, rules: RuleSet, mentions: Sequence[Mention]) -> list[Recommendation]:
+    """Products the text recommends (a marker in the same sentence that the text asserts)."""
+    context = rules.context
+    found: dict[tuple[str, int], Recommendation] = {}
+    for index in range(len(scene.sentences)):
+        region = _region(scene, index)
+        markers = list(rules.recommendation.finditer(scene.text, region.start, region.end))
+        active = [m for m in markers if not is_neutralised(scene, context, m.start(), m.end())]
+        if not active:
+            continue
+        declined = [m for m in markers if m not in active]
+        for mention in mentions:
+            if not region.start <= mention.start < region.end:
+                continue
+            clause = next(
+                (c for c in clauses(scene.text, region) if c.start <= mention.start < c.end), region
+            )
+            in_clause = [m for m in markers if clause.start <= m.start() < clause.end]
+            if in_clause and all(m in declined for m in in_clause):
+                continue
+            key = (mention.product.code, region.start)
+            found.setdefault(key, Recommendation(mention.product, scene.sentences[index], mention.start))
+    return sorted(found.values(), key=lambda r: r.position)
+
+
+def suitability_hits(
+    recommendations: Sequence[Recommendation], client_level: int | None
+) -> list[tuple[str, Recommendation]]:
+    """(rule, recommendation) for each recommendation the client's level does not allow."""
+    if client_level is None:
+        return [("risk_level_unknown", rec) for rec in recommendations]
+    return [("suitability", rec) for rec in recommendations if product_level(rec.product) > client_level]

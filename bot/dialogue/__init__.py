@@ -1,0 +1,1 @@
+"""The gateway between channels and the Rasa dialogue server."""

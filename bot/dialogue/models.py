@@ -1,0 +1,34 @@
+"""Typed boundaries of the dialogue gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bot.language import Language
+
+
+class Citation(BaseModel):
+    """An approved document or product an answer was drawn from."""
+
+    id: str
+    title: str
+
+
+class BotMessage(BaseModel):
+    """One rendered bot message, in the conversation's language, ready for a channel."""
+
+    text: str
+    kind: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    buttons: list[dict[str, Any]] = Field(default_factory=list)
+    end_conversation: bool = False
+
+
+class Reply(BaseModel):
+    """What the gateway returns for one user turn."""
+
+    conversation_id: str
+    language: Language
+    messages: list[BotMessage]

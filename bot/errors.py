@@ -1,0 +1,43 @@
+"""The project's own exception hierarchy; vendor errors are translated at the adapter boundary.
+
+    AdvisorError
+    ├── ConfigError             bad or missing settings (raised at start-up, names the key)
+    ├── InputError              a request we refuse (maps to 4xx)
+    └── ServiceUnavailable      an outside dependency is down or too slow (maps to 503 / a degraded reply)
+        ├── DialogueUnavailable Rasa
+        ├── LLMUnavailable      the chat model
+        ├── KnowledgeUnavailable the content store
+        └── ChannelError        WeCom, Twilio, CRM
+"""
+
+
+class AdvisorError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(AdvisorError):
+    """Settings are wrong; the message says which key and how to fix it."""
+
+
+class InputError(AdvisorError):
+    """A request that we refuse with a clear message."""
+
+
+class ServiceUnavailable(AdvisorError):
+    """An outside dependency failed; callers degrade instead of crashing."""
+
+
+class DialogueUnavailable(ServiceUnavailable):
+    """The Rasa server cannot be reached or answered with an error."""
+
+
+class LLMUnavailable(ServiceUnavailable):
+    """The chat model timed out, failed, or returned something unusable."""
+
+
+class KnowledgeUnavailable(ServiceUnavailable):
+    """The content store cannot be queried."""
+
+
+class ChannelError(ServiceUnavailable):
+    """A channel vendor (WeCom, Twilio) or the CRM failed."""

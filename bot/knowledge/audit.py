@@ -1,0 +1,66 @@
+"""Audit trail of blocked generated answers: who (conversation), which rule, and a hash of the text.
+
+The text itself is not stored (it may hold personal data); its sha256 lets a reviewer match it
+against the full transcript kept elsewhere. A database sink will replace the JSON-lines default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+
+class AuditEntry(BaseModel):
+    """One blocked message and one rule it broke."""
+
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    conversation_id: str | None
+    rule: str
+    critical: bool = True
+    sha256: str
+    source: str = "knowledge.generative"
+
+    @classmethod
+    def for_text(cls, text: str, *, conversation_id: str | None, rule: str, critical: bool = True) -> AuditEntry:
+        return cls(
+            conversation_id=conversation_id,
+            rule=rule,
+            critical=critical,
+            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        )
+
+
+class AuditSink(Protocol):
+    """Where audit entries go."""
+
+    async def record(self, entry: AuditEntry) -> None: ...
+
+
+class JsonlAuditSink:
+    """Appends one JSON line per entry (default: data_dir/audit/compliance.jsonl)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def _append(self, line: str) -> None:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+
+    async def record(self, entry: AuditEntry) -> None:
+        await asyncio.to_thread(self._append, entry.model_dump_json())
+
+
+class NullAuditSink:
+    """For `compliance.audit: false`."""
+
+    async def record(self, entry: AuditEntry) -> None:
+        return None

@@ -1,0 +1,184 @@
+"""Train and run the Rasa server as a child process in its own Python 3.10 environment.
+
+Rasa 3.6 cannot share an environment with the app (see README, "Two runtimes"), so the app drives it
+through its CLI and talks to it over loopback only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+
+from bot.errors import ConfigError, DialogueUnavailable
+from bot.settings import Settings
+
+# Files whose content defines the trained model; any change means retraining.
+_MODEL_INPUTS = ("config.yml", "domain.yml", "data")
+_PR_SET_PDEATHSIG = 1
+
+
+def rasa_executable(settings: Settings) -> Path:
+    """The `rasa` CLI inside .venv-rasa, or a clear error saying how to create it."""
+    exe = settings.rasa.venv / "bin" / "rasa"
+    if not exe.exists():
+        raise ConfigError(f"Rasa is not installed at {settings.rasa.venv}; run `make bootstrap` first")
+    return exe
+
+
+def model_fingerprint(project_dir: Path) -> str:
+    """Hash of the Rasa project's training inputs, used as the model's file name."""
+    digest = hashlib.sha256()
+    for name in _MODEL_INPUTS:
+        path = project_dir / name
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(project_dir)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_path(settings: Settings) -> Path:
+    return settings.models_dir / f"advisor-{model_fingerprint(settings.rasa.project_dir)}.tar.gz"
+
+
+def rasa_env(settings: Settings) -> dict[str, str]:
+    """Environment for Rasa children: no telemetry (closed networks), quiet TensorFlow."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        PYTHONWARNINGS="ignore",
+        RASA_CACHE_DIRECTORY=str(settings.data_dir / "rasa-cache"),
+    )
+    return env
+
+
+def train(settings: Settings, *, force: bool = False) -> tuple[Path, bool]:
+    """Train the model unless one for the current data exists. Returns (path, trained_now)."""
+    target = model_path(settings)
+    if target.exists() and not force:
+        return target, False
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    project = settings.rasa.project_dir
+    cmd = [
+        str(rasa_executable(settings)), "train",
+        "--config", str(project / "config.yml"),
+        "--domain", str(project / "domain.yml"),
+        "--data", str(project / "data"),
+        "--out", str(settings.models_dir),
+        "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+    ]  # fmt: skip
+    completed = subprocess.run(cmd, cwd=project, env=rasa_env(settings), check=False)
+    if completed.returncode != 0 or not target.exists():
+        raise DialogueUnavailable(f"rasa train failed with exit code {completed.returncode}")
+    for old in settings.models_dir.glob("advisor-*.tar.gz"):
+        if old != target:
+            old.unlink()
+    return target, True
+
+
+def write_endpoints(settings: Settings, *, action_url: str) -> Path:
+    """Endpoints for this run: our app as action server, and a SQL tracker store in the data dir."""
+    run_dir = settings.data_dir / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = {
+        "action_endpoint": {"url": action_url},
+        "tracker_store": {
+            "type": "SQL",
+            "dialect": "sqlite",
+            "db": str(settings.data_dir / "rasa_tracker.db"),
+        },
+    }
+    path = run_dir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    return path
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel kills Rasa if the supervisor dies (no orphans)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class RasaServer:
+    """A running `rasa run` child process."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    token: str
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Terminate the whole process group, escalating to SIGKILL."""
+        if self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def start(settings: Settings, *, model: Path, action_url: str, log_file: Path | None = None) -> RasaServer:
+    """Start `rasa run` on loopback with its HTTP API behind a token."""
+    token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else secrets.token_hex(16)
+    endpoints = write_endpoints(settings, action_url=action_url)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_file or settings.logs_dir / "rasa.log"
+    project = settings.rasa.project_dir
+    cmd = [
+        str(rasa_executable(settings)), "run",
+        "--model", str(model),
+        "--enable-api",
+        "--auth-token", token,
+        "--interface", settings.rasa.host,
+        "--port", str(settings.rasa.port),
+        "--endpoints", str(endpoints),
+        "--credentials", str(project / "credentials.yml"),
+    ]  # fmt: skip
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            cmd,
+            cwd=project,
+            env=rasa_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+        )
+    return RasaServer(process=process, url=settings.rasa.url, token=token)
+
+
+def wait_until_ready(server: RasaServer, *, timeout: float) -> dict[str, object]:
+    """Block until Rasa answers /status with a loaded model; returns that status."""
+    deadline = time.monotonic() + timeout
+    last_error = "no answer yet"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise DialogueUnavailable(f"rasa exited with code {server.process.returncode} during start-up")
+        try:
+            response = httpx.get(f"{server.url}/status", params={"token": server.token}, timeout=2)
+            if response.status_code == 200 and response.json().get("model_file"):
+                status: dict[str, object] = response.json()
+                return status
+            last_error = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            last_error = str(exc)
+        time.sleep(0.5)
+    raise DialogueUnavailable(f"rasa not ready after {timeout:.0f}s: {last_error}")

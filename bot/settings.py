@@ -1,0 +1,253 @@
+"""Typed settings: `config.yml`, then `.env`, then `ADVISOR_<SECTION>__<KEY>` environment variables.
+
+Read in exactly one place (`get_settings`) and injected everywhere else; adapters receive plain values.
+Secrets are `SecretStr` and are only accepted from the environment (see `_refuse_secrets_in_file`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from bot.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+Language = Literal["zh", "en"]
+
+
+class AppSettings(BaseModel):
+    """The front door (FastAPI)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://localhost:8000"
+    hotline: str = "400-000-0000"
+    log_level: str = "INFO"
+    max_message_chars: int = 2000
+
+
+class RasaSettings(BaseModel):
+    """The Rasa server process, reached over loopback only."""
+
+    host: str = "127.0.0.1"
+    port: int = 5005
+    auth_token: SecretStr | None = None
+    timeout_s: float = 10.0
+    project_dir: Path = REPO_ROOT / "bot" / "rasa_project"
+    venv: Path = REPO_ROOT / ".venv-rasa"
+    startup_timeout_s: float = 240.0
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if value not in {"127.0.0.1", "localhost", "::1"}:
+            raise ValueError("rasa.host must be a loopback address: Rasa's HTTP API is never exposed")
+        return value
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class LLMSettings(BaseModel):
+    """OpenAI-compatible chat model; unset provider means extractive answers only."""
+
+    provider: Literal["openai"] | None = None
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr | None = None
+    timeout_s: float = 8.0
+    temperature: float = 0.1
+    max_tokens: int = 600
+    prompt_version: str = "v1"
+    prompts_dir: Path = REPO_ROOT / "prompts"
+
+    @field_validator("prompts_dir")
+    @classmethod
+    def _repo_relative_prompts(cls, value: Path) -> Path:
+        return value if value.is_absolute() else REPO_ROOT / value
+
+
+class EmbeddingSettings(BaseModel):
+    """Vector embeddings for retrieval (`hashing` needs no download)."""
+
+    provider: Literal["hashing", "sentence_transformers", "openai"] = "hashing"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    dimensions: int = 512
+    batch_size: int = 64
+    timeout_s: float = 30.0
+
+
+class KnowledgeSettings(BaseModel):
+    """Approved content store and retrieval."""
+
+    source_dir: Path = REPO_ROOT / "knowledge_base"
+    chroma_mode: Literal["embedded", "http"] = "embedded"
+    chroma_host: str = "127.0.0.1"
+    chroma_port: int = 8001
+    collection: str = "approved_content"
+    top_k: int = 4
+    relevance_threshold: float = 0.35
+    chunk_size: int = 400
+    chunk_overlap: int = 60
+    candidates: int = 50
+    rrf_k: int = 60
+    refresh_s: float = 5.0
+    max_answer_chars: int = 360
+    max_voice_answer_chars: int = 160
+
+    @field_validator("source_dir")
+    @classmethod
+    def _repo_relative_source(cls, value: Path) -> Path:
+        return value if value.is_absolute() else REPO_ROOT / value
+
+
+class ComplianceSettings(BaseModel):
+    """The guard every outgoing message passes."""
+
+    audit: bool = True
+
+
+class WeComSettings(BaseModel):
+    """WeCom (企业微信): 微信客服 for clients, a self-built app for advisors. Secrets from env only."""
+
+    enabled: bool = False
+    corp_id: str | None = None
+    agent_id: int | None = None
+    open_kfid: str | None = None
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    token: SecretStr | None = None
+    encoding_aes_key: SecretStr | None = None
+    kf_secret: SecretStr | None = None
+    app_secret: SecretStr | None = None
+    timeout_s: float = 5.0
+    replay_window_s: int = 300
+    # Added for bot/channels/wecom (documented in config.yml, channels.wecom).
+    handoff_servicer_userid: str | None = None
+    passive_reply_timeout_s: float = 4.0
+    retry_attempts: int = 3
+    retry_backoff_s: float = 0.5
+    kf_sync_limit: int = 1000
+    database_url: str | None = None
+
+
+class ChannelsSettings(BaseModel):
+    """Channels that end in the app besides web chat."""
+
+    wecom: WeComSettings = Field(default_factory=WeComSettings)
+
+
+class DatabaseSettings(BaseModel):
+    """SQLAlchemy URL; empty means a SQLite file in the data directory."""
+
+    url: str | None = None
+
+
+class Settings(BaseSettings):
+    """All settings. Build with `get_settings()`; tests construct their own and inject them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ADVISOR_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = REPO_ROOT / "var"
+    default_language: Language = "zh"
+    app: AppSettings = Field(default_factory=AppSettings)
+    rasa: RasaSettings = Field(default_factory=RasaSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
+    channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_path = Path(os.environ.get("ADVISOR_CONFIG", REPO_ROOT / "config.yml"))
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_path, yaml_file_encoding="utf-8"),
+        )
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        self.data_dir = self.data_dir if self.data_dir.is_absolute() else REPO_ROOT / self.data_dir
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'advisor.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+
+SECRET_KEYS = {"auth_token", "api_key", "token", "encoding_aes_key", "kf_secret", "app_secret", "password"}
+
+
+def _refuse_secrets_in_file(path: Path) -> None:
+    """Secrets belong in the environment, never in the committed config file."""
+    if not path.exists():
+        return
+    data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                here = f"{where}.{key}" if where else str(key)
+                if str(key) in SECRET_KEYS and value not in (None, ""):
+                    env = "ADVISOR_" + here.upper().replace(".", "__")
+                    raise ConfigError(f"{path.name}: '{here}' is a secret; set it in the environment as {env}")
+                walk(value, here)
+
+    walk(data, "")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from all sources, with clear errors naming the bad key."""
+    _refuse_secrets_in_file(Path(os.environ.get("ADVISOR_CONFIG", REPO_ROOT / "config.yml")))
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; FastAPI depends on this and tests override it."""
+    return load_settings()
