@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,8 +18,13 @@ from bot.actions import views as action_views
 from bot.actions.answer import Answerer
 from bot.actions.registry import build_executor
 from bot.channels.web import views as web_views
+from bot.compliance.outgoing import OutgoingGuard
+from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
 from bot.dialogue.service import DialogueGateway
+from bot.flows import DialogueFlows
+from bot.knowledge.audit import JsonlAuditSink
+from bot.knowledge.guard import product_ref
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -42,13 +48,26 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
         app.state.settings = settings
         app.state.rasa_client = rasa
         app.state.knowledge = answerer
-        app.state.gateway = DialogueGateway(rasa, default_language=settings.default_language)
-        app.state.action_executor = build_executor(answerer=answerer)
+        audit = JsonlAuditSink(settings.data_dir / "audit" / "compliance.jsonl") if settings.compliance.audit else None
+        guard = OutgoingGuard(products=lambda: [product_ref(p) for p in answerer.products()], audit=audit)
+        app.state.gateway = DialogueGateway(rasa, guard=guard, default_language=settings.default_language)
+        await asyncio.to_thread(migrate, settings.database_url)
+        engine = make_engine(settings.database_url)
+        app.state.sessions = session_factory(engine)
+        flows = DialogueFlows(
+            sessions=app.state.sessions,
+            catalogue=answerer,
+            dialogue=settings.dialogue,
+            hotline=settings.app.hotline,
+            llm=getattr(answerer, "chat_model", None),
+        )
+        app.state.action_executor = build_executor(answerer=answerer, flows=flows)
         try:
             yield
         finally:
             await rasa.aclose()
             await answerer.aclose()
+            engine.dispose()
 
     app = FastAPI(title="Wealth advisor / 智能理财助手", version="0.1.0", lifespan=lifespan)
 

@@ -1,13 +1,13 @@
 """The project's own exception hierarchy; vendor errors are translated at the adapter boundary.
 
-    AdvisorError
-    ├── ConfigError             bad or missing settings (raised at start-up, names the key)
-    ├── InputError              a request we refuse (maps to 4xx)
-    └── ServiceUnavailable      an outside dependency is down or too slow (maps to 503 / a degraded reply)
-        ├── DialogueUnavailable Rasa
-        ├── LLMUnavailable      the chat model
-        ├── KnowledgeUnavailable the content store
-        └── ChannelError        WeCom, Twilio, CRM
+AdvisorError
+├── ConfigError             bad or missing settings (raised at start-up, names the key)
+├── InputError              a request we refuse (maps to 4xx)
+└── ServiceUnavailable      an outside dependency is down or too slow (maps to 503 / a degraded reply)
+    ├── DialogueUnavailable Rasa
+    ├── LLMUnavailable      the chat model
+    ├── KnowledgeUnavailable the content store
+    └── ChannelError        WeCom, Twilio, CRM
 """
 
 

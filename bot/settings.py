@@ -108,6 +108,7 @@ class KnowledgeSettings(BaseModel):
     refresh_s: float = 5.0
     max_answer_chars: int = 360
     max_voice_answer_chars: int = 160
+    timezone: str = "Asia/Shanghai"
 
     @field_validator("source_dir")
     @classmethod
@@ -150,6 +151,62 @@ class ChannelsSettings(BaseModel):
     wecom: WeComSettings = Field(default_factory=WeComSettings)
 
 
+class CRMSettings(BaseModel):
+    """Where new and updated leads are pushed (HMAC-signed, from a durable outbox)."""
+
+    webhook_url: str | None = None
+    secret: SecretStr | None = None
+    timeout_s: float = 5.0
+    max_backoff_s: float = 300.0
+    # Added for bot/leads (documented in config.yml, leads.crm).
+    initial_backoff_s: float = Field(default=2.0, gt=0)
+    poll_interval_s: float = Field(default=2.0, gt=0)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+
+
+class LeadsSettings(BaseModel):
+    """Leads API and CRM push. The API key comes from env (ADVISOR_LEADS__API_KEY)."""
+
+    api_key: SecretStr | None = None
+    crm: CRMSettings = Field(default_factory=CRMSettings)
+
+
+class DialogueSettings(BaseModel):
+    """Risk assessment (KYC) and hand-off behaviour."""
+
+    assessment_valid_days: int = 365
+    # Total questionnaire score → investor level; the lowest `min_score` not exceeded wins.
+    risk_level_thresholds: dict[str, int] = Field(
+        default_factory=lambda: {"C1": 0, "C2": 10, "C3": 15, "C4": 20, "C5": 25}
+    )
+    advisor_contact_hours: str = "1 business day"
+    advisor_contact_hours_zh: str = "1个工作日"
+    timezone: str = "Asia/Shanghai"
+
+
+class TelephonySettings(BaseModel):
+    """Outbound voice (Twilio). Auth token from env: ADVISOR_TELEPHONY__AUTH_TOKEN."""
+
+    provider: str = "twilio"
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    from_number: str | None = None
+    api_base_url: str | None = None
+
+
+class CampaignSettings(BaseModel):
+    """Who may be called, when, and how the experiment is assigned."""
+
+    dormant_days: int = 90
+    control_share: float = 0.2
+
+
+class RoleplaySettings(BaseModel):
+    """Advisor training against a role-play client."""
+
+    personas_dir: Path = REPO_ROOT / "bot" / "roleplay" / "personas"
+
+
 class DatabaseSettings(BaseModel):
     """SQLAlchemy URL; empty means a SQLite file in the data directory."""
 
@@ -176,6 +233,11 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
+    dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
+    leads: LeadsSettings = Field(default_factory=LeadsSettings)
+    telephony: TelephonySettings = Field(default_factory=TelephonySettings)
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
+    roleplay: RoleplaySettings = Field(default_factory=RoleplaySettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
 
     @classmethod
@@ -197,7 +259,16 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
-        self.data_dir = self.data_dir if self.data_dir.is_absolute() else REPO_ROOT / self.data_dir
+        """Relative paths in config.yml are relative to the repository, whatever the cwd."""
+
+        def absolute(path: Path) -> Path:
+            return path if path.is_absolute() else REPO_ROOT / path
+
+        self.data_dir = absolute(self.data_dir)
+        self.knowledge.source_dir = absolute(self.knowledge.source_dir)
+        self.roleplay.personas_dir = absolute(self.roleplay.personas_dir)
+        self.rasa.project_dir = absolute(self.rasa.project_dir)
+        self.rasa.venv = absolute(self.rasa.venv)
         return self
 
     @property
@@ -217,7 +288,16 @@ class Settings(BaseSettings):
         return self.data_dir / "logs"
 
 
-SECRET_KEYS = {"auth_token", "api_key", "token", "encoding_aes_key", "kf_secret", "app_secret", "password"}
+SECRET_KEYS = {
+    "auth_token",
+    "api_key",
+    "token",
+    "encoding_aes_key",
+    "kf_secret",
+    "app_secret",
+    "password",
+    "secret",
+}
 
 
 def _refuse_secrets_in_file(path: Path) -> None:

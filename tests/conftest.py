@@ -30,6 +30,9 @@ class FakeAnswerer:
         self.calls.append({"question": question, **kwargs})
         return FakeAnswer(f"关于「{question}」的已审批答复。", [Citation(id="faq-1", title="常见问题")], True)
 
+    def products(self) -> list[object]:
+        return []
+
     async def aclose(self) -> None:
         pass
 

@@ -8,7 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.contact import hand_off
+from bot.actions.context import turn_context, user_turns
 from bot.dialogue.models import Citation
+from bot.flows import DialogueFlows
 from bot.language import Language
 
 
@@ -33,35 +36,34 @@ class Answerer(Protocol):
         conversation_id: str | None = None,
     ) -> AnswerPayload: ...
 
+    def products(self) -> list[Any]: ...
+
     async def aclose(self) -> None: ...
 
 
-def turn_context(tracker: Tracker) -> tuple[str, Language, str]:
-    """(user text, language, channel) of the latest turn, from the gateway's metadata."""
-    message = tracker.latest_message or {}
-    metadata = message.get("metadata") or {}
-    language: Language = "en" if metadata.get("language") == "en" else "zh"
-    channel = str(metadata.get("channel") or tracker.get_slot("channel") or "web")
-    return str(message.get("text") or ""), language, channel
-
-
 class ActionAnswerQuestion(Action):
-    """Thin: asks the knowledge service and sends its grounded answer with citations."""
+    """Thin: asks the knowledge service and sends its grounded answer with citations.
 
-    def __init__(self, answerer: Answerer) -> None:
+    A second NLU fallback in a row means the bot is not helping: hand over to a human instead.
+    """
+
+    def __init__(self, answerer: Answerer, flows: DialogueFlows | None = None) -> None:
         self._answerer = answerer
+        self._flows = flows
 
     def name(self) -> str:
         return "action_answer_question"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        text, language, channel = turn_context(tracker)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = turn_context(tracker)
+        intents = [t.intent for t in user_turns(tracker)]
+        if self._flows is not None and intents[-2:] == ["nlu_fallback", "nlu_fallback"]:
+            await hand_off(self._flows, dispatcher, tracker)
+            return []
         result = await self._answerer.answer(
-            text,
-            language=language,
-            channel=channel,
+            ctx.text,
+            language=ctx.language,
+            channel=ctx.channel,
             risk_level=tracker.get_slot("risk_level"),
             conversation_id=tracker.sender_id,
         )

@@ -9,7 +9,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 # Session metadata keys that become slots, so later actions know where and who.
-_METADATA_SLOTS = ("channel", "client_id")
+_METADATA_SLOTS = ("channel", "client_id", "phone")
 
 
 class ActionSessionStart(Action):
@@ -18,9 +18,7 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         metadata = tracker.get_slot("session_started_metadata") or {}
         events: list[EventType] = [SessionStarted()]
         carried = {k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"}

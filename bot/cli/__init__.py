@@ -13,13 +13,18 @@ import httpx
 import typer
 from pydantic import SecretStr
 
+from bot.compliance.cli import compliance_app
 from bot.errors import AdvisorError
+from bot.knowledge.cli import ask, kb_app
 from bot.runtime import nlu_eval, rasa_process
 from bot.settings import Settings, get_settings
 
 app = typer.Typer(help="Wealth advisor / 智能理财助手", no_args_is_help=True, pretty_exceptions_enable=False)
 nlu_app = typer.Typer(help="NLU evaluation.", no_args_is_help=True)
 app.add_typer(nlu_app, name="nlu")
+app.add_typer(kb_app, name="kb")
+app.add_typer(compliance_app, name="compliance")
+app.command("ask")(ask)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -97,7 +102,9 @@ def run(
 
 
 @app.command()
-def train(force: Annotated[bool, typer.Option(help="Retrain even if the data are unchanged.")] = False) -> None:
+def train(
+    force: Annotated[bool, typer.Option(help="Retrain even if the data are unchanged.")] = False,
+) -> None:
     """Train the Rasa model; skipped when its data are unchanged."""
     try:
         model, trained = rasa_process.train(get_settings(), force=force)

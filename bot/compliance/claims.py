@@ -9,11 +9,15 @@ and deposit wording, whether the subject is a real deposit (大额存单保本�
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.compliance.rules import Context, RuleSet
 from bot.compliance.text import Normalized, Segment, clause_start, is_question, quoted, sentences
+
+# Context is read from a bounded look-back so one huge unpunctuated message stays linear, not quadratic.
+_LOOKBACK = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,24 +39,24 @@ class Scene:
     masked: tuple[Segment, ...]
     wealth_names: tuple[str, ...]
     deposit_names: tuple[str, ...]
+    starts: tuple[int, ...]
 
     def sentence_index(self, position: int) -> int:
         """Index of the sentence holding ``position`` (the last one starting at or before it)."""
-        found = 0
-        for index, sentence in enumerate(self.sentences):
-            if sentence.start <= position:
-                found = index
-            else:
-                break
-        return found
+        return max(0, bisect_right(self.starts, position) - 1)
 
     def is_masked(self, position: int) -> bool:
         """True inside a quotation of someone else's words."""
         return any(seg.start <= position < seg.end for seg in self.masked)
 
 
-def build_scene(normalized: Normalized, context: Context, *, wealth_names: Sequence[str] = (),
-                deposit_names: Sequence[str] = ()) -> Scene:
+def build_scene(
+    normalized: Normalized,
+    context: Context,
+    *,
+    wealth_names: Sequence[str] = (),
+    deposit_names: Sequence[str] = (),
+) -> Scene:
     """Segment the message once and find the quotations that are not our own claims."""
     text = normalized.text
     masked: list[Segment] = []
@@ -66,42 +70,54 @@ def build_scene(normalized: Normalized, context: Context, *, wealth_names: Seque
             or context.quote_after.search(after)
         ):
             masked.append(inner)
-    segs = sentences(text)
+    segs = tuple(sentences(text)) or (Segment(0, len(text)),)
     return Scene(
         text=text,
-        sentences=tuple(segs) if segs else (Segment(0, len(text)),),
+        sentences=segs,
         masked=tuple(masked),
         wealth_names=tuple(wealth_names),
         deposit_names=tuple(deposit_names),
+        starts=tuple(seg.start for seg in segs),
     )
 
 
-def is_neutralised(scene: Scene, context: Context, start: int, end: int) -> bool:
+def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nested: bool = False) -> bool:
     """True when the words at ``[start, end)`` are negated, questioned, quoted or refuted, not asserted."""
     text = scene.text
     index = scene.sentence_index(start)
     sentence = scene.sentences[index]
-    sentence_text = text[sentence.start : sentence.end]
     if scene.is_masked(start):
         return True
-    if is_question(text, sentence) and not context.rhetorical.search(sentence_text.strip()):
+    if is_question(text, sentence) and not context.rhetorical.search(
+        text[sentence.start : sentence.end].strip()
+    ):
         return True
-    pre = text[clause_start(text, sentence, start) : start]
+    begin = clause_start(text, sentence, start, lookback=_LOOKBACK)
+    pre = text[begin:start]
     contrasts = list(context.contrast.finditer(pre))
     if contrasts:
+        begin += contrasts[-1].end()
         pre = pre[contrasts[-1].end() :]
-    pre = context.reassurance.sub("", pre)
-    if context.adjacent_negation.search(pre):
+    if _negated(context, context.reassurance.sub("", pre)):
         return True
-    if any(window.search(pre[-chars:]) for chars, window in context.windows):
+    if context.post.search(text[end : sentence.end][: context.post_chars]):
         return True
-    post = text[end : sentence.end][: context.post_chars]
-    if context.post.search(post):
-        return True
-    if context.reported.search(text[sentence.start : start]):
+    if context.reported.search(text[max(sentence.start, start - _LOOKBACK) : start]):
         following = scene.sentences[index + 1].end if index + 1 < len(scene.sentences) else len(text)
         return context.refutation.search(text[end:following]) is not None
+    if not nested:
+        # One level only: "不能保证您不会亏" is negated through 保证; deeper nesting is rare in replies.
+        verbs = list(context.scope_verbs.finditer(pre))
+        if verbs:
+            verb = verbs[-1]
+            return is_neutralised(scene, context, begin + verb.start(), begin + verb.end(), nested=True)
     return False
+
+
+def _negated(context: Context, pre: str) -> bool:
+    if context.adjacent_negation.search(pre):
+        return True
+    return any(window.search(pre[-chars:]) for chars, window in context.windows)
 
 
 def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -> bool:
@@ -110,7 +126,8 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
     sentence = scene.sentences[scene.sentence_index(start)]
     if context.deposit_after.search(text[end : sentence.end]):
         return True
-    for begin in (clause_start(text, sentence, start), sentence.start):
+    for begin in (clause_start(text, sentence, start, lookback=_LOOKBACK), sentence.start):
+        begin = max(begin, start - _LOOKBACK)
         subject = _first_subject(scene, context, text[begin:start])
         if subject is not None:
             return subject == "deposit"
@@ -118,13 +135,15 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
 
 
 def _first_subject(scene: Scene, context: Context, pre: str) -> str | None:
-    """"deposit" or "wealth" for whichever product word comes first in ``pre``, None if neither."""
+    """Which product word comes first in ``pre``: "deposit", "wealth", or None if neither."""
     deposit = [
         m.start()
         for m in context.deposit_terms.finditer(pre)
         if not context.deposit_comparison.search(pre[max(0, m.start() - 12) : m.start()])
     ] + [pre.find(n) for n in scene.deposit_names if n in pre]
-    wealth = [m.start() for m in context.wealth_terms.finditer(pre)] + [pre.find(n) for n in scene.wealth_names if n in pre]
+    wealth = [m.start() for m in context.wealth_terms.finditer(pre)] + [
+        pre.find(n) for n in scene.wealth_names if n in pre
+    ]
     if not deposit and not wealth:
         return None
     return "deposit" if min(deposit, default=len(pre)) < min(wealth, default=len(pre)) else "wealth"
@@ -140,11 +159,11 @@ def find_claims(scene: Scene, rules: RuleSet) -> list[Hit]:
                 continue
             for match in pattern.regex.finditer(scene.text):
                 start, end = match.span()
-                if end == start or not _asserted(scene, context, rule.deposit_exempt, start, end):
-                    continue
                 index = scene.sentence_index(start)
                 key = (rule.name, index)
-                if key not in hits or hits[key].position > start:
+                if key in hits and hits[key].position <= start:
+                    continue  # one finding per rule per sentence is all a reviewer needs
+                if end > start and _asserted(scene, context, rule.deposit_exempt, start, end):
                     hits[key] = Hit(rule.name, rule.critical, start, scene.sentences[index])
     for rule in rules.claims:
         for weaker in rule.supersedes:
@@ -158,4 +177,3 @@ def _asserted(scene: Scene, context: Context, deposit_exempt: bool, start: int, 
     if is_neutralised(scene, context, start, end):
         return False
     return not (deposit_exempt and _has_deposit_subject(scene, context, start, end))
-

@@ -47,8 +47,14 @@ def missing_disclosures(
     """Disclosures triggered by ``text`` (normalised) and absent from it, risk first."""
     missing: list[MissingDisclosure] = []
     wealth_products = [m for m in mentions if m.product.is_wealth]
-    checks: tuple[tuple[Disclosure, Sequence[Mention], Literal["missing_risk_disclosure",
-                                                                "missing_performance_disclaimer"]], ...] = (
+    checks: tuple[
+        tuple[
+            Disclosure,
+            Sequence[Mention],
+            Literal["missing_risk_disclosure", "missing_performance_disclaimer"],
+        ],
+        ...,
+    ] = (
         (rules.risk, wealth_products, "missing_risk_disclosure"),
         (rules.performance, (), "missing_performance_disclaimer"),
     )

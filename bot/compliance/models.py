@@ -20,7 +20,14 @@ RuleName = Literal[
 
 #: Rules that make a message unsendable on their own (销售管理暂行办法 第二十五条 (一)(二)(四)(九)).
 CRITICAL_RULES: frozenset[str] = frozenset(
-    {"guarantee", "certain_return", "deposit_confusion", "expected_return", "suitability", "risk_level_unknown"}
+    {
+        "guarantee",
+        "certain_return",
+        "deposit_confusion",
+        "expected_return",
+        "suitability",
+        "risk_level_unknown",
+    }
 )
 
 

@@ -15,8 +15,11 @@ from typing import Any
 import yaml
 
 RULES_PATH = Path(__file__).with_name("rules.yml")
-_FLAGS = re.IGNORECASE
-CLAIM_RULES = frozenset({"guarantee", "certain_return", "deposit_confusion", "exaggeration", "expected_return"})
+# ASCII word semantics: CJK characters are not \w, so `\bguaranteed\b` also matches in 是guaranteed的.
+_FLAGS = re.IGNORECASE | re.ASCII
+CLAIM_RULES = frozenset(
+    {"guarantee", "certain_return", "deposit_confusion", "exaggeration", "expected_return"}
+)
 
 
 class RulesFileError(ValueError):
@@ -52,6 +55,7 @@ class Context:
     contrast: re.Pattern[str]
     post_chars: int
     post: re.Pattern[str]
+    scope_verbs: re.Pattern[str]
     reported: re.Pattern[str]
     refutation: re.Pattern[str]
     rhetorical: re.Pattern[str]
@@ -102,7 +106,9 @@ def _pattern(raw: Any, macros: dict[str, str], where: str) -> Pattern:
             _compile(raw["re"], macros, where),
             _compile(unless, macros, f"{where}.unless_text") if isinstance(unless, str) else None,
         )
-    raise RulesFileError(f"{RULES_PATH.name}: {where} must be a regex string or {{re: ..., unless_text: ...}}")
+    raise RulesFileError(
+        f"{RULES_PATH.name}: {where} must be a regex string or {{re: ..., unless_text: ...}}"
+    )
 
 
 def _disclosure(name: str, raw: dict[str, Any], macros: dict[str, str]) -> Disclosure:
@@ -137,6 +143,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
             contrast=c("contrast"),
             post_chars=int(ctx["post_chars"]),
             post=c("post"),
+            scope_verbs=c("scope_verbs"),
             reported=c("reported"),
             refutation=c("refutation"),
             rhetorical=c("rhetorical"),
@@ -153,7 +160,8 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
                 critical=bool(spec["critical"]),
                 deposit_exempt=bool(spec.get("deposit_exempt", False)),
                 patterns=tuple(
-                    _pattern(p, macros, f"claims.{name}.patterns[{i}]") for i, p in enumerate(spec["patterns"])
+                    _pattern(p, macros, f"claims.{name}.patterns[{i}]")
+                    for i, p in enumerate(spec["patterns"])
                 ),
                 supersedes=frozenset(spec.get("supersedes", [])),
             )
@@ -161,7 +169,9 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
         )
         unknown = {rule.name for rule in claims}.union(*(rule.supersedes for rule in claims)) - CLAIM_RULES
         if unknown:
-            raise RulesFileError(f"{RULES_PATH.name}: unknown claim rules {sorted(unknown)}; expected {sorted(CLAIM_RULES)}")
+            raise RulesFileError(
+                f"{RULES_PATH.name}: unknown claim rules {sorted(unknown)}; expected {sorted(CLAIM_RULES)}"
+            )
         return RuleSet(
             claims=claims,
             context=context,

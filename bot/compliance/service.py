@@ -14,14 +14,19 @@ from bot.compliance.claims import build_scene, find_claims
 from bot.compliance.disclosures import missing_disclosures
 from bot.compliance.models import CRITICAL_RULES, GuardResult, ProductRef, Violation
 from bot.compliance.rules import load_rules
-from bot.compliance.suitability import find_mentions, find_recommendations, parse_client_level, suitability_hits
+from bot.compliance.suitability import (
+    find_mentions,
+    find_recommendations,
+    parse_client_level,
+    suitability_hits,
+)
 from bot.compliance.text import contains_cjk, normalize
 
 Language = Literal["zh", "en"]
 
 
 def detect_language(text: str) -> Language:
-    """"zh" when the text holds any CJK character (mixed zh/en messages get Chinese disclosures)."""
+    """Chinese when the text holds any CJK character, so mixed zh/en messages get Chinese disclosures."""
     return "zh" if contains_cjk(text) else "en"
 
 
@@ -60,7 +65,12 @@ def check(
     required: list[str] = []
     if require_disclosures:
         for missing in missing_disclosures(normalized.text, rules, mentions, lang):
-            found.append((missing.start, _violation(missing.rule, normalized.original_span(missing.start, missing.end))))
+            found.append(
+                (
+                    missing.start,
+                    _violation(missing.rule, normalized.original_span(missing.start, missing.end)),
+                )
+            )
             required.append(missing.sentence)
 
     violations: list[Violation] = []

@@ -67,7 +67,9 @@ def find_mentions(text: str, products: Sequence[ProductRef]) -> list[Mention]:
     for product in products:
         for name in (product.code, product.name, product.name_en):
             if name and name.strip():
-                mentions.extend(Mention(product, m.start(), m.end()) for m in _name_pattern(name).finditer(text))
+                mentions.extend(
+                    Mention(product, m.start(), m.end()) for m in _name_pattern(name).finditer(text)
+                )
     return sorted(mentions, key=lambda m: m.start)
 
 
@@ -94,12 +96,11 @@ def find_recommendations(scene: Scene, rules: RuleSet, mentions: Sequence[Mentio
         if not active:
             continue
         declined = [m for m in markers if m not in active]
+        parts = clauses(scene.text, region)
         for mention in mentions:
             if not region.start <= mention.start < region.end:
                 continue
-            clause = next(
-                (c for c in clauses(scene.text, region) if c.start <= mention.start < c.end), region
-            )
+            clause = next((c for c in parts if c.start <= mention.start < c.end), region)
             in_clause = [m for m in markers if clause.start <= m.start() < clause.end]
             if in_clause and all(m in declined for m in in_clause):
                 continue

@@ -77,10 +77,13 @@ def sentences(text: str) -> list[Segment]:
     return segments
 
 
-def clause_start(text: str, sentence: Segment, position: int) -> int:
-    """Start of the clause (comma/colon-delimited part of a sentence) that contains ``position``."""
-    start = sentence.start
-    for match in _CLAUSE_END.finditer(text, sentence.start, position):
+def clause_start(text: str, sentence: Segment, position: int, *, lookback: int | None = None) -> int:
+    """Start of the clause (comma/colon-delimited part of a sentence) holding ``position``.
+
+    With ``lookback`` the search is limited to that many characters before ``position``.
+    """
+    start = sentence.start if lookback is None else max(sentence.start, position - lookback)
+    for match in _CLAUSE_END.finditer(text, start, position):
         start = match.end()
     return start
 

@@ -24,6 +24,7 @@ class BotMessage(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     buttons: list[dict[str, Any]] = Field(default_factory=list)
     end_conversation: bool = False
+    risk_level: str | None = None  # the client level a recommendation was made for (for the guard)
 
 
 class Reply(BaseModel):

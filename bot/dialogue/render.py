@@ -7,6 +7,9 @@ from typing import Any
 from bot.dialogue.models import BotMessage, Citation
 from bot.language import Language
 
+# Message kinds after which the conversation is over (voice hangs up, web shows it ended).
+END_KINDS = frozenset({"opt_out", "end_call"})
+
 
 def render(raw: list[dict[str, Any]], language: Language) -> list[BotMessage]:
     """Pick each message's text in `language`; bilingual responses carry {"zh", "en"} payloads."""
@@ -20,7 +23,8 @@ def render(raw: list[dict[str, Any]], language: Language) -> list[BotMessage]:
                     text=str(text),
                     kind=custom.get("kind"),
                     citations=[Citation(**c) for c in custom.get("citations", [])],
-                    end_conversation=bool(custom.get("end_conversation", False)),
+                    end_conversation=bool(custom.get("end_conversation", False)) or custom.get("kind") in END_KINDS,
+                    risk_level=custom.get("risk_level"),
                 )
             )
         elif item.get("text"):

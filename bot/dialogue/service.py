@@ -6,6 +6,7 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
+from bot.compliance.outgoing import OutgoingGuard
 from bot.dialogue.client import RasaClient
 from bot.dialogue.models import Reply
 from bot.dialogue.render import render
@@ -15,8 +16,16 @@ from bot.language import Language, detect_language
 class DialogueGateway:
     """Forwards a channel's user turn to Rasa with a stable sender id and renders the answer."""
 
-    def __init__(self, client: RasaClient, *, default_language: Language, memory: int = 100_000) -> None:
+    def __init__(
+        self,
+        client: RasaClient,
+        *,
+        guard: OutgoingGuard,
+        default_language: Language,
+        memory: int = 100_000,
+    ) -> None:
         self._client = client
+        self._guard = guard
         self._default_language = default_language
         # Last language per conversation, so "1" or "👍" is answered in the language used before.
         self._languages: OrderedDict[str, Language] = OrderedDict()
@@ -54,4 +63,7 @@ class DialogueGateway:
             "request_id": request_id or uuid.uuid4().hex,
         }
         raw = await self._client.send(conversation_id, text, meta)
-        return Reply(conversation_id=conversation_id, language=language, messages=render(raw, language))
+        messages = await self._guard.apply(
+            render(raw, language), language=language, conversation_id=conversation_id, channel=channel
+        )
+        return Reply(conversation_id=conversation_id, language=language, messages=messages)

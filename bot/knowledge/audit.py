@@ -27,7 +27,9 @@ class AuditEntry(BaseModel):
     source: str = "knowledge.generative"
 
     @classmethod
-    def for_text(cls, text: str, *, conversation_id: str | None, rule: str, critical: bool = True) -> AuditEntry:
+    def for_text(
+        cls, text: str, *, conversation_id: str | None, rule: str, critical: bool = True
+    ) -> AuditEntry:
         return cls(
             conversation_id=conversation_id,
             rule=rule,

@@ -157,7 +157,9 @@ def _flag_duplicates(items: list[Parsed]) -> None:
             continue
         if parsed.key in seen:
             label = "code" if parsed.key.startswith("product:") else "id"
-            parsed.problems.append(Problem(field=label, message=f"duplicate {label}, first in {seen[parsed.key]}"))
+            parsed.problems.append(
+                Problem(field=label, message=f"duplicate {label}, first in {seen[parsed.key]}")
+            )
             parsed.content, parsed.key = None, None
         else:
             seen[parsed.key] = parsed.file

@@ -21,7 +21,9 @@ class Guard(Protocol):
         self, text: str, *, language: Language, client_risk_level: str | None, products: Sequence[Product]
     ) -> GuardResult: ...
 
-    def disclosures(self, text: str, *, language: Language, products: Sequence[Product]) -> list[str]: ...
+    def disclosures(
+        self, text: str, *, language: Language, products: Sequence[Product], about: Sequence[Product] = ()
+    ) -> list[str]: ...
 
 
 def product_ref(product: Product) -> ProductRef:
@@ -51,9 +53,13 @@ class ComplianceGuard:
             # A malformed risk level (not C1-C5) must not crash a turn: judge as if unknown.
             return check(text, language=language, products=[product_ref(p) for p in products])
 
-    def disclosures(self, text: str, *, language: Language, products: Sequence[Product]) -> list[str]:
-        """Required wording for an answer about `products`: their names are prepended so a product
-        the quoted passage does not name still triggers 理财非存款、产品有风险、投资须谨慎."""
-        names = "、".join(p.name if language == "zh" else (p.name_en or p.name) for p in products)
+    def disclosures(
+        self, text: str, *, language: Language, products: Sequence[Product], about: Sequence[Product] = ()
+    ) -> list[str]:
+        """Wording `text` still needs. `products` is the catalogue (mentions are found by name);
+        the names of the products the answer is `about` are prepended, so a quoted passage that
+        never names its product still triggers 理财非存款、产品有风险、投资须谨慎."""
+        names = "、".join(p.name if language == "zh" else (p.name_en or p.name) for p in about)
         subject = f"{names}\n{text}" if names else text
-        return disclosures_for(subject, language=language, products=[product_ref(p) for p in products])
+        refs = {p.code: product_ref(p) for p in [*products, *about]}
+        return disclosures_for(subject, language=language, products=list(refs.values()))

@@ -52,7 +52,9 @@ def ingest_folder(
     fingerprint = f"{embedder.fingerprint}|{chunker.fingerprint}|{tokenizer.fingerprint}"
     previous = store.read_state().get("fingerprint")
     if not reset and previous and previous != fingerprint and store.count():
-        report.notes.append(f"note: embeddings/chunking changed ({previous} → {fingerprint}); rebuilding the index")
+        report.notes.append(
+            f"note: embeddings/chunking changed ({previous} → {fingerprint}); rebuilding the index"
+        )
         reset = True
     if reset:
         store.reset()
@@ -113,7 +115,9 @@ def _write(
     store.delete_sources({chunks[0].source_key for _, chunks in pending if chunks})
     total = sum(len(chunks) for _, chunks in pending)
     # tqdm writes to stderr, so `--json` output on stdout stays clean; None = only on a terminal.
-    with tqdm(total=total, desc="Indexing", unit="chunk", disable=None if progress is None else not progress) as bar:
+    with tqdm(
+        total=total, desc="Indexing", unit="chunk", disable=None if progress is None else not progress
+    ) as bar:
         batch: list[Chunk] = []
         for _, chunks in pending:
             batch.extend(chunks)

@@ -2,8 +2,10 @@
 
 Chinese has no spaces, so words come from jieba, with a small finance dictionary
 (data/finance_words.txt) so terms such as 到账 or 业绩比较基准 stay whole. English words are
-lower-cased and plural-folded. Stop words (data/stopwords.txt) are dropped: question words like
-多久 or "how" say nothing about which passage answers a question.
+lower-cased and lightly stemmed. A thesaurus (data/synonyms.txt) maps clients' words to the
+content's (卖掉 → 赎回, "cash out" → 赎回), in both languages, so a paraphrased question still
+meets its passage. Stop words (data/stopwords.txt) are dropped: question words like 多久 or
+"how" say nothing about which passage answers a question.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ from rank_bm25 import BM25Okapi
 DATA_DIR = Path(__file__).parent / "data"
 STOPWORDS_FILE = DATA_DIR / "stopwords.txt"
 FINANCE_WORDS_FILE = DATA_DIR / "finance_words.txt"
+SYNONYMS_FILE = DATA_DIR / "synonyms.txt"
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORDLIKE = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ASCII_WORD = re.compile(r"^[a-z]+$")
+_POSSESSIVE = re.compile(r"['’]s\b")
+_MAX_PHRASE = 4
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -38,11 +43,24 @@ def _read_list(path: Path) -> list[str]:
     return [line for line in lines if line]
 
 
-def _fold(word: str) -> str:
-    """Crude English plural folding (fees → fee) so questions and passages meet."""
-    if len(word) > 3 and _ASCII_WORD.match(word) and word.endswith("s") and not word.endswith("ss"):
+def stem(word: str) -> str:
+    """Light English stemming (fees → fee, redeemed → redeem, policies → policy) so questions and
+    passages meet; deliberately crude, applied identically to both sides."""
+    if not _ASCII_WORD.match(word) or len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("ing") and len(word) > 5 and not word.endswith("thing"):
+        return word[:-3]
+    if word.endswith("ed") and len(word) > 4 and not word.endswith("eed"):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+def _normalise(word: str) -> str:
+    return stem(word.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -54,23 +72,48 @@ class Analysis:
 
 
 class Tokenizer:
-    """jieba in search mode (whole words plus their dictionary sub-words), stop words removed.
+    """jieba in search mode (whole words plus their dictionary sub-words), thesaurus-normalised,
+    stop words removed.
 
-    Owns its own `jieba.Tokenizer` so the finance dictionary never leaks into other users of jieba.
+    Owns its own `jieba.Tokenizer` so our dictionary never leaks into other users of jieba.
     """
 
     def __init__(
-        self, *, stopwords_file: Path = STOPWORDS_FILE, words_file: Path = FINANCE_WORDS_FILE
+        self,
+        *,
+        stopwords_file: Path = STOPWORDS_FILE,
+        words_file: Path = FINANCE_WORDS_FILE,
+        synonyms_file: Path | None = SYNONYMS_FILE,
     ) -> None:
-        self._stop = frozenset(_read_list(stopwords_file))
+        self._stop = frozenset(_normalise(w) for line in _read_list(stopwords_file) for w in line.split())
         self._words_file = words_file
+        self._canonical: dict[tuple[str, ...], str] = {}
+        self._cjk_terms: list[str] = []
+        if synonyms_file is not None:
+            self._load_synonyms(synonyms_file)
         self._jieba = jieba.Tokenizer()
         self._ready = False
         self._lock = threading.Lock()
         digest = hashlib.sha256()
-        for path in (stopwords_file, words_file):
-            digest.update(path.read_bytes())
+        for path in (stopwords_file, words_file, synonyms_file):
+            if path is not None:
+                digest.update(path.read_bytes())
         self.fingerprint = f"jieba-search:{digest.hexdigest()[:12]}"
+
+    def _load_synonyms(self, path: Path) -> None:
+        for line in _read_list(path):
+            terms = [t.strip().lower() for t in line.split(",") if t.strip()]
+            if len(terms) < 2:
+                continue
+            canonical = terms[0]
+            for term in terms:
+                if _CJK.search(term):
+                    self._cjk_terms.append(term)
+                    self._canonical[(term,)] = canonical
+                else:
+                    words = tuple(_normalise(w) for w in re.split(r"[\s\-]+", term) if w)
+                    if words:
+                        self._canonical.setdefault(words, canonical)
 
     def _ensure_ready(self) -> None:
         if self._ready:
@@ -80,7 +123,32 @@ class Tokenizer:
                 for line in _read_list(self._words_file):
                     word, _, freq = line.partition(" ")
                     self._jieba.add_word(word, int(freq) if freq.strip().isdigit() else None)
+                for term in self._cjk_terms:
+                    if len(term) > 1:
+                        self._jieba.add_word(term, 2000)
                 self._ready = True
+
+    def _words(self, text: str) -> list[str]:
+        """jieba words, normalised, with thesaurus phrases (longest first) replaced by their concept."""
+        raw = [
+            _normalise(part)
+            for w in self._jieba.cut(_POSSESSIVE.sub("", text))
+            for part in (w.split("-") if w.isascii() else [w])
+        ]
+        words = [w for w in raw if w and _WORDLIKE.search(w)]
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for size in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
+                concept = self._canonical.get(tuple(words[i : i + size]))
+                if concept is not None:
+                    out.append(concept)
+                    i += size
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
 
     def analyze(self, text: str) -> Analysis:
         """One jieba pass gives both the BM25 tokens and the Chinese runs."""
@@ -89,9 +157,11 @@ class Tokenizer:
         tokens: list[str] = []
         runs: list[str] = []
         run: list[str] = []
-        for raw in self._jieba.cut(text):
-            word = raw.strip().lower()
-            keep = bool(word) and bool(_WORDLIKE.search(word)) and word not in self._stop
+        concepts = set(self._canonical.values())
+        for word in self._words(text):
+            # A lone Chinese character (算, 上, 钱) matches almost anything; thesaurus concepts
+            # (卖 → 赎回) have already been mapped, and the embedder still sees character bigrams.
+            keep = word not in self._stop and not (len(word) == 1 and _CJK.match(word) and word not in concepts)
             if keep and _CJK.search(word):
                 run.append(word)
             elif run:
@@ -100,13 +170,13 @@ class Tokenizer:
             if not keep:
                 continue
             # Search mode: also index the dictionary words inside a long word (中国人民银行 → 人民银行 …).
-            if len(word) > 2:
+            if len(word) > 2 and _CJK.search(word) and word not in concepts:
                 for n in (2, 3):
                     for i in range(len(word) - n + 1):
                         sub = word[i : i + n]
                         if sub != word and freq.get(sub) and sub not in self._stop:
-                            tokens.append(sub)
-            tokens.append(_fold(word))
+                            tokens.append(self._canonical.get((sub,), sub))
+            tokens.append(word)
         if run:
             runs.append("".join(run))
         return Analysis(tokens=tokens, cjk_runs=runs)

@@ -56,13 +56,18 @@ class Snapshot:
         return len(self.chunks)
 
     def mask(self, flt: ChunkFilter) -> np.ndarray:
-        """Chunks usable now: valid today (checked again at answer time), on this channel, for this audience."""
+        """Chunks usable now: valid today (re-checked at answer time), on this channel, for this audience."""
         today = day_number(flt.day, 0)
         ok = (self.valid_from <= today) & (self.valid_until >= today)
-        if flt.channel:
-            ok &= self.flags.get(f"ch_{flt.channel}", np.zeros(len(self), dtype=bool))
+        if flt.channel in CHANNELS:
+            ok &= self.flags[f"ch_{flt.channel}"]
+        elif flt.channel:  # a channel we do not know: only content allowed everywhere
+            for channel in CHANNELS:
+                ok &= self.flags[f"ch_{channel}"]
         if flt.audience:
-            ok &= self.flags["aud_all"] | self.flags.get(f"aud_{flt.audience}", np.zeros(len(self), dtype=bool))
+            ok &= self.flags["aud_all"] | self.flags.get(
+                f"aud_{flt.audience}", np.zeros(len(self), dtype=bool)
+            )
         return ok
 
     def products(self, day: date) -> list[Product]:
@@ -85,7 +90,13 @@ class HybridSearcher:
     """Ranks allowed chunks for a query; `mode` lets the benchmark compare BM25-only and vector-only."""
 
     def __init__(
-        self, *, store: ChromaStore, embedder: Embedder, tokenizer: Tokenizer, rrf_k: int = 60, candidates: int = 50
+        self,
+        *,
+        store: ChromaStore,
+        embedder: Embedder,
+        tokenizer: Tokenizer,
+        rrf_k: int = 60,
+        candidates: int = 50,
     ) -> None:
         self._store = store
         self._embedder = embedder

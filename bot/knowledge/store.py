@@ -114,8 +114,10 @@ def where(flt: ChunkFilter) -> dict[str, Any]:
         {"valid_from": {"$lte": today}},
         {"valid_until": {"$gte": today}},
     ]
-    if flt.channel:
+    if flt.channel in CHANNELS:
         clauses.append({f"ch_{flt.channel}": True})
+    elif flt.channel:  # a channel we do not know: only content allowed everywhere
+        clauses.extend({f"ch_{channel}": True} for channel in CHANNELS)
     if flt.audience:
         clauses.append({"$or": [{"aud_all": True}, {f"aud_{flt.audience}": True}]})
     return {"$and": clauses}
@@ -180,7 +182,9 @@ class ChromaStore:
             while True:
                 page = self._chunks.get(include=["documents", "metadatas"], limit=5000, offset=offset)
                 ids = page["ids"]
-                for chunk_id, text, meta in zip(ids, page["documents"] or [], page["metadatas"] or [], strict=True):
+                for chunk_id, text, meta in zip(
+                    ids, page["documents"] or [], page["metadatas"] or [], strict=True
+                ):
                     out.append(_chunk(chunk_id, text or "", dict(meta or {})))
                 if len(ids) < 5000:
                     return out
@@ -213,7 +217,9 @@ class ChromaStore:
             for start in range(0, len(ordered), _BATCH):
                 self._chunks.delete(where={"source_key": {"$in": ordered[start : start + _BATCH]}})
 
-    def query(self, vector: Sequence[float], n: int, flt: ChunkFilter | None = None) -> list[tuple[str, float]]:
+    def query(
+        self, vector: Sequence[float] | np.ndarray, n: int, flt: ChunkFilter | None = None
+    ) -> list[tuple[str, float]]:
         """Nearest chunks as (id, cosine similarity), best first."""
         if n <= 0:
             return []
@@ -236,7 +242,10 @@ class ChromaStore:
         embeddings = page.get("embeddings")
         if embeddings is None:
             return {}
-        return {chunk_id: np.asarray(e, dtype=np.float64) for chunk_id, e in zip(page["ids"], embeddings, strict=True)}
+        return {
+            chunk_id: np.asarray(e, dtype=np.float64)
+            for chunk_id, e in zip(page["ids"], embeddings, strict=True)
+        }
 
     def reset(self) -> None:
         """Drop every chunk and the state record."""

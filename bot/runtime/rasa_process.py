@@ -160,7 +160,7 @@ def start(settings: Settings, *, model: Path, action_url: str, log_file: Path | 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     return RasaServer(process=process, url=settings.rasa.url, token=token)
 

@@ -19,6 +19,8 @@ from bot.settings import Settings, load_settings
 from tests.support.servers import free_port, serve
 from tests.support.tcp_proxy import TcpProxy
 
+E2E_API_KEY = "e2e-leads-key"
+
 
 @dataclass
 class Stack:
@@ -35,6 +37,7 @@ def stack_settings(data_dir: Path) -> Settings:
         data_dir=data_dir,
         rasa={"port": free_port(), "auth_token": SecretStr("e2e-token")},
         app={"port": free_port()},
+        leads={"api_key": SecretStr(E2E_API_KEY)},
     )
 
 
@@ -48,9 +51,7 @@ def running_stack(data_dir: Path, *, ingest: bool = True) -> Iterator[Stack]:
 
         KnowledgeService.from_settings(settings).ingest(settings.knowledge.source_dir)
     proxy = TcpProxy(settings.rasa.port).start()
-    app_settings = settings.model_copy(
-        update={"rasa": settings.rasa.model_copy(update={"port": proxy.port})}
-    )
+    app_settings = settings.model_copy(update={"rasa": settings.rasa.model_copy(update={"port": proxy.port})})
     with ExitStack() as stack:
         stack.callback(proxy.stop)
         app_url = stack.enter_context(serve(create_app(app_settings), port=settings.app.port))

@@ -19,8 +19,12 @@ from tests.conftest import FakeAnswerer
 
 def action_call(action: str, text: str = "稳盈1号是什么", metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """The payload Rasa 3.6 posts to an action server."""
-    latest = {"text": text, "intent": {"name": "ask_product_info", "confidence": 0.97}, "entities": [],
-              "metadata": metadata or {"channel": "web", "language": "zh"}}
+    latest = {
+        "text": text,
+        "intent": {"name": "ask_product_info", "confidence": 0.97},
+        "entities": [],
+        "metadata": metadata or {"channel": "web", "language": "zh"},
+    }
     return {
         "next_action": action,
         "sender_id": "web:abc",
@@ -63,9 +67,7 @@ def test_session_start_discloses_ai_and_keeps_metadata(client: TestClient) -> No
     assert body["responses"][0]["response"] == "utter_ai_disclosure"
 
 
-def test_answer_action_passes_language_channel_and_citations(
-    client: TestClient, fake_answerer: FakeAnswerer
-) -> None:
+def test_answer_action_passes_language_channel_and_citations(client: TestClient, fake_answerer: FakeAnswerer) -> None:
     payload = action_call("action_answer_question", metadata={"channel": "voice", "language": "en"})
     body = client.post("/webhook", json=payload).json()
     assert fake_answerer.calls[0]["language"] == "en"

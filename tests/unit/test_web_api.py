@@ -36,12 +36,13 @@ def test_chat_contract_and_sender_metadata(
         assert response.status_code == 200
         assert response.json()["messages"][0]["text"] == "Hello!"
         # a digits-only reply keeps the conversation's language
-        assert client.post("/api/chat", json={"sender_id": "u1", "message": "2"}).json()["messages"][0][
-            "text"
-        ] == "Hello!"
-        assert client.post("/api/chat", json={"sender_id": "u2", "message": "你好"}).json()["messages"][0][
-            "text"
-        ] == "您好！"
+        assert (
+            client.post("/api/chat", json={"sender_id": "u1", "message": "2"}).json()["messages"][0]["text"] == "Hello!"
+        )
+        assert (
+            client.post("/api/chat", json={"sender_id": "u2", "message": "你好"}).json()["messages"][0]["text"]
+            == "您好！"
+        )
     sent = app.state.received  # type: ignore[attr-defined]
     assert sent[0]["sender"] == "web:u1"
     assert sent[0]["metadata"]["channel"] == "web" and sent[0]["metadata"]["language"] == "en"

@@ -19,8 +19,7 @@ KF_SECRET = "kf-secret-for-tests"
 APP_SECRET = "app-secret-for-tests"
 OPEN_KFID = "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q"
 COMPLIANT_ANSWER = (
-    "您好！稳健型理财产品的风险等级多为R2，适合风险承受能力为C2及以上的客户。"
-    "理财非存款、产品有风险、投资须谨慎。"
+    "您好！稳健型理财产品的风险等级多为R2，适合风险承受能力为C2及以上的客户。理财非存款、产品有风险、投资须谨慎。"
 )
 
 

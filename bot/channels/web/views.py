@@ -90,5 +90,3 @@ async def healthz(request: Request, settings: SettingsDep) -> dict[str, Any]:
     except DialogueUnavailable as exc:
         rasa = {"reachable": False, "model": None, "error": str(exc)}
     return {"status": "ok" if rasa["reachable"] else "degraded", "rasa": rasa}
-
-

@@ -52,16 +52,17 @@ class CallbackGuard:
             raise StaleCallback(f"timestamp is {age:.0f}s away from now (window {self._window}s)")
 
     def verify_url(self, *, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
-        """The URL check (GET): the decrypted echostr, which WeCom wants back within 1 s."""
+        """The URL check (GET): the decrypted echostr, which WeCom wants back within 1 s.
+
+        It changes no state, so a repeated check is harmless and no nonce is recorded.
+        """
         # A '+' that arrived unencoded was turned into a space by query parsing; base64 has no spaces.
         echostr = echostr.replace(" ", "+")
         self._crypto.verify(msg_signature, timestamp, nonce, echostr)
         self._check_timestamp(timestamp)
         return self._crypto.decrypt(echostr)
 
-    async def open(
-        self, *, msg_signature: str, timestamp: str, nonce: str, body: bytes
-    ) -> CallbackMessage | None:
+    async def open(self, *, msg_signature: str, timestamp: str, nonce: str, body: bytes) -> CallbackMessage | None:
         """The decrypted message, or None if it is a replay or a retry of one already accepted."""
         envelope = parse_envelope(body)
         self._crypto.verify(msg_signature, timestamp, nonce, envelope.encrypt)

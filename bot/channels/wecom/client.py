@@ -102,9 +102,7 @@ class WeComClient:
 
     # --- kf (微信客服) -------------------------------------------------------------------------
 
-    async def kf_sync_msg(
-        self, *, open_kfid: str, cursor: str | None, token: str | None, limit: int
-    ) -> SyncMsgPage:
+    async def kf_sync_msg(self, *, open_kfid: str, cursor: str | None, token: str | None, limit: int) -> SyncMsgPage:
         """One page of kf messages after `cursor` (a read: safe to retry)."""
         body: dict[str, Any] = {"open_kfid": open_kfid, "limit": limit}
         if cursor:
@@ -141,9 +139,7 @@ class WeComClient:
         }
         if servicer_userid:
             body["servicer_userid"] = servicer_userid
-        data = await self._call(
-            "/cgi-bin/kf/service_state/trans", credential="kf", body=body, idempotent=False
-        )
+        data = await self._call("/cgi-bin/kf/service_state/trans", credential="kf", body=body, idempotent=False)
         code = data.get("msg_code")
         return str(code) if code else None
 
@@ -163,9 +159,7 @@ class WeComClient:
         refreshed = False
         while True:
             token = await self._access_token(credential)
-            data = await self._request(
-                "POST", path, params={"access_token": token}, json=body, idempotent=idempotent
-            )
+            data = await self._request("POST", path, params={"access_token": token}, json=body, idempotent=idempotent)
             errcode = int(data.get("errcode", 0) or 0)
             if errcode in TOKEN_ERRCODES and not refreshed:
                 logger.info("WeCom %s: access_token rejected (errcode %s); refreshing once", path, errcode)
@@ -209,17 +203,11 @@ class WeComClient:
                 return await self._attempt(method, path, params=params, json=json, idempotent=idempotent)
             except _Transient as failure:
                 if attempt == self._attempts:
-                    raise ChannelError(
-                        f"WeCom {path} failed after {attempt} attempts: {failure}"
-                    ) from failure
-                delay = (
-                    self._backoff_s * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
-                )  # jitter, not crypto
+                    raise ChannelError(f"WeCom {path} failed after {attempt} attempts: {failure}") from failure
+                delay = self._backoff_s * 2 ** (attempt - 1) * (0.5 + random.random() / 2)  # jitter, not crypto
                 if failure.retry_after is not None:
                     if failure.retry_after > MAX_BACKOFF_S:
-                        raise ChannelError(
-                            f"WeCom {path} asked us to wait {failure.retry_after:.0f}s"
-                        ) from failure
+                        raise ChannelError(f"WeCom {path} asked us to wait {failure.retry_after:.0f}s") from failure
                     delay = max(delay, failure.retry_after)
                 logger.warning("WeCom %s: %s; retry %d in %.2fs", path, failure, attempt, delay)
                 await self._sleep(min(delay, MAX_BACKOFF_S))
@@ -235,9 +223,7 @@ class WeComClient:
             raise _Transient(f"not connected ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             if not idempotent:
-                raise DeliveryUnknown(
-                    f"WeCom {path}: {type(exc).__name__}; it may have been delivered"
-                ) from exc
+                raise DeliveryUnknown(f"WeCom {path}: {type(exc).__name__}; it may have been delivered") from exc
             raise _Transient(type(exc).__name__) from exc
         status = response.status_code
         if status in {429, 503}:

@@ -69,9 +69,7 @@ def _check_url(url: str) -> str | None:
     return None
 
 
-def load_wecom_config(
-    settings: WeComSettings, *, data_dir: Path, hotline: str, max_message_chars: int
-) -> WeComConfig:
+def load_wecom_config(settings: WeComSettings, *, data_dir: Path, hotline: str, max_message_chars: int) -> WeComConfig:
     """Validate `channels.wecom` at start-up (only when enabled); one ConfigError lists every problem."""
     problems: list[str] = []
 

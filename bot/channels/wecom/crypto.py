@@ -120,9 +120,7 @@ class WeComCrypto:
         self.verify(msg_signature, timestamp, nonce, echostr)
         return self.decrypt(echostr)
 
-    def seal(
-        self, message: str, *, timestamp: str, nonce: str, random_prefix: bytes | None = None
-    ) -> SealedReply:
+    def seal(self, message: str, *, timestamp: str, nonce: str, random_prefix: bytes | None = None) -> SealedReply:
         """Encrypt and sign a passive reply."""
         encrypted = self.encrypt(message, random_prefix=random_prefix)
         return SealedReply(encrypted, self.signature(timestamp, nonce, encrypted), timestamp, nonce)

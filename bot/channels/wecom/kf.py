@@ -14,6 +14,9 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
 
 from bot.channels.wecom.client import WeComClient
 from bot.channels.wecom.kf_outbound import REPLY_WINDOW_S, KfSender
@@ -67,17 +70,15 @@ class KfService:
         async with self._locks[open_kfid]:
             try:
                 await self._fetch(open_kfid, token)
-            finally:
-                # Even if fetching failed midway, what was stored is handled now.
-                await self._drain(open_kfid)
+            except ChannelError as exc:
+                logger.warning("kf/sync_msg for %s failed (%s); the next notice resumes at the cursor", open_kfid, exc)
+            # Even if fetching failed midway, the pages already stored are handled now.
+            await self._drain(open_kfid)
 
     async def catch_up(self) -> None:
         """After a restart: handle what was fetched but not handled, and what arrived meanwhile."""
         for open_kfid in await self._store.known_kfids():
-            try:
-                await self.on_notice(open_kfid=open_kfid, token=None)
-            except ChannelError as exc:
-                logger.warning("kf catch-up for %s failed: %s", open_kfid, exc)
+            await self.on_notice(open_kfid=open_kfid, token=None)
 
     async def _fetch(self, open_kfid: str, token: str | None) -> None:
         cursor = await self._store.cursor(open_kfid)
@@ -89,11 +90,12 @@ class KfService:
                 open_kfid=open_kfid, cursor=cursor, token=token, limit=self._sync_limit
             )
             cursor = page.next_cursor or cursor
-            messages = [KfMessage.model_validate(m) for m in page.msg_list]
+            messages = await self._readable(open_kfid, page.msg_list)
             rows = [
                 PageMessage(
                     msgid=m.msgid,
-                    external_userid=m.external_userid,
+                    # Events name the customer inside; keeping them in the customer's lane keeps order.
+                    external_userid=m.external_userid or (m.event.external_userid if m.event else None),
                     payload=m.model_dump_json(),
                     history=history_before is not None and m.send_time < history_before,
                 )
@@ -104,6 +106,16 @@ class KfService:
             if not page.has_more:
                 return
         logger.error("kf/sync_msg for %s still had more after %d pages", open_kfid, MAX_PAGES)
+
+    async def _readable(self, open_kfid: str, raw: list[dict[str, Any]]) -> list[KfMessage]:
+        """Typed messages; one we cannot read is audited and skipped, so it cannot block the cursor."""
+        messages = []
+        for item in raw:
+            try:
+                messages.append(KfMessage.model_validate(item))
+            except ValidationError as exc:
+                await self._audit("kf_unreadable_message", open_kfid, None, f"{exc.errors()[:1]}: {item!r:.500}")
+        return messages
 
     async def _drain(self, open_kfid: str) -> None:
         """Handle pending messages: customers concurrently, each customer's messages in order."""
@@ -181,9 +193,7 @@ class KfService:
             elif event.change_type == ENDED_CHANGE:
                 await self._store.set_human(open_kfid, user, False)
         elif event.event_type == "msg_send_fail":
-            await self._audit(
-                "kf_msg_send_fail", open_kfid, user, f"{event.fail_msgid} type {event.fail_type}"
-            )
+            await self._audit("kf_msg_send_fail", open_kfid, user, f"{event.fail_msgid} type {event.fail_type}")
 
     async def _welcome(self, open_kfid: str, user: str | None, code: str, send_time: int) -> None:
         """The AI disclosure, through the event's one-time code, within its 20 s."""
@@ -199,9 +209,7 @@ class KfService:
         except ChannelError as exc:
             await self._audit("kf_welcome_failed", open_kfid, user, str(exc))
 
-    async def hand_off(
-        self, *, open_kfid: str, external_userid: str, reason: str, notify: bool = True
-    ) -> bool:
+    async def hand_off(self, *, open_kfid: str, external_userid: str, reason: str, notify: bool = True) -> bool:
         """Give the session to a human (state 3 with the configured servicer, else WeCom's queue)."""
         state = STATE_HUMAN if self._servicer else STATE_QUEUE
         try:
@@ -225,6 +233,4 @@ class KfService:
         return True
 
     async def _audit(self, kind: str, open_kfid: str, user: str | None, detail: str) -> None:
-        await self._store.audit(
-            kind, now=self._clock(), open_kfid=open_kfid, external_userid=user, detail=detail
-        )
+        await self._store.audit(kind, now=self._clock(), open_kfid=open_kfid, external_userid=user, detail=detail)

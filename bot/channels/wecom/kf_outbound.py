@@ -49,16 +49,12 @@ class KfSender:
                 await self._store.set_queued_status(queued.id, "dropped")
                 await self._audit("kf_queue_expired", open_kfid, external_userid, queued.content)
                 continue
-            outcome = await self._send_piece(
-                open_kfid, external_userid, queued.content, queue_over_quota=False
-            )
+            outcome = await self._send_piece(open_kfid, external_userid, queued.content, queue_over_quota=False)
             if outcome in {"quota", "window_closed"}:
                 return  # still held back: stays queued
             await self._store.set_queued_status(queued.id, "sent" if outcome == "sent" else "dropped")
 
-    async def _send_piece(
-        self, open_kfid: str, external_userid: str, piece: str, *, queue_over_quota: bool
-    ) -> str:
+    async def _send_piece(self, open_kfid: str, external_userid: str, piece: str, *, queue_over_quota: bool) -> str:
         """One send: 'sent', 'queued', 'quota', 'window_closed', 'unknown' or 'failed'."""
         now = self._clock()
         verdict = await self._store.reserve_send(
@@ -74,9 +70,7 @@ class KfSender:
             await self._audit("kf_queued_over_limit", open_kfid, external_userid, piece)
             return "queued"
         try:
-            await self._client.kf_send_text(
-                open_kfid=open_kfid, external_userid=external_userid, content=piece
-            )
+            await self._client.kf_send_text(open_kfid=open_kfid, external_userid=external_userid, content=piece)
         except DeliveryUnknown as exc:
             # Not retried (it may have arrived); the reservation stays spent, as if it had.
             await self._audit("kf_delivery_unknown", open_kfid, external_userid, f"{exc}: {piece}")

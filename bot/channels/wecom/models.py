@@ -17,8 +17,8 @@ ORIGIN_SERVICER = 5
 
 def parse_xml(text: str | bytes) -> dict[str, str]:
     """Flat `<xml><Tag>value</Tag>…</xml>` as a dict; refuses DTDs so entity bombs never expand."""
-    head = text[:4096] if isinstance(text, str) else text[:4096].decode("utf-8", "replace")
-    if "<!DOCTYPE" in head.upper() or "<!ENTITY" in head.upper():
+    upper = (text if isinstance(text, str) else text.decode("utf-8", "replace")).upper()
+    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
         raise CallbackMalformed("XML with a DTD is refused")
     try:
         root = ET.fromstring(text)
@@ -68,8 +68,10 @@ class CallbackMessage(BaseModel):
 
 
 def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    # An empty element (e.g. <AgentID></AgentID> on some events) means "absent", not "invalid".
+    present = {key: value for key, value in data.items() if value != ""}
     try:
-        return model.model_validate(data)
+        return model.model_validate(present)
     except ValidationError as exc:
         raise CallbackMalformed(f"unexpected callback fields: {exc.errors()[0]['loc']}") from exc
 

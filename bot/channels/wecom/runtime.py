@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -121,18 +122,20 @@ class WeComRuntime:
         if config.app_secret:
             secrets["app"] = config.app_secret
         logging.getLogger("httpx").addFilter(self._redact)
-        self.client = WeComClient(
-            base_url=config.api_base_url,
-            corp_id=config.corp_id,
-            secrets=secrets,
-            timeout_s=config.timeout_s,
-            retry_attempts=config.retry_attempts,
-            retry_backoff_s=config.retry_backoff_s,
-            transport=self._transport,
+        # In a thread: httpx reads the CA bundle from disk when it builds its TLS context.
+        self.client = await asyncio.to_thread(
+            partial(
+                WeComClient,
+                base_url=config.api_base_url,
+                corp_id=config.corp_id,
+                secrets=secrets,
+                timeout_s=config.timeout_s,
+                retry_attempts=config.retry_attempts,
+                retry_backoff_s=config.retry_backoff_s,
+                transport=self._transport,
+            )
         )
-        crypto = WeComCrypto(
-            token=config.token, encoding_aes_key=config.encoding_aes_key, receive_id=config.corp_id
-        )
+        crypto = WeComCrypto(token=config.token, encoding_aes_key=config.encoding_aes_key, receive_id=config.corp_id)
         self.guard = CallbackGuard(
             crypto=crypto,
             store=self.store,
@@ -165,9 +168,7 @@ class WeComRuntime:
                 max_message_chars=config.max_message_chars,
                 clock=self._clock,
             )
-        logger.info(
-            "WeCom channel started (kf: %s, staff app: %s)", self.kf is not None, self.staff is not None
-        )
+        logger.info("WeCom channel started (kf: %s, staff app: %s)", self.kf is not None, self.staff is not None)
 
     async def aclose(self) -> None:
         """Cancel background work, close HTTP and the database; unhandled kf messages wait in the inbox."""
@@ -177,18 +178,18 @@ class WeComRuntime:
         if self.store is not None:
             await self.store.aclose()
         logging.getLogger("httpx").removeFilter(self._redact)
-        self.guard = None
+        self.guard, self.client, self.store, self.kf, self.staff = None, None, None, None, None
 
     async def wait_idle(self) -> None:
         await self._tasks.wait_idle()
 
-    async def hand_off(
-        self, *, external_userid: str, open_kfid: str | None = None, reason: str = "dialogue"
-    ) -> bool:
+    async def hand_off(self, *, external_userid: str, open_kfid: str | None = None, reason: str = "dialogue") -> bool:
         """Hand a kf client to a human (for the dialogue layer); False if it could not be done."""
-        kfid = open_kfid or (self.config.open_kfid if self.config else None)
-        if self.kf is None or not kfid:
-            raise ChannelError("WeCom kf is not running, or no open_kfid is known for this client")
+        if self.kf is None or self.store is None or self.config is None:
+            raise ChannelError("WeCom kf is not running")
+        kfid = open_kfid or await self.store.latest_kfid(external_userid) or self.config.open_kfid
+        if not kfid:
+            raise ChannelError(f"no kf account (open_kfid) is known for client {external_userid}")
         return await self.kf.hand_off(open_kfid=kfid, external_userid=external_userid, reason=reason)
 
     async def dispatch(self, message: CallbackMessage) -> str | None:
@@ -208,9 +209,7 @@ class WeComRuntime:
         if config.open_kfid and message.open_kfid != config.open_kfid:
             logger.info("kf notice for another account (%s) ignored", message.open_kfid)
             return
-        self._tasks.spawn(
-            self.kf.on_notice(open_kfid=message.open_kfid, token=message.token), name="wecom-kf-sync"
-        )
+        self._tasks.spawn(self.kf.on_notice(open_kfid=message.open_kfid, token=message.token), name="wecom-kf-sync")
 
     async def _on_staff_message(self, message: CallbackMessage) -> str | None:
         """Answer within the passive-reply budget if we can; otherwise ack now and send later."""

@@ -79,9 +79,7 @@ class StaffService:
         if self._texts.asks_for_leads(text):
             return split_text(await self._leads.leads_for(userid))
         try:
-            reply = await self._gateway.handle(
-                channel=CHANNEL, sender_id=userid, text=text, request_id=msg_id
-            )
+            reply = await self._gateway.handle(channel=CHANNEL, sender_id=userid, text=text, request_id=msg_id)
         except DialogueUnavailable as exc:
             logger.warning("dialogue unavailable for staff: %s", exc)
             return [self._texts.busy_text(self._hotline)]

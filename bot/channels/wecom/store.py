@@ -139,11 +139,7 @@ class WeComStore:
 
         def work(conn: Connection) -> int:
             ids = [m.msgid for m in messages]
-            known = (
-                set(conn.execute(select(inbox.c.msgid).where(inbox.c.msgid.in_(ids))).scalars())
-                if ids
-                else set()
-            )
+            known = set(conn.execute(select(inbox.c.msgid).where(inbox.c.msgid.in_(ids))).scalars()) if ids else set()
             fresh = [
                 {
                     "msgid": m.msgid,
@@ -182,9 +178,7 @@ class WeComStore:
 
     async def client(self, open_kfid: str, external_userid: str) -> ClientState | None:
         where = and_(kf_clients.c.open_kfid == open_kfid, kf_clients.c.external_userid == external_userid)
-        query = select(kf_clients.c.last_customer_at, kf_clients.c.sent_since, kf_clients.c.human).where(
-            where
-        )
+        query = select(kf_clients.c.last_customer_at, kf_clients.c.sent_since, kf_clients.c.human).where(where)
 
         def work(conn: Connection) -> ClientState | None:
             row = conn.execute(query).first()
@@ -196,9 +190,7 @@ class WeComStore:
         where = and_(kf_clients.c.open_kfid == open_kfid, kf_clients.c.external_userid == external_userid)
         if conn.execute(update(kf_clients).where(where).values(**values)).rowcount == 0:
             row = {"last_customer_at": 0.0, "sent_since": 0, "human": False, **values}
-            conn.execute(
-                insert(kf_clients).values(open_kfid=open_kfid, external_userid=external_userid, **row)
-            )
+            conn.execute(insert(kf_clients).values(open_kfid=open_kfid, external_userid=external_userid, **row))
 
     async def record_customer_message(self, open_kfid: str, external_userid: str, *, at: float) -> None:
         """The customer wrote: the 48 h window restarts and the 5-message count resets."""
@@ -206,14 +198,22 @@ class WeComStore:
         def work(conn: Connection) -> None:
             where = and_(kf_clients.c.open_kfid == open_kfid, kf_clients.c.external_userid == external_userid)
             newer = and_(where, kf_clients.c.last_customer_at <= at)
-            if conn.execute(
-                update(kf_clients).where(newer).values(last_customer_at=at, sent_since=0)
-            ).rowcount:
+            if conn.execute(update(kf_clients).where(newer).values(last_customer_at=at, sent_since=0)).rowcount:
                 return
             if conn.execute(select(func.count()).select_from(kf_clients).where(where)).scalar_one() == 0:
                 self._upsert_client(conn, open_kfid, external_userid, last_customer_at=at, sent_since=0)
 
         await self._tx(work)
+
+    async def latest_kfid(self, external_userid: str) -> str | None:
+        """The kf account this customer wrote to last (for a hand-off requested without one)."""
+        query = (
+            select(kf_clients.c.open_kfid)
+            .where(kf_clients.c.external_userid == external_userid)
+            .order_by(kf_clients.c.last_customer_at.desc())
+            .limit(1)
+        )
+        return await self._tx(lambda c: c.execute(query).scalar())
 
     async def set_human(self, open_kfid: str, external_userid: str, human: bool) -> None:
         await self._tx(lambda c: self._upsert_client(c, open_kfid, external_userid, human=human))
@@ -225,12 +225,8 @@ class WeComStore:
 
         def work(conn: Connection) -> SendVerdict:
             where = and_(kf_clients.c.open_kfid == open_kfid, kf_clients.c.external_userid == external_userid)
-            allowed = and_(
-                where, kf_clients.c.sent_since < limit, kf_clients.c.last_customer_at >= now - window_s
-            )
-            taken = conn.execute(
-                update(kf_clients).where(allowed).values(sent_since=kf_clients.c.sent_since + 1)
-            )
+            allowed = and_(where, kf_clients.c.sent_since < limit, kf_clients.c.last_customer_at >= now - window_s)
+            taken = conn.execute(update(kf_clients).where(allowed).values(sent_since=kf_clients.c.sent_since + 1))
             if taken.rowcount:
                 return "ok"
             last = conn.execute(select(kf_clients.c.last_customer_at).where(where)).scalar()
@@ -246,9 +242,7 @@ class WeComStore:
             kf_clients.c.sent_since > 0,
         )
         await self._tx(
-            lambda c: c.execute(
-                update(kf_clients).where(where).values(sent_since=kf_clients.c.sent_since - 1)
-            )
+            lambda c: c.execute(update(kf_clients).where(where).values(sent_since=kf_clients.c.sent_since - 1))
         )
 
     # --- queue ------------------------------------------------------------------------------
@@ -269,14 +263,10 @@ class WeComStore:
             )
             .order_by(outbox.c.id)
         )
-        return await self._tx(
-            lambda c: [QueuedMessage(int(r[0]), r[1], float(r[2])) for r in c.execute(query)]
-        )
+        return await self._tx(lambda c: [QueuedMessage(int(r[0]), r[1], float(r[2])) for r in c.execute(query)])
 
     async def set_queued_status(self, message_id: int, status: Literal["sent", "dropped"]) -> None:
-        await self._tx(
-            lambda c: c.execute(update(outbox).where(outbox.c.id == message_id).values(status=status))
-        )
+        await self._tx(lambda c: c.execute(update(outbox).where(outbox.c.id == message_id).values(status=status)))
 
     # --- audit and housekeeping -------------------------------------------------------------
 
@@ -306,8 +296,6 @@ class WeComStore:
             cutoff = now - keep_s
             conn.execute(delete(processed).where(processed.c.created_at < cutoff))
             conn.execute(delete(inbox).where(and_(inbox.c.done_at.is_not(None), inbox.c.done_at < cutoff)))
-            conn.execute(
-                delete(outbox).where(and_(outbox.c.status != "queued", outbox.c.created_at < cutoff))
-            )
+            conn.execute(delete(outbox).where(and_(outbox.c.status != "queued", outbox.c.created_at < cutoff)))
 
         await self._tx(work)

@@ -25,9 +25,7 @@ def _runtime(request: Request) -> WeComRuntime:
 
 def _refuse(exc: CallbackRejected) -> PlainTextResponse:
     logger.warning("WeCom callback refused: %s", exc)
-    return PlainTextResponse(
-        "forbidden" if exc.status_code == 403 else "bad request", status_code=exc.status_code
-    )
+    return PlainTextResponse("forbidden" if exc.status_code == 403 else "bad request", status_code=exc.status_code)
 
 
 @router.get(CALLBACK_PATH, response_class=PlainTextResponse)
@@ -42,9 +40,7 @@ async def verify_url(
     guard = _runtime(request).guard
     assert guard is not None
     try:
-        plain = guard.verify_url(
-            msg_signature=msg_signature, timestamp=timestamp, nonce=nonce, echostr=echostr
-        )
+        plain = guard.verify_url(msg_signature=msg_signature, timestamp=timestamp, nonce=nonce, echostr=echostr)
     except CallbackRejected as exc:
         return _refuse(exc)
     return PlainTextResponse(plain)
@@ -67,9 +63,7 @@ async def receive(
     if len(body) > MAX_BODY_BYTES:
         return PlainTextResponse("too large", status_code=413)
     try:
-        message = await runtime.guard.open(
-            msg_signature=msg_signature, timestamp=timestamp, nonce=nonce, body=body
-        )
+        message = await runtime.guard.open(msg_signature=msg_signature, timestamp=timestamp, nonce=nonce, body=body)
     except CallbackRejected as exc:
         return _refuse(exc)
     if message is None:

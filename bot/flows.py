@@ -1,0 +1,186 @@
+"""Cross-domain work behind the dialogue's actions: leads, contact preferences, KYC and suggestions.
+
+Actions stay thin and call these coroutines; every database call runs in a worker thread so the
+event loop (which also serves Rasa's action calls) never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.advice.service import recommend
+from bot.contacts import service as contacts
+from bot.db import transaction
+from bot.knowledge.llm import ChatModel
+from bot.knowledge.models import Product
+from bot.leads import service as leads
+from bot.settings import REPO_ROOT, DialogueSettings
+
+logger = logging.getLogger(__name__)
+_SUMMARY_PROMPT = REPO_ROOT / "prompts" / "handoff_summary.v1.system.txt"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One user turn as the hand-off summary shows it."""
+
+    text: str
+    intent: str | None
+    confidence: float | None
+
+
+@dataclass(frozen=True)
+class LeadRequest:
+    """Why and where a lead arises; the client's own words are the evidence."""
+
+    client_key: str
+    sender_id: str
+    channel: str
+    type: str
+    intent: str
+    confidence: float | None
+    evidence: str
+    product_codes: Sequence[str] = ()
+    summary: str | None = None
+    callback_at: datetime | None = None
+
+
+_NAME_AFFIXES = re.compile(
+    r"^(示例银行|示例)|(个人|人寿)?(现金管理类|持有期|封闭式|定开|周期|固收增强|固收|混合类|混合型|债券型|股票型|"
+    r"指数|证券投资基金|理财产品|基金|保险|（.*?）|\(.*?\)|[A-Z]$)+$"
+)
+
+
+def product_aliases(product: Product) -> set[str]:
+    """Lower-cased names a client may use for a product; short names need at least 2 characters."""
+    aliases = {product.code.lower(), product.name.lower()}
+    if product.name_en:
+        aliases.add(product.name_en.lower())
+    core = product.name
+    for _ in range(4):
+        core = _NAME_AFFIXES.sub("", core)
+    if len(core) >= 2:
+        aliases.add(core.lower())
+    return aliases
+
+
+def lead_score(request: LeadRequest) -> float:
+    """0–100: how warm the lead is. Explicit asks for an advisor and named products score highest."""
+    base = {"advisor_request": 70, "product_interest": 60, "callback_request": 45, "complaint": 80}
+    score = base.get(request.type, 40) + 10 * bool(request.product_codes)
+    return float(min(100, score + 15 * (request.confidence or 0)))
+
+
+class DialogueFlows:
+    """The services the dialogue's custom actions need, built once by the app."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        catalogue: Any,
+        dialogue: DialogueSettings,
+        hotline: str,
+        llm: ChatModel | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._catalogue = catalogue
+        self.settings = dialogue
+        self.hotline = hotline
+        self._llm = llm
+
+    def products(self) -> list[Product]:
+        products: list[Product] = self._catalogue.products()
+        return products
+
+    def find_products(self, text: str) -> list[Product]:
+        """Catalogue products the client names: code, full name, English name, or the short name
+        clients actually say ("季享90天" for "示例银行季享90天持有期固收理财产品")."""
+        lowered = text.lower()
+        return [p for p in self.products() if any(alias in lowered for alias in product_aliases(p))]
+
+    async def risk_level(self, client_key: str, today: date) -> str | None:
+        def query() -> str | None:
+            with self._sessions() as session:
+                return contacts.current_risk_level(
+                    session,
+                    client_key=client_key,
+                    today=today,
+                    valid_days=self.settings.assessment_valid_days,
+                )
+
+        return await asyncio.to_thread(query)
+
+    async def save_assessment(
+        self, *, client_key: str, level: str, score: int, answers: dict[str, int], assessed_at: datetime
+    ) -> None:
+        def write() -> None:
+            with transaction(self._sessions) as session:
+                contacts.save_risk_profile(
+                    session,
+                    client_key=client_key,
+                    level=level,
+                    score=score,
+                    answers=answers,
+                    assessed_at=assessed_at,
+                )
+
+        await asyncio.to_thread(write)
+
+    async def opt_out(self, *, client_key: str, phone: str | None, channel: str, evidence: str) -> None:
+        def write() -> None:
+            with transaction(self._sessions) as session:
+                contacts.opt_out(session, client_key=client_key, phone=phone, channel=channel, evidence=evidence)
+
+        await asyncio.to_thread(write)
+
+    async def record_lead(self, request: LeadRequest) -> None:
+        """Create or update the open lead; a failure is logged loudly but never breaks the reply."""
+
+        def write() -> None:
+            with transaction(self._sessions) as session:
+                leads.record_lead(
+                    session,
+                    client_key=request.client_key,
+                    sender_id=request.sender_id,
+                    channel=request.channel,
+                    conversation_id=request.sender_id,
+                    type=request.type,
+                    intent=request.intent,
+                    confidence=request.confidence,
+                    product_codes=list(request.product_codes),
+                    score=lead_score(request),
+                    evidence=request.evidence,
+                    summary=request.summary,
+                    callback_at=request.callback_at,
+                )
+
+        await asyncio.to_thread(write)
+
+    def suggestions(self, *, level: str, channel: str, objective: int | None, horizon: int | None) -> list[Product]:
+        return recommend(self.products(), client_level=level, channel=channel, objective=objective, horizon=horizon)
+
+    async def summarize(self, turns: Sequence[Turn], slots: dict[str, Any]) -> str:
+        """LLM summary when configured; otherwise the last turns with their intents and slots."""
+        plain = "\n".join(f"- {t.text} [{t.intent or '?'} {t.confidence or 0:.2f}]" for t in turns[-8:]) + (
+            f"\nslots: {slots}" if slots else ""
+        )
+        if self._llm is None:
+            return plain
+        try:
+            summary = await asyncio.wait_for(
+                self._llm.complete([("system", _SUMMARY_PROMPT.read_text(encoding="utf-8")), ("user", plain)]),
+                timeout=5,
+            )
+        except Exception as exc:
+            logger.warning("LLM summary failed, using the plain one: %r", exc)
+            return plain
+        return f"{summary.strip()}\n---\n{plain}"

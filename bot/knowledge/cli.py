@@ -1,0 +1,126 @@
+"""`advisor kb ingest|search` and `advisor ask`: thin commands over KnowledgeService.
+
+Each command reads settings at call time (`get_settings()`), never at import. Mount with
+`app.add_typer(kb_app, name="kb")` and `app.command()(ask)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from bot.errors import AdvisorError
+from bot.knowledge.models import Answer
+from bot.knowledge.service import KnowledgeService
+from bot.language import detect_language
+from bot.settings import get_settings
+
+kb_app = typer.Typer(help="Approved content: ingest and search.", no_args_is_help=True)
+
+ChannelOption = Annotated[
+    Literal["web", "wecom", "voice"] | None, typer.Option(help="Only content allowed on this channel.")
+]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _dump(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@kb_app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A folder holding products.yml and/or docs/*.md.")],
+    reset: Annotated[bool, typer.Option("--reset", help="Empty the index first.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any file is invalid.")] = False,
+) -> None:
+    """Validate and index PATH; the index then mirrors the folder (removed files are unindexed).
+
+    Drafts (no approval), expired content and content not yet valid are reported and never indexed.
+    """
+    try:
+        service = KnowledgeService.from_settings(get_settings())
+        report = service.ingest(path, reset=reset)
+    except AdvisorError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _dump(report.model_dump(mode="json") | {"summary": report.summary()})
+    else:
+        typer.echo(report.details())
+    if strict and not report.ok:
+        raise typer.Exit(code=1)
+
+
+@kb_app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    channel: ChannelOption = None,
+    audience: Annotated[str | None, typer.Option(help="Client level C1-C5 (audience filter).")] = None,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="How many chunks.")] = 5,
+) -> None:
+    """Ranked chunks with their scores (fused RRF `score`, thresholded `relevance`)."""
+    try:
+        service = KnowledgeService.from_settings(get_settings())
+        hits = service.search_sync(query, channel=channel, audience=audience, k=k)
+    except AdvisorError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _dump(
+            {
+                "query": query,
+                "threshold": service.relevance_threshold,
+                "hits": [h.model_dump(mode="json") for h in hits],
+            }
+        )
+        return
+    for hit in hits:
+        typer.secho(
+            f"{hit.rank}. [{hit.id}] {hit.title}  relevance={hit.relevance:.3f} score={hit.score:.4f}",
+            bold=True,
+        )
+        typer.echo("   " + hit.text.replace("\n", " ")[:200])
+    if not hits:
+        typer.echo("(no usable content)")
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The client's question.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    channel: Annotated[
+        Literal["web", "wecom", "voice"], typer.Option(help="Channel the answer is for.")
+    ] = "web",
+    risk_level: Annotated[
+        str | None, typer.Option("--risk-level", help="Client's risk level C1-C5, if known.")
+    ] = None,
+) -> None:
+    """Answer QUESTION from approved content, as the bot would (JSON: answer, citations, grounded,
+    mode, disclosures)."""
+    settings = get_settings()
+    language = detect_language(question) or settings.default_language
+
+    async def run() -> Answer:
+        service = KnowledgeService.from_settings(settings)
+        try:
+            return await service.answer(question, language=language, channel=channel, risk_level=risk_level)
+        finally:
+            await service.aclose()
+
+    try:
+        answer = asyncio.run(run())
+    except AdvisorError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _dump(answer.model_dump(mode="json"))
+        return
+    typer.echo(answer.answer)
+    for citation in answer.citations:
+        typer.secho(f"  [{citation.id}] {citation.title}", dim=True)

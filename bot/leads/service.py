@@ -1,0 +1,260 @@
+"""Leads: record (deduplicated), list, change status, assign, export.
+
+Callers own the transaction; every create or change also writes its CRM outbox event into the same
+session, so the two commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.db import utcnow
+from bot.errors import InputError
+from bot.leads import outbox
+from bot.leads.errors import LeadNotFound, TransitionNotAllowed
+from bot.leads.models import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Lead,
+    LeadCreate,
+    LeadFilters,
+    LeadRead,
+    Page,
+)
+
+MAX_PAGE_SIZE = 200
+_EVIDENCE_CHARS = 4000
+
+
+def _explain(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
+
+
+def record_lead(
+    session: Session,
+    *,
+    client_key: str,
+    sender_id: str,
+    channel: str,
+    conversation_id: str,
+    type: str,
+    intent: str,
+    confidence: float | None,
+    product_codes: Sequence[str],
+    score: float,
+    evidence: str,
+    summary: str | None = None,
+    callback_at: datetime | None = None,
+    now: datetime | None = None,
+) -> list[LeadRead]:
+    """Create or update the open lead for each product named (or one with no product).
+
+    One open lead per client, type and product: a repeat updates it (latest contact details, highest
+    score, the new words appended to the evidence) and is never duplicated, even when two requests race.
+    """
+    try:
+        data = LeadCreate.model_validate(
+            {
+                "client_key": client_key, "sender_id": sender_id, "channel": channel,
+                "conversation_id": conversation_id, "type": type, "intent": intent, "confidence": confidence,
+                "product_codes": list(product_codes), "score": score, "evidence": evidence, "summary": summary,
+                "callback_at": callback_at,
+            }
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise InputError(f"invalid lead: {_explain(exc)}") from exc
+    at = now or utcnow()
+    return [_upsert(session, data, code, at) for code in data.product_codes or [""]]
+
+
+def _open_lead(session: Session, data: LeadCreate, product_code: str) -> Lead | None:
+    # FOR UPDATE serialises concurrent updates of one lead on PostgreSQL; SQLite serialises all writers.
+    return session.scalar(
+        select(Lead)
+        .where(
+            Lead.client_key == data.client_key,
+            Lead.type == data.type,
+            Lead.product_code == product_code,
+            Lead.status.in_(OPEN_STATUSES),
+        )
+        .with_for_update()
+    )
+
+
+def _upsert(session: Session, data: LeadCreate, product_code: str, at: datetime) -> LeadRead:
+    lead = _open_lead(session, data, product_code)
+    if lead is None:
+        lead = Lead(
+            client_key=data.client_key, sender_id=data.sender_id, channel=data.channel,
+            conversation_id=data.conversation_id, type=data.type, intent=data.intent,
+            confidence=data.confidence, product_code=product_code, score=data.score, evidence=data.evidence,
+            summary=data.summary, callback_at=data.callback_at, advisor_id=None, status="new",
+            created_at=at, updated_at=at,
+        )  # fmt: skip
+        try:
+            with session.begin_nested():
+                session.add(lead)
+        except IntegrityError as exc:
+            # Lost the race against a concurrent submit of the same lead: update the winner's row.
+            lead = _open_lead(session, data, product_code)
+            if lead is None:
+                raise InputError(f"lead rejected by the database: {exc.orig}") from exc
+        else:
+            outbox.enqueue(session, lead=lead, event_type="lead.created", now=at)
+            return LeadRead.model_validate(lead)
+    _merge(lead, data, at)
+    outbox.enqueue(session, lead=lead, event_type="lead.updated", now=at)
+    return LeadRead.model_validate(lead)
+
+
+def _merge(lead: Lead, data: LeadCreate, at: datetime) -> None:
+    """Fold a repeat into the open lead: reach the client where they spoke last; never cool the score."""
+    lead.sender_id, lead.channel, lead.conversation_id = data.sender_id, data.channel, data.conversation_id
+    lead.intent, lead.confidence = data.intent, data.confidence
+    lead.score = max(lead.score, data.score)
+    if data.evidence and data.evidence not in lead.evidence:
+        lead.evidence = f"{lead.evidence}\n{data.evidence}".strip()[-_EVIDENCE_CHARS:]
+    if data.summary is not None:
+        lead.summary = data.summary
+    if data.callback_at is not None:
+        lead.callback_at = data.callback_at
+    lead.updated_at = at
+
+
+def _filtered(query: Select[Any], filters: LeadFilters) -> Select[Any]:
+    for field in ("status", "type", "channel", "client_key", "product_code", "advisor_id"):
+        value = getattr(filters, field)
+        if value is not None:
+            query = query.where(getattr(Lead, field) == value)
+    if filters.created_from is not None:
+        query = query.where(Lead.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        query = query.where(Lead.created_at < filters.created_to)
+    return query
+
+
+def list_leads(session: Session, *, filters: LeadFilters, page: int = 1, page_size: int = 50) -> Page[LeadRead]:
+    """Newest first, one page at a time, with the total matching count."""
+    if page < 1:
+        raise InputError("page must be 1 or more")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InputError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    total = session.scalar(_filtered(select(func.count()).select_from(Lead), filters)) or 0
+    rows = session.scalars(
+        _filtered(select(Lead), filters)
+        .order_by(Lead.created_at.desc(), Lead.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return Page[LeadRead](
+        items=[LeadRead.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
+    )
+
+
+def get_lead(session: Session, *, lead_id: int) -> LeadRead:
+    """One lead by id."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise LeadNotFound(f"lead {lead_id} not found")
+    return LeadRead.model_validate(lead)
+
+
+def _locked(session: Session, lead_id: int) -> Lead:
+    lead = session.get(Lead, lead_id, with_for_update=True)
+    if lead is None:
+        raise LeadNotFound(f"lead {lead_id} not found")
+    return lead
+
+
+def update_status(session: Session, *, lead_id: int, status: str, now: datetime | None = None) -> LeadRead:
+    """Move a lead along its life cycle; setting the status it already has is a no-op, not an error."""
+    if status not in TRANSITIONS:
+        raise InputError(f"status {status!r} is not one of {', '.join(TRANSITIONS)}")
+    lead = _locked(session, lead_id)
+    if lead.status == status:
+        return LeadRead.model_validate(lead)
+    if status not in TRANSITIONS[lead.status]:
+        allowed = ", ".join(sorted(TRANSITIONS[lead.status])) or "none (final)"
+        raise TransitionNotAllowed(f"lead {lead_id} cannot go from {lead.status} to {status}; allowed: {allowed}")
+    lead.status = status
+    lead.updated_at = now or utcnow()
+    outbox.enqueue(session, lead=lead, event_type="lead.updated", now=lead.updated_at)
+    return LeadRead.model_validate(lead)
+
+
+def assign_advisor(
+    session: Session, *, lead_id: int, advisor_id: str | None, now: datetime | None = None
+) -> LeadRead:
+    """Give the lead to an advisor (their WeCom userid), or take it back with None."""
+    lead = _locked(session, lead_id)
+    if lead.advisor_id == advisor_id:
+        return LeadRead.model_validate(lead)
+    lead.advisor_id = advisor_id
+    lead.updated_at = now or utcnow()
+    outbox.enqueue(session, lead=lead, event_type="lead.updated", now=lead.updated_at)
+    return LeadRead.model_validate(lead)
+
+
+def open_leads_for_advisor(session: Session, *, advisor_id: str, limit: int = 20) -> list[LeadRead]:
+    """An advisor's open leads, call-backs due soonest first, then the warmest."""
+    rows = session.scalars(
+        select(Lead)
+        .where(Lead.advisor_id == advisor_id, Lead.status.in_(OPEN_STATUSES))
+        .order_by(Lead.callback_at.is_(None), Lead.callback_at, Lead.score.desc(), Lead.id)
+        .limit(limit)
+    )
+    return [LeadRead.model_validate(r) for r in rows]
+
+
+CSV_COLUMNS = tuple(LeadRead.model_fields)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PHONE = re.compile(r"\+\d{6,15}")
+
+
+def _cell(value: object, tz: tzinfo) -> object:
+    """CSV-safe cell: local ISO times, and text that Excel would run as a formula defused with a quote."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(tz).isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PHONE.fullmatch(value):
+        return "'" + value  # evidence is the client's own words: never let it become an Excel formula
+    return value
+
+
+def export_csv(
+    session: Session, *, filters: LeadFilters, tz: tzinfo = UTC, chunk_rows: int = 500
+) -> Iterator[str]:
+    """The matching leads as CSV text chunks: a UTF-8 BOM first (Excel then reads Chinese), then rows.
+
+    A generator, so a large export streams instead of being built in memory; the session must stay
+    open until it is exhausted.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    yield "\ufeff" + buffer.getvalue()
+    query = _filtered(select(Lead), filters).order_by(Lead.created_at, Lead.id)
+    count = 0
+    buffer.seek(0)
+    buffer.truncate()
+    for lead in session.scalars(query.execution_options(yield_per=chunk_rows)):
+        row = LeadRead.model_validate(lead)
+        writer.writerow([_cell(getattr(row, c), tz) for c in CSV_COLUMNS])
+        count += 1
+        if count % chunk_rows == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()

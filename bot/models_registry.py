@@ -1,0 +1,16 @@
+"""Imports every domain's table module so Base.metadata is complete (for Alembic and create_all)."""
+
+from __future__ import annotations
+
+import importlib
+
+# Each domain adds its table module here.
+MODEL_MODULES: tuple[str, ...] = (
+    "bot.contacts.models",
+    "bot.leads.models",
+)
+
+
+def import_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

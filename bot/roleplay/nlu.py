@@ -1,0 +1,175 @@
+"""Recognising the advisor's moves: KYC questions, recommendations, disclosures, empathy, pressure.
+
+Patterns live in moves.yml; recommendations and forbidden claims come from the compliance guard,
+so the role-play sees a product recommendation exactly where the live bot's guard would. Pure and
+deterministic (regexes only), so the scripted client and the scorer agree on every turn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from bot.compliance import ProductRef, Violation, check
+from bot.errors import ConfigError
+from bot.roleplay.catalogue import mentioned
+from bot.roleplay.personas import compile_pattern
+
+MOVES_FILE = Path(__file__).with_name("moves.yml")
+ADVISOR_MOVES = (
+    "greeting",
+    "introduction",
+    "question",
+    "risk_question",
+    "questionnaire_invite",
+    "assess_for_client",
+    "empathy",
+    "explanation",
+    "disclosure",
+    "recommendation",
+    "pressure",
+    "rude",
+    "closing",
+    "thanks",
+    "polite",
+)
+_NEEDS_QUESTION = frozenset({"risk_question"})
+_MEMO_SIZE = 4096
+#: Guard rules about what was claimed (not about whom it was sold to).
+CLAIM_RULES = frozenset({"guarantee", "certain_return", "deposit_confusion", "expected_return", "exaggeration"})
+
+
+class _ClientPatterns(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    objection: list[str]
+    levels: dict[str, str]
+
+
+class MoveFile(BaseModel):
+    """moves.yml, validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    advisor: dict[str, list[str]]
+    client: _ClientPatterns
+
+    @field_validator("advisor")
+    @classmethod
+    def _known_moves(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        missing = set(ADVISOR_MOVES) - set(value)
+        unknown = set(value) - set(ADVISOR_MOVES)
+        if missing or unknown:
+            raise ValueError(f"advisor moves: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Recommended:
+    """A catalogue product the advisor recommended, with the sentence that did it."""
+
+    code: str
+    name: str
+    risk_level: str
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnAnalysis:
+    """Everything the engines and the scorer need to know about one advisor message."""
+
+    text: str
+    moves: frozenset[str]
+    recommended: tuple[Recommended, ...]
+    violations: tuple[Violation, ...]  # guard findings at the client's level: claims and suitability
+
+    def has(self, *moves: str) -> bool:
+        return any(m in self.moves for m in moves)
+
+    @property
+    def critical_claims(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.critical and v.rule in CLAIM_RULES)
+
+
+class Recogniser:
+    """Advisor-move and client-turn recognition over one catalogue."""
+
+    def __init__(self, catalogue: Sequence[ProductRef], moves_file: Path = MOVES_FILE) -> None:
+        data = _load(moves_file)
+        self._advisor = {name: [compile_pattern(p) for p in pats] for name, pats in data.advisor.items()}
+        self._objection = [compile_pattern(p) for p in data.client.objection]
+        self._levels = {level: compile_pattern(p) for level, p in data.client.levels.items()}
+        self._catalogue = tuple(catalogue)
+        # Recognition is pure and sessions replay their history every turn, so recent answers are kept.
+        self._memo: dict[tuple[str, str | None], TurnAnalysis] = {}
+
+    def advisor(self, text: str, client_level: str | None) -> TurnAnalysis:
+        """Moves, recommended products and guard findings of one advisor message."""
+        key = (text, client_level)
+        if key not in self._memo:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = self._advisor_turn(text, client_level)
+        return self._memo[key]
+
+    def _advisor_turn(self, text: str, client_level: str | None) -> TurnAnalysis:
+        moves = {name for name, pats in self._advisor.items() if any(p.search(text) for p in pats)}
+        if "question" not in moves:
+            moves -= _NEEDS_QUESTION
+        recommended = self._recommended(text)
+        if recommended:
+            moves.add("recommendation")
+        verdict = check(
+            text, client_risk_level=client_level, products=self._catalogue, require_disclosures=False
+        )
+        violations = tuple(v for v in verdict.violations if v.rule != "risk_level_unknown")
+        return TurnAnalysis(text, frozenset(moves), recommended, violations)
+
+    def _recommended(self, text: str) -> tuple[Recommended, ...]:
+        """Products the guard sees recommended: checked one by one without a client level."""
+        found: dict[str, Recommended] = {}
+        for product in mentioned(text, self._catalogue):
+            if product.code in found:
+                continue
+            verdict = check(text, products=[product], require_disclosures=False)
+            hit = next((v for v in verdict.violations if v.rule == "risk_level_unknown"), None)
+            if hit is not None:
+                found[product.code] = Recommended(product.code, product.name, product.risk_level, hit.span)
+        return tuple(found.values())
+
+    def is_objection(self, text: str) -> bool:
+        """True when a client turn pushes back in a way the advisor has to address."""
+        return any(p.search(text) for p in self._objection)
+
+    def stated_level(self, text: str) -> str | None:
+        """The investor level a client states (the latest and most specific mention wins)."""
+        best: tuple[int, int, str] | None = None
+        for level, pattern in self._levels.items():
+            for match in pattern.finditer(text):
+                key = (match.end(), match.end() - match.start(), level)
+                if best is None or key > best:
+                    best = key
+        return best[2] if best else None
+
+
+def _load(path: Path) -> MoveFile:
+    try:
+        return MoveFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise ConfigError(f"role-play moves file {path.name}: {exc}") from exc
+
+
+def matches(pattern: str, text: str) -> bool:
+    """Case-insensitive search of a persona regex (compiled once per pattern)."""
+    return _compiled(pattern).search(text) is not None
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return compile_pattern(pattern)
