@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from zoneinfo import ZoneInfo
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,8 @@ from bot.actions import views as action_views
 from bot.actions.answer import Answerer
 from bot.actions.registry import build_executor
 from bot.channels.web import views as web_views
+from bot.channels.wecom import WeComRuntime
+from bot.channels.wecom import router as wecom_router
 from bot.compliance.outgoing import OutgoingGuard
 from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
@@ -25,6 +28,9 @@ from bot.dialogue.service import DialogueGateway
 from bot.flows import DialogueFlows
 from bot.knowledge.audit import JsonlAuditSink
 from bot.knowledge.guard import product_ref
+from bot.leads.advisors import AdvisorLeads
+from bot.leads.views import router as leads_router
+from bot.leads.worker import OutboxWorker
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -62,9 +68,20 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             llm=getattr(answerer, "chat_model", None),
         )
         app.state.action_executor = build_executor(answerer=answerer, flows=flows)
+        outbox = OutboxWorker.from_settings(settings.leads.crm, sessions=app.state.sessions)
+        wecom = WeComRuntime.from_settings(
+            settings,
+            gateway=app.state.gateway,
+            leads=AdvisorLeads(sessions=app.state.sessions, tz=ZoneInfo(settings.dialogue.timezone)),
+        )
+        app.state.wecom = wecom
+        await outbox.start()
+        await wecom.start()
         try:
             yield
         finally:
+            await wecom.aclose()
+            await outbox.aclose()
             await rasa.aclose()
             await answerer.aclose()
             engine.dispose()
@@ -100,5 +117,7 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
 
     app.include_router(web_views.router)
     app.include_router(action_views.router)
+    app.include_router(leads_router)
+    app.include_router(wecom_router)
     app.mount("/static", StaticFiles(directory=web_views.STATIC_DIR), name="static")
     return app

@@ -8,6 +8,7 @@ import importlib
 MODEL_MODULES: tuple[str, ...] = (
     "bot.contacts.models",
     "bot.leads.models",
+    "bot.roleplay.models",
 )
 
 

@@ -205,6 +205,15 @@ class RoleplaySettings(BaseModel):
     """Advisor training against a role-play client."""
 
     personas_dir: Path = REPO_ROOT / "bot" / "roleplay" / "personas"
+    # Added for bot/roleplay (documented in config.yml, roleplay:).
+    default_persona: str = "neutral"
+    use_llm: bool = True
+    judge: bool = True
+    llm_temperature: float = Field(default=0.7, ge=0, le=2)
+    llm_max_tokens: int = Field(default=200, ge=16)
+    max_reply_chars: int = Field(default=240, ge=20)
+    max_turns: int = Field(default=40, ge=2)
+    prompt_version: str = "v1"
 
 
 class DatabaseSettings(BaseModel):

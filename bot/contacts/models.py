@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.contacts.columns import UTCDateTime
+from bot.contacts.portable import UTCDateTime
 from bot.db import Base
 
 KeyKind = Literal["client", "phone"]

@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.contacts.models import RISK_LEVELS, DoNotContact, KeyKind, OptOutRead, RiskProfile, RiskProfileRead
 from bot.contacts.phones import normalize_phone
+from bot.contacts.portable import insert_or_ignore
 from bot.db import utcnow
 from bot.errors import InputError
 
@@ -52,6 +52,7 @@ def opt_out(
     and skipped rather than raised, so the client-key refusal is never lost over a typo.
     """
     client_key = _required(client_key, "client_key")
+    channel = _required(channel, "channel")
     keys: list[tuple[KeyKind, str]] = [("client", client_key)]
     normalized = normalize_phone(phone) if phone else None
     if phone and normalized is None:
@@ -59,23 +60,14 @@ def opt_out(
     if normalized:
         keys.append(("phone", normalized))
     at = now or utcnow()
-    rows = []
     for kind, value in keys:
-        row = _find(session, kind, value)
-        if row is None:
-            row = DoNotContact(
-                key_kind=kind, key_value=value, client_key=client_key, phone=normalized,
-                channel=_required(channel, "channel"), evidence=evidence, opted_out_at=at,
-            )  # fmt: skip
-            try:
-                with session.begin_nested():
-                    session.add(row)
-            except IntegrityError:
-                # A concurrent opt-out of the same key committed first: the refusal stands either way.
-                row = _find(session, kind, value)
-                assert row is not None
-        rows.append(OptOutRead.model_validate(row))
-    return rows
+        # Insert-or-ignore, so a concurrent opt-out of the same key cannot fail this one.
+        values = {
+            "key_kind": kind, "key_value": value, "client_key": client_key, "phone": normalized,
+            "channel": channel, "evidence": evidence, "opted_out_at": at,
+        }  # fmt: skip
+        insert_or_ignore(session, DoNotContact, values, conflict=("key_kind", "key_value"))
+    return [OptOutRead.model_validate(_find(session, kind, value)) for kind, value in keys]
 
 
 def _find(session: Session, kind: KeyKind, value: str) -> DoNotContact | None:

@@ -55,7 +55,7 @@ class HashingEmbedder:
     It is lexical at heart (no synonyms); sentence_transformers or openai give true semantics.
     """
 
-    def __init__(self, tokenizer: Tokenizer, *, dimensions: int = 512, bigram_weight: float = 0.7) -> None:
+    def __init__(self, tokenizer: Tokenizer, *, dimensions: int = 512, bigram_weight: float = 0.5) -> None:
         if dimensions < 16:
             raise ConfigError("embeddings.dimensions must be at least 16 for the hashing embedder")
         self._tokenizer = tokenizer

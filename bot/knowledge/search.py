@@ -22,9 +22,7 @@ from bot.knowledge.store import NO_END, ChromaStore, ChunkFilter, StoredChunk, d
 from bot.language import Language
 
 #: Weight of the lexical coverage in `relevance`; the rest is embedding similarity.
-COVERAGE_WEIGHT = 0.6
-#: RRF contributions of passages in the other language are damped: same-language content first.
-OTHER_LANGUAGE_WEIGHT = 0.7
+COVERAGE_WEIGHT = 0.5
 
 
 @dataclass
@@ -114,6 +112,11 @@ class HybridSearcher:
         language: Language | None = None,
         mode: SearchMode = "hybrid",
     ) -> list[Hit]:
+        """The k best sources (documents or products), each with its most relevant allowed chunk.
+
+        Each ranking is collapsed to one entry per source before fusion, so a product with six
+        passages cannot crowd the other sources out of the top ranks.
+        """
         if not len(snapshot) or not query.strip():
             return []
         mask = snapshot.mask(flt)
@@ -127,23 +130,33 @@ class HybridSearcher:
         semantic: list[int] = []
         if mode != "bm25":
             semantic, similar = self._vector_ranking(snapshot, vector, flt, mask, allowed, k)
-        fused: dict[int, float] = {}
+        fused: dict[str, float] = {}
+        members: dict[str, list[int]] = {}
+        source_ranks: list[dict[str, int]] = []
         for ranking in (lexical, semantic):
-            for rank, index in enumerate(ranking, start=1):
-                fused[index] = fused.get(index, 0.0) + 1.0 / (self._rrf_k + rank)
-        if language:
-            for index in fused:
-                if snapshot.chunks[index].language != language:
-                    fused[index] *= OTHER_LANGUAGE_WEIGHT
-        order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-        self._fill_similarity(snapshot, vector, order, similar)
-        lexical_rank = {index: rank for rank, index in enumerate(lexical, start=1)}
-        semantic_rank = {index: rank for rank, index in enumerate(semantic, start=1)}
+            ranks: dict[str, int] = {}
+            for index in ranking:
+                source = snapshot.chunks[index].source_key
+                members.setdefault(source, [])
+                if index not in members[source]:
+                    members[source].append(index)
+                if source not in ranks:
+                    ranks[source] = len(ranks) + 1
+                    fused[source] = fused.get(source, 0.0) + 1.0 / (self._rrf_k + ranks[source])
+            source_ranks.append(ranks)
+        # Ties (common when only one list ranks a source) go to the question's language. Damping the
+        # other language more than that lost more good hits than it gained on the benchmark; the
+        # answer step prefers a same-language passage when it is nearly as relevant (extractive.choose).
+        order = sorted(
+            fused,
+            key=lambda src: (-fused[src], snapshot.chunks[members[src][0]].language != language, src),
+        )[:k]
+        self._fill_similarity(snapshot, vector, [i for src in order for i in members[src]], similar)
         hits = []
-        for rank, index in enumerate(order, start=1):
+        for rank, source in enumerate(order, start=1):
+            scored = [(self._relevance(snapshot, terms, i, similar), i) for i in members[source]]
+            (relevance, coverage, similarity), index = max(scored)
             chunk = snapshot.chunks[index]
-            coverage = snapshot.index.coverage(terms, index)
-            similarity = max(0.0, min(1.0, similar.get(index, 0.0)))
             hits.append(
                 Hit(
                     rank=rank,
@@ -157,15 +170,23 @@ class HybridSearcher:
                     language=chunk.language,
                     products=chunk.products,
                     status=chunk.status,
-                    score=round(fused[index], 6),
-                    relevance=round(COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * similarity, 4),
+                    score=round(fused[source], 6),
+                    relevance=round(relevance, 4),
                     coverage=round(coverage, 4),
                     similarity=round(similarity, 4),
-                    bm25_rank=lexical_rank.get(index),
-                    vector_rank=semantic_rank.get(index),
+                    bm25_rank=source_ranks[0].get(source),
+                    vector_rank=source_ranks[1].get(source),
                 )
             )
         return hits
+
+    @staticmethod
+    def _relevance(
+        snapshot: Snapshot, terms: list[str], index: int, similar: dict[int, float]
+    ) -> tuple[float, float, float]:
+        coverage = snapshot.index.coverage(terms, index)
+        similarity = max(0.0, min(1.0, similar.get(index, 0.0)))
+        return COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * similarity, coverage, similarity
 
     def _vector_ranking(
         self, snapshot: Snapshot, vector: np.ndarray, flt: ChunkFilter, mask: np.ndarray, allowed: int, k: int

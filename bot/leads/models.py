@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.contacts.columns import UTCDateTime
+from bot.contacts.portable import UTCDateTime
 from bot.db import Base
 
 LeadType = Literal["product_interest", "advisor_request", "callback_request", "complaint"]
@@ -30,7 +30,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "converted": frozenset(),
     "closed": frozenset(),
 }
-_OPEN_SQL = text("status IN ('new', 'contacted')")
+# The predicate of the partial unique index (also the ON CONFLICT target's WHERE, which must match it).
+OPEN_LEAD = text("status IN ('new', 'contacted')")
 
 
 class Lead(Base):
@@ -40,11 +41,12 @@ class Lead(Base):
     __table_args__ = (
         Index(
             "uq_leads_open_client_type_product", "client_key", "type", "product_code",
-            unique=True, sqlite_where=_OPEN_SQL, postgresql_where=_OPEN_SQL,
+            unique=True, sqlite_where=OPEN_LEAD, postgresql_where=OPEN_LEAD,
         ),
         Index("ix_leads_status_created", "status", "created_at"),
         Index("ix_leads_created", "created_at"),
         Index("ix_leads_advisor", "advisor_id"),
+        Index("ix_leads_client", "client_key"),
         CheckConstraint(
             "type IN ('product_interest', 'advisor_request', 'callback_request', 'complaint')", name="type"
         ),

@@ -110,9 +110,7 @@ def pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(LeadOutbox).where(LeadOutbox.delivered_at.is_(None))) or 0
 
 
-def backoff_delay(
-    attempts: int, *, initial_s: float, cap_s: float, rng: Callable[[], float] = random.random
-) -> float:
+def backoff_delay(attempts: int, *, initial_s: float, cap_s: float, rng: Callable[[], float] = random.random) -> float:
     """Seconds to wait after the `attempts`-th failure: exponential, capped, with "equal jitter".
 
     Half the capped delay is fixed and half random, so retries from many rows spread out (no thundering

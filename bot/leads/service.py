@@ -15,14 +15,15 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.contacts.portable import insert_or_ignore
 from bot.db import utcnow
 from bot.errors import InputError
 from bot.leads import outbox
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.leads.models import (
+    OPEN_LEAD,
     OPEN_STATUSES,
     TRANSITIONS,
     Lead,
@@ -92,28 +93,28 @@ def _open_lead(session: Session, data: LeadCreate, product_code: str) -> Lead | 
 
 
 def _upsert(session: Session, data: LeadCreate, product_code: str, at: datetime) -> LeadRead:
+    """Insert-or-ignore first, then read and update under the write lock.
+
+    The insert comes first because it takes the write lock (SQLite) before anything is read: reading
+    first would let two racing repeats merge into the same stale evidence and lose one. The partial
+    unique index decides which of two racing submits creates the lead; the other updates it.
+    """
+    values = {
+        "client_key": data.client_key, "sender_id": data.sender_id, "channel": data.channel,
+        "conversation_id": data.conversation_id, "type": data.type, "intent": data.intent,
+        "confidence": data.confidence, "product_code": product_code, "score": data.score,
+        "evidence": data.evidence, "summary": data.summary, "callback_at": data.callback_at,
+        "advisor_id": None, "status": "new", "created_at": at, "updated_at": at,
+    }  # fmt: skip
+    created = insert_or_ignore(session, Lead, values, conflict=("client_key", "type", "product_code"), where=OPEN_LEAD)
     lead = _open_lead(session, data, product_code)
-    if lead is None:
-        lead = Lead(
-            client_key=data.client_key, sender_id=data.sender_id, channel=data.channel,
-            conversation_id=data.conversation_id, type=data.type, intent=data.intent,
-            confidence=data.confidence, product_code=product_code, score=data.score, evidence=data.evidence,
-            summary=data.summary, callback_at=data.callback_at, advisor_id=None, status="new",
-            created_at=at, updated_at=at,
-        )  # fmt: skip
-        try:
-            with session.begin_nested():
-                session.add(lead)
-        except IntegrityError as exc:
-            # Lost the race against a concurrent submit of the same lead: update the winner's row.
-            lead = _open_lead(session, data, product_code)
-            if lead is None:
-                raise InputError(f"lead rejected by the database: {exc.orig}") from exc
-        else:
-            outbox.enqueue(session, lead=lead, event_type="lead.created", now=at)
-            return LeadRead.model_validate(lead)
-    _merge(lead, data, at)
-    outbox.enqueue(session, lead=lead, event_type="lead.updated", now=at)
+    if lead is None:  # pragma: no cover - the insert or the conflicting open row guarantees one
+        raise InputError(f"lead for {data.client_key}/{data.type}/{product_code!r} could not be stored")
+    if created:
+        outbox.enqueue(session, lead=lead, event_type="lead.created", now=at)
+    else:
+        _merge(lead, data, at)
+        outbox.enqueue(session, lead=lead, event_type="lead.updated", now=at)
     return LeadRead.model_validate(lead)
 
 
@@ -156,9 +157,7 @@ def list_leads(session: Session, *, filters: LeadFilters, page: int = 1, page_si
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    return Page[LeadRead](
-        items=[LeadRead.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
-    )
+    return Page[LeadRead](items=[LeadRead.model_validate(r) for r in rows], total=total, page=page, page_size=page_size)
 
 
 def get_lead(session: Session, *, lead_id: int) -> LeadRead:
@@ -192,9 +191,7 @@ def update_status(session: Session, *, lead_id: int, status: str, now: datetime 
     return LeadRead.model_validate(lead)
 
 
-def assign_advisor(
-    session: Session, *, lead_id: int, advisor_id: str | None, now: datetime | None = None
-) -> LeadRead:
+def assign_advisor(session: Session, *, lead_id: int, advisor_id: str | None, now: datetime | None = None) -> LeadRead:
     """Give the lead to an advisor (their WeCom userid), or take it back with None."""
     lead = _locked(session, lead_id)
     if lead.advisor_id == advisor_id:
@@ -232,9 +229,7 @@ def _cell(value: object, tz: tzinfo) -> object:
     return value
 
 
-def export_csv(
-    session: Session, *, filters: LeadFilters, tz: tzinfo = UTC, chunk_rows: int = 500
-) -> Iterator[str]:
+def export_csv(session: Session, *, filters: LeadFilters, tz: tzinfo = UTC, chunk_rows: int = 500) -> Iterator[str]:
     """The matching leads as CSV text chunks: a UTF-8 BOM first (Excel then reads Chinese), then rows.
 
     A generator, so a large export streams instead of being built in memory; the session must stay
@@ -245,13 +240,11 @@ def export_csv(
     writer.writerow(CSV_COLUMNS)
     yield "\ufeff" + buffer.getvalue()
     query = _filtered(select(Lead), filters).order_by(Lead.created_at, Lead.id)
-    count = 0
     buffer.seek(0)
     buffer.truncate()
-    for lead in session.scalars(query.execution_options(yield_per=chunk_rows)):
+    for count, lead in enumerate(session.scalars(query.execution_options(yield_per=chunk_rows)), start=1):
         row = LeadRead.model_validate(lead)
         writer.writerow([_cell(getattr(row, c), tz) for c in CSV_COLUMNS])
-        count += 1
         if count % chunk_rows == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -210,7 +210,9 @@ class OutboxWorker:
             delay = max(delay, min(retry_after, self._max_backoff_s))
         await asyncio.to_thread(self._mark_failed, event.id, delay, error)
         log = logger.error if event.attempts >= 5 else logger.warning
-        log("CRM push of event %s failed (attempt %d); retry in %.1fs: %s", event.event_id, event.attempts, delay, error)
+        log(
+            "CRM push of event %s failed (attempt %d); retry in %.1fs: %s", event.event_id, event.attempts, delay, error
+        )
         return False
 
     # Blocking database steps, each its own short transaction, run via asyncio.to_thread.

@@ -53,8 +53,4 @@ def load_catalogue(products_file: Path, aliases_file: Path = ALIASES_FILE) -> li
 def mentioned(text: str, products: Sequence[ProductRef]) -> list[ProductRef]:
     """Products whose code or any name occurs in ``text`` (a cheap pre-filter before the guard)."""
     folded = text.casefold()
-    return [
-        p
-        for p in products
-        if any(name and name.casefold() in folded for name in (p.code, p.name, p.name_en))
-    ]
+    return [p for p in products if any(name and name.casefold() in folded for name in (p.code, p.name, p.name_en))]

@@ -66,7 +66,12 @@ class Step:
 
     analysis: TurnAnalysis | None
     beats: tuple[Beat, ...]
-    text: str
+    parts: tuple[str, ...]  # one scripted line per beat (the LLM engine gets them as examples)
+    language: str
+
+    @property
+    def text(self) -> str:
+        return ("" if self.language == "zh" else " ").join(self.parts)
 
 
 def handles(analysis: TurnAnalysis, objection: Objection | None) -> bool:
@@ -97,9 +102,7 @@ def load_replies(path: Path = REPLIES_FILE) -> dict[str, dict[str, list[str]]]:
 class ScriptedClient:
     """Plays one persona without an LLM; also plans the beats the LLM engine is asked to act out."""
 
-    def __init__(
-        self, persona: Persona, recogniser: Recogniser, replies: dict[str, dict[str, list[str]]]
-    ) -> None:
+    def __init__(self, persona: Persona, recogniser: Recogniser, replies: dict[str, dict[str, list[str]]]) -> None:
         self.persona = persona
         self._recogniser = recogniser
         self._lines = {**replies[persona.language], **persona.lines}
@@ -112,7 +115,7 @@ class ScriptedClient:
         if first is not None:
             self._raise(state, first.id)
             beats.append(Beat("object", first.id))
-        return state, Step(None, tuple(beats), self.render(state, beats, _rng(seed, 0)))
+        return state, self._step(None, state, beats, _rng(seed, 0))
 
     def replay(self, seed: int, advisor_texts: list[str]) -> tuple[ClientState, list[Step]]:
         """Fold a whole conversation: the state after it and every client step, reproducibly."""
@@ -126,7 +129,11 @@ class ScriptedClient:
         """Advance ``state`` by one advisor message and produce the client's scripted reply."""
         analysis = self._recogniser.advisor(advisor_text, self.persona.risk_level)
         beats = self.plan(state, analysis)
-        return Step(analysis, tuple(beats), self.render(state, beats, _rng(seed, state.turn)))
+        return self._step(analysis, state, beats, _rng(seed, state.turn))
+
+    def _step(self, analysis: TurnAnalysis | None, state: ClientState, beats: list[Beat], rng: random.Random) -> Step:
+        parts = self.render(state, beats, rng)
+        return Step(analysis, tuple(beats), tuple(parts), self.persona.language)
 
     def plan(self, state: ClientState, a: TurnAnalysis) -> list[Beat]:
         """The beats of the client's next reply (mutates ``state``)."""
@@ -154,8 +161,8 @@ class ScriptedClient:
             self._discover(state, a, beats)
         if a.has("recommendation"):
             self._recommendation(state, a, beats)
-        if a.has("closing") and state.pending is None:
-            state.closed = True
+        if a.has("closing"):
+            state.closed = True  # an objection still open stays unanswered in the score
             beats.append(Beat("closing"))
         if not answered and state.pending is None and not state.closed:
             upcoming = self._next_objection(state)
@@ -184,8 +191,10 @@ class ScriptedClient:
         else:
             status.status = "ignored"
             state.pending = None
-            if obj.on_ignored:
-                state.queued.append(obj.on_ignored)
+            if obj.on_ignored and obj.on_ignored not in state.objections:
+                # Ignored twice, the client escalates at once (the follow-up is the escalation).
+                self._raise(state, obj.on_ignored)
+                beats.append(Beat("object", obj.on_ignored))
         return True
 
     def _discover(self, state: ClientState, a: TurnAnalysis, beats: list[Beat]) -> None:
@@ -227,7 +236,7 @@ class ScriptedClient:
             beats.append(Beat("wanted"))
         elif above:
             beats.append(Beat("above_level"))
-        elif first and not state.uncovered and state.risk_asked_turn is None:
+        elif first and not state.uncovered and state.risk_asked_turn is None and not beats:
             beats.append(Beat("premature"))
         elif a.recommended:
             beats.append(Beat("suitable"))
@@ -289,8 +298,8 @@ class ScriptedClient:
                 return lines
         return self._lines.get(beat.kind) or self._lines["small_talk"]
 
-    def render(self, state: ClientState, beats: list[Beat] | tuple[Beat, ...], rng: random.Random) -> str:
-        """Text of the beats, each line a seeded pick that avoids repeating itself."""
+    def render(self, state: ClientState, beats: list[Beat], rng: random.Random) -> list[str]:
+        """One line per beat, each a seeded pick that avoids repeating itself."""
         parts: list[str] = []
         for beat in beats:
             options = self.lines_for(beat)
@@ -298,7 +307,7 @@ class ScriptedClient:
             line = rng.choice(fresh)
             state.used.add(line)
             parts.append(line)
-        return ("" if self.persona.language == "zh" else " ").join(parts)
+        return parts
 
 
 def _rng(seed: int, turn: int) -> random.Random:

@@ -78,6 +78,7 @@ class Recommended:
     name: str
     risk_level: str
     quote: str
+    is_wealth: bool = True  # deposits and bonds need no risk assessment to be recommended
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +126,7 @@ class Recogniser:
         recommended = self._recommended(text)
         if recommended:
             moves.add("recommendation")
-        verdict = check(
-            text, client_risk_level=client_level, products=self._catalogue, require_disclosures=False
-        )
+        verdict = check(text, client_risk_level=client_level, products=self._catalogue, require_disclosures=False)
         violations = tuple(v for v in verdict.violations if v.rule != "risk_level_unknown")
         return TurnAnalysis(text, frozenset(moves), recommended, violations)
 
@@ -140,7 +139,9 @@ class Recogniser:
             verdict = check(text, products=[product], require_disclosures=False)
             hit = next((v for v in verdict.violations if v.rule == "risk_level_unknown"), None)
             if hit is not None:
-                found[product.code] = Recommended(product.code, product.name, product.risk_level, hit.span)
+                found[product.code] = Recommended(
+                    product.code, product.name, product.risk_level, hit.span, product.is_wealth
+                )
         return tuple(found.values())
 
     def is_objection(self, text: str) -> bool:

@@ -149,9 +149,7 @@ class Persona(_Data):
 
     def card(self) -> PersonaCard:
         """The public view: what a trainee sees before starting (no level, no hidden needs)."""
-        return PersonaCard(
-            id=self.id, name=self.name, title=self.title, language=self.language, profile=self.profile
-        )
+        return PersonaCard(id=self.id, name=self.name, title=self.title, language=self.language, profile=self.profile)
 
 
 class PersonaCard(BaseModel):
@@ -190,7 +188,12 @@ class PersonaBook(Mapping[str, Persona]):
             try:
                 raw = yaml.safe_load(path.read_text(encoding="utf-8"))
                 persona = Persona.model_validate(raw)
-            except (yaml.YAMLError, ValidationError, ValueError) as exc:
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors()
+                )
+                raise ConfigError(f"persona file {path.name}: {problems}") from exc
+            except (yaml.YAMLError, ValueError) as exc:
                 raise ConfigError(f"persona file {path.name}: {exc}") from exc
             if persona.id != path.stem:
                 raise ConfigError(f"persona file {path.name}: id {persona.id!r} must match the file name")

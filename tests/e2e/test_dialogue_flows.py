@@ -4,7 +4,9 @@ call-backs and leads."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -95,7 +97,9 @@ def test_busy_call_later_books_a_callback(stack: Stack) -> None:
     reply = joined(say(stack, sender, "我在开会，明天下午3点再打给我吧"))
     assert "15:00" in reply
     (lead,) = [lead for lead in leads_for(stack, sender) if lead["type"] == "callback_request"]
-    assert lead["callback_at"].startswith(lead["callback_at"][:10]) and "15:00" in lead["callback_at"]
+    local = datetime.fromisoformat(lead["callback_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    tomorrow = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+    assert (local.date(), local.hour, local.minute) == (tomorrow, 15, 0)
 
 
 def test_opt_out_is_confirmed_and_recorded(stack: Stack) -> None:

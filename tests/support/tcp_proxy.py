@@ -16,6 +16,7 @@ class TcpProxy:
         self.target_port = target_port
         self.port = free_port()
         self._listener: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
 
@@ -23,14 +24,19 @@ class TcpProxy:
         listener = socket.create_server(("127.0.0.1", self.port))
         listener.settimeout(0.2)
         self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._acceptor.start()
         return self
 
     def stop(self) -> None:
         """Close the listener and every open connection: clients now get 'connection refused'."""
         listener, self._listener = self._listener, None
         if listener:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
+        if self._acceptor is not None:
+            self._acceptor.join(timeout=5)  # the kernel frees the port only once accept() returns
         with self._lock:
             for conn in self._conns:
                 with contextlib.suppress(OSError):

@@ -135,14 +135,6 @@ class WeComRuntime:
                 transport=self._transport,
             )
         )
-        crypto = WeComCrypto(token=config.token, encoding_aes_key=config.encoding_aes_key, receive_id=config.corp_id)
-        self.guard = CallbackGuard(
-            crypto=crypto,
-            store=self.store,
-            corp_id=config.corp_id,
-            replay_window_s=config.replay_window_s,
-            clock=self._clock,
-        )
         if config.kf_enabled:
             self.kf = KfService(
                 client=self.client,
@@ -168,6 +160,15 @@ class WeComRuntime:
                 max_message_chars=config.max_message_chars,
                 clock=self._clock,
             )
+        crypto = WeComCrypto(token=config.token, encoding_aes_key=config.encoding_aes_key, receive_id=config.corp_id)
+        # Set last: the endpoint answers 404 until the guard exists, so no callback meets half a runtime.
+        self.guard = CallbackGuard(
+            crypto=crypto,
+            store=self.store,
+            corp_id=config.corp_id,
+            replay_window_s=config.replay_window_s,
+            clock=self._clock,
+        )
         logger.info("WeCom channel started (kf: %s, staff app: %s)", self.kf is not None, self.staff is not None)
 
     async def aclose(self) -> None:

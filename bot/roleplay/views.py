@@ -1,0 +1,188 @@
+"""Training pages (/training) and API (/api/training/...): thin handlers over TrainingService.
+
+The router brings its own lifespan (merged into the app's by include_router): it builds the
+service from ``app.state.settings`` and reuses the app's ``app.state.sessions`` when present, so
+app.py only needs one include_router line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from bot.errors import ConfigError, InputError
+from bot.roleplay.personas import PersonaCard, UnknownPersona
+from bot.roleplay.schemas import (
+    MessageRequest,
+    ReplyView,
+    Report,
+    SessionSummary,
+    SessionView,
+    StartRequest,
+    TeamView,
+    TranscriptTurn,
+)
+from bot.roleplay.service import TooManyTurns, TrainingService
+from bot.roleplay.store import SessionEnded, UnknownSession
+
+STATIC_DIR = Path(__file__).parent / "static"
+_ASSETS = {"training.js": "text/javascript", "training.css": "text/css"}
+SessionId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
+AdvisorId = Annotated[str, PathParam(min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the training service once per app (unless one was injected, e.g. by tests)."""
+    if getattr(app.state, "training", None) is not None:
+        yield
+        return
+    settings = getattr(app.state, "settings", None)
+    if settings is None:
+        raise ConfigError("the training router needs app.state.settings; include it in bot.app.create_app")
+    service = await asyncio.to_thread(
+        TrainingService.from_settings, settings, sessions=getattr(app.state, "sessions", None)
+    )
+    app.state.training = service
+    try:
+        yield
+    finally:
+        app.state.training = None
+        await service.aclose()
+
+
+router = APIRouter(tags=["training"], lifespan=lifespan)
+
+
+def get_training(request: Request) -> TrainingService:
+    service: TrainingService | None = getattr(request.app.state, "training", None)
+    if service is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "training service is not running")
+    return service
+
+
+TrainingDep = Annotated[TrainingService, Depends(get_training)]
+
+
+class ScoreRequest(BaseModel):
+    """A transcript to score without storing it."""
+
+    persona_id: str | None = Field(default=None, max_length=64)
+    turns: list[TranscriptTurn] = Field(min_length=1, max_length=400)
+
+
+def _refuse(exc: InputError) -> NoReturn:
+    """Our input errors as HTTP statuses (the app renders them in its one error shape)."""
+    if isinstance(exc, UnknownPersona | UnknownSession):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if isinstance(exc, SessionEnded | TooManyTurns):
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+def _page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "training.html", media_type="text/html; charset=utf-8")
+
+
+@router.get("/training", include_in_schema=False)
+async def training_page() -> FileResponse:
+    return _page()
+
+
+@router.get("/training/sessions/{session_id}", include_in_schema=False)
+async def report_page(session_id: SessionId) -> FileResponse:
+    return _page()
+
+
+@router.get("/training/team", include_in_schema=False)
+async def team_page() -> FileResponse:
+    return _page()
+
+
+@router.get("/training/assets/{name}", include_in_schema=False)
+async def asset(name: str) -> FileResponse:
+    if name not in _ASSETS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such asset")
+    return FileResponse(STATIC_DIR / name, media_type=f"{_ASSETS[name]}; charset=utf-8")
+
+
+@router.get("/api/training/personas", response_model=list[PersonaCard])
+async def personas(training: TrainingDep) -> list[PersonaCard]:
+    """Personas to train against (their risk level and hidden needs stay hidden)."""
+    return training.cards()
+
+
+@router.post("/api/training/sessions", response_model=SessionView, status_code=status.HTTP_201_CREATED)
+async def start(body: StartRequest, training: TrainingDep) -> SessionView:
+    """Start a session; the client speaks first."""
+    try:
+        return await training.start(persona_id=body.persona_id, advisor_id=body.advisor_id, seed=body.seed)
+    except InputError as exc:
+        _refuse(exc)
+
+
+@router.get("/api/training/sessions/{session_id}", response_model=SessionView)
+async def session(session_id: SessionId, training: TrainingDep) -> SessionView:
+    try:
+        return await training.get(session_id)
+    except InputError as exc:
+        _refuse(exc)
+
+
+@router.post("/api/training/sessions/{session_id}/messages", response_model=ReplyView)
+async def say(session_id: SessionId, body: MessageRequest, training: TrainingDep) -> ReplyView:
+    """One advisor message in, the client's reply out."""
+    try:
+        return await training.say(session_id, body.text)
+    except InputError as exc:
+        _refuse(exc)
+
+
+@router.post("/api/training/sessions/{session_id}/end", response_model=Report)
+async def end(session_id: SessionId, training: TrainingDep) -> Report:
+    """End the session and score it."""
+    try:
+        return await training.end(session_id)
+    except InputError as exc:
+        _refuse(exc)
+
+
+@router.get("/api/training/sessions/{session_id}/report", response_model=Report)
+async def report(session_id: SessionId, training: TrainingDep) -> Report:
+    """The stored report of an ended session."""
+    try:
+        view = await training.get(session_id)
+    except InputError as exc:
+        _refuse(exc)
+    if view.report is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "session not ended yet; POST .../end to score it")
+    return view.report
+
+
+@router.post("/api/training/score", response_model=Report)
+async def score(body: ScoreRequest, training: TrainingDep) -> Report:
+    """Score a transcript without storing it (same report as `advisor roleplay score --json`)."""
+    try:
+        return await training.score(body.turns, persona_id=body.persona_id)
+    except InputError as exc:
+        _refuse(exc)
+
+
+@router.get("/api/training/advisors/{advisor_id}/sessions", response_model=list[SessionSummary])
+async def history(advisor_id: AdvisorId, training: TrainingDep) -> list[SessionSummary]:
+    """An advisor's sessions and scores, newest first."""
+    return await training.history(advisor_id)
+
+
+@router.get("/api/training/team", response_model=TeamView)
+async def team(training: TrainingDep, advisor_id: Annotated[list[str] | None, Query()] = None) -> TeamView:
+    """Averages per criterion and the most frequent violations (all advisors, or those listed)."""
+    return await training.team(advisor_id or ())

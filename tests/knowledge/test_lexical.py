@@ -1,0 +1,68 @@
+"""Tokens for Chinese and English, the thesaurus, and BM25 equal to rank-bm25's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from bot.knowledge.lexical import LexicalIndex, Tokenizer, stem
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer()
+
+
+def test_stop_words_and_lone_characters_are_dropped(tokenizer: Tokenizer) -> None:
+    assert tokenizer.tokens("朝夕怎么快速赎回，多久到账？") == ["朝夕", "快速", "赎回", "快速赎回", "到账"]
+    assert tokenizer.tokens("How do I get the fees?") == ["费用"]
+
+
+def test_thesaurus_maps_clients_words_to_the_contents_words(tokenizer: Tokenizer) -> None:
+    assert "赎回" in tokenizer.tokens("在手机上怎么把理财卖掉")
+    assert "赎回" in tokenizer.tokens("How do I cash out?")  # an English phrase meets Chinese content
+    assert "申购费" in tokenizer.tokens("What's the front-end charge?")
+    assert "国债" in tokenizer.tokens("government savings bonds")  # longest phrase wins over "savings"
+
+
+def test_english_stemming_is_light_and_symmetric() -> None:
+    assert [stem(w) for w in ("fees", "redeemed", "policies", "selling", "process", "anything")] == [
+        "fee",
+        "redeem",
+        "policy",
+        "sell",
+        "process",
+        "anything",
+    ]
+
+
+def test_finance_words_stay_whole(tokenizer: Tokenizer) -> None:
+    tokens = tokenizer.tokens("业绩比较基准和月月享")
+    assert "业绩比较基准" in tokens and "月月享" in tokens
+
+
+def test_chinese_runs_feed_the_bigram_features(tokenizer: Tokenizer) -> None:
+    assert tokenizer.analyze("赎回到账 and T+1").cjk_runs == ["赎回到账"]
+
+
+def test_bm25_scores_match_rank_bm25() -> None:
+    docs = [["赎回", "到账", "t+1"], ["管理费", "费用"], ["赎回", "赎回", "费用", "净值"], []]
+    query = ["赎回", "费用", "不存在"]
+    ours = LexicalIndex(docs).scores(query)
+    theirs = BM25Okapi(docs).get_scores(query)
+    assert np.allclose(ours, theirs)
+
+
+def test_coverage_is_an_idf_weighted_share() -> None:
+    index = LexicalIndex([["赎回", "到账"], ["赎回", "管理费"], ["净值"]])
+    assert index.coverage(["赎回", "到账"], 0) == pytest.approx(1.0)
+    assert index.coverage(["赎回", "到账"], 2) == 0.0
+    partial = index.coverage(["赎回", "到账"], 1)
+    assert 0 < partial < 0.5  # the common word matched, the rare one did not
+    assert index.coverage(["到账", "火星"], 0) < 0.5  # an unseen word weighs the most
+    assert index.coverage([], 0) == 0.0
+
+
+def test_empty_index_scores_nothing() -> None:
+    assert LexicalIndex([]).scores(["赎回"]).shape == (0,)
