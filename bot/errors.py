@@ -8,6 +8,9 @@ AdvisorError
     ├── LLMUnavailable      the chat model
     ├── KnowledgeUnavailable the content store
     └── ChannelError        WeCom, Twilio, CRM
+        └── ProviderUnavailableError  the call provider failed to place a call
+InputError
+└── CallRefusedError        the provider cannot call this number (e.g. +86 on Twilio)
 """
 
 
@@ -41,3 +44,11 @@ class KnowledgeUnavailable(ServiceUnavailable):
 
 class ChannelError(ServiceUnavailable):
     """A channel vendor (WeCom, Twilio) or the CRM failed."""
+
+
+class CallRefusedError(InputError):
+    """The call provider cannot call this number; the message says why."""
+
+
+class ProviderUnavailableError(ChannelError):
+    """The call provider failed or timed out while placing a call."""

@@ -9,7 +9,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 # Session metadata keys that become slots, so later actions know where and who.
-_METADATA_SLOTS = ("channel", "client_id", "phone")
+_METADATA_SLOTS = ("channel", "client_id", "phone", "risk_level")
 
 
 class ActionSessionStart(Action):

@@ -16,8 +16,27 @@ from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 
+from bot.observability.logging import bind_request_id
+
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["rasa-actions"])
+
+
+def _turn_request_id(action_call: dict[str, Any]) -> str | None:
+    """The channel's request id, which the gateway put in the user message's metadata."""
+    tracker = action_call.get("tracker")
+    if not isinstance(tracker, dict):
+        return None
+    latest = tracker.get("latest_message")
+    metadata = latest.get("metadata") if isinstance(latest, dict) else None
+    if not (isinstance(metadata, dict) and metadata.get("request_id")):
+        events = tracker.get("events")
+        users = (
+            [e for e in events if isinstance(e, dict) and e.get("event") == "user"] if isinstance(events, list) else []
+        )
+        metadata = users[-1].get("metadata") if users else None
+    value = metadata.get("request_id") if isinstance(metadata, dict) else None
+    return str(value)[:64] if value else None
 
 
 def _executor(request: Request) -> ActionExecutor:
@@ -37,6 +56,9 @@ async def webhook(request: Request) -> JSONResponse:
         return JSONResponse({"error": "Invalid body request"}, status_code=400)
     if not isinstance(action_call, dict) or "next_action" not in action_call or "tracker" not in action_call:
         return JSONResponse({"error": "Invalid body request"}, status_code=400)
+    if request_id := _turn_request_id(action_call):
+        bind_request_id(request_id)  # this request's context only: log lines of the action carry the turn's id
+    logger.debug("action %s", action_call.get("next_action"))
     try:
         result = await _executor(request).run(action_call)
     except ActionExecutionRejection as exc:

@@ -53,6 +53,7 @@ class OutgoingGuard:
                                 conversation_id=conversation_id,
                                 rule=violation.rule,
                                 critical=violation.critical,
+                                keep_text=True,
                             ).model_copy(update={"source": f"gateway.{channel}"})
                         )
                 guarded.append(message.model_copy(update={"text": SAFE_FALLBACK[language], "citations": []}))

@@ -61,11 +61,15 @@ def insert_or_ignore(
     dialect = session.get_bind().dialect.name
     if dialect in {"sqlite", "postgresql"}:
         module: Any = sqlite if dialect == "sqlite" else postgresql
-        stmt = module.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict, index_where=where)
+        stmt = (
+            module.insert(model.__table__)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=conflict, index_where=where)
+        )
         return bool(getattr(session.execute(stmt), "rowcount", 0) == 1)
     try:  # other backends: a savepoint is safe with their drivers
         with session.begin_nested():
-            session.execute(insert(model).values(**values))
+            session.execute(insert(model.__table__).values(**values))
     except IntegrityError:
         return False
     return True

@@ -56,7 +56,8 @@ def opt_out(
     keys: list[tuple[KeyKind, str]] = [("client", client_key)]
     normalized = normalize_phone(phone) if phone else None
     if phone and normalized is None:
-        logger.warning("opt-out for %s: %r is not a phone number; recorded by client key only", client_key, phone)
+        # The raw text is not logged: it is the client's words and may hold part of a real number.
+        logger.warning("opt-out for %s: the phone given is not a phone number; recorded by client key only", client_key)
     if normalized:
         keys.append(("phone", normalized))
     at = now or utcnow()

@@ -36,8 +36,8 @@ class DialogueGateway:
         """Channels share one Rasa; prefixing keeps a WeCom user and a web visitor apart."""
         return f"{channel}:{sender_id}"
 
-    def _language_for(self, conversation_id: str, text: str) -> Language:
-        language = detect_language(text) or self._languages.get(conversation_id) or self._default_language
+    def _language_for(self, conversation_id: str, text: str, forced: Language | None = None) -> Language:
+        language = forced or detect_language(text) or self._languages.get(conversation_id) or self._default_language
         self._languages[conversation_id] = language
         self._languages.move_to_end(conversation_id)
         if len(self._languages) > self._memory:
@@ -52,10 +52,15 @@ class DialogueGateway:
         text: str,
         metadata: dict[str, Any] | None = None,
         request_id: str | None = None,
+        language: Language | None = None,
     ) -> Reply:
-        """One user turn. Raises DialogueUnavailable when Rasa is down; callers degrade."""
+        """One user turn. Raises DialogueUnavailable when Rasa is down; callers degrade.
+
+        `language` forces the reply language when the channel knows it (a voice call's recogniser is set
+        to one language, and its "/call_start" opening has no words to detect).
+        """
         conversation_id = self.conversation_id(channel, sender_id)
-        language = self._language_for(conversation_id, text)
+        language = self._language_for(conversation_id, text, language)
         meta = {
             **(metadata or {}),
             "channel": channel,

@@ -1,7 +1,9 @@
 """Audit trail of blocked generated answers: who (conversation), which rule, and a hash of the text.
 
-The text itself is not stored (it may hold personal data); its sha256 lets a reviewer match it
-against the full transcript kept elsewhere. A database sink will replace the JSON-lines default.
+By default the text itself is not stored (it may hold personal data); its sha256 lets a reviewer match
+it against the full transcript kept elsewhere. The outgoing guard keeps the blocked text with phone
+numbers, ID numbers and labelled names masked, for admins reviewing it in the console.
+A database sink will replace the JSON-lines default.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from bot.observability.masking import mask_text
+
 
 class AuditEntry(BaseModel):
     """One blocked message and one rule it broke."""
@@ -25,16 +29,18 @@ class AuditEntry(BaseModel):
     critical: bool = True
     sha256: str
     source: str = "knowledge.generative"
+    text: str | None = None  # masked; only when the writer asked to keep it
 
     @classmethod
     def for_text(
-        cls, text: str, *, conversation_id: str | None, rule: str, critical: bool = True
+        cls, text: str, *, conversation_id: str | None, rule: str, critical: bool = True, keep_text: bool = False
     ) -> AuditEntry:
         return cls(
             conversation_id=conversation_id,
             rule=rule,
             critical=critical,
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            text=mask_text(text) if keep_text else None,
         )
 
 

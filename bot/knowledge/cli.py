@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import typer
 
 from bot.errors import AdvisorError
-from bot.knowledge.models import Answer
+from bot.knowledge.models import AUDIENCES, Answer
 from bot.knowledge.service import KnowledgeService
 from bot.language import detect_language
 from bot.settings import get_settings
@@ -95,15 +95,13 @@ def search(
 def ask(
     question: Annotated[str, typer.Argument(help="The client's question.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    channel: Annotated[
-        Literal["web", "wecom", "voice"], typer.Option(help="Channel the answer is for.")
-    ] = "web",
-    risk_level: Annotated[
-        str | None, typer.Option("--risk-level", help="Client's risk level C1-C5, if known.")
-    ] = None,
+    channel: Annotated[Literal["web", "wecom", "voice"], typer.Option(help="Channel the answer is for.")] = "web",
+    risk_level: Annotated[str | None, typer.Option("--risk-level", help="Client's risk level C1-C5, if known.")] = None,
 ) -> None:
     """Answer QUESTION from approved content, as the bot would (JSON: answer, citations, grounded,
     mode, disclosures)."""
+    if risk_level is not None and risk_level.strip().upper() not in AUDIENCES:
+        raise typer.BadParameter("use C1, C2, C3, C4 or C5", param_hint="--risk-level")
     settings = get_settings()
     language = detect_language(question) or settings.default_language
 

@@ -56,16 +56,10 @@ def _warnings(raw: dict[str, Any], model: type[BaseModel]) -> list[Problem]:
         if key not in known:
             out.append(Problem(field=str(key), message="unknown field, ignored", severity="warning"))
     if "channels" not in raw:
-        out.append(
-            Problem(field="channels", message="missing; allowed on web, wecom and voice", severity="warning")
-        )
+        out.append(Problem(field="channels", message="missing; allowed on web, wecom and voice", severity="warning"))
     approval = raw.get("approval")
     if "valid_until" not in raw and not (isinstance(approval, dict) and approval.get("valid_until")):
-        out.append(
-            Problem(
-                field="valid_until", message="missing: approved content should expire", severity="warning"
-            )
-        )
+        out.append(Problem(field="valid_until", message="missing: approved content should expire", severity="warning"))
     return out
 
 
@@ -157,9 +151,7 @@ def _flag_duplicates(items: list[Parsed]) -> None:
             continue
         if parsed.key in seen:
             label = "code" if parsed.key.startswith("product:") else "id"
-            parsed.problems.append(
-                Problem(field=label, message=f"duplicate {label}, first in {seen[parsed.key]}")
-            )
+            parsed.problems.append(Problem(field=label, message=f"duplicate {label}, first in {seen[parsed.key]}"))
             parsed.content, parsed.key = None, None
         else:
             seen[parsed.key] = parsed.file

@@ -138,9 +138,7 @@ class ExtractiveAnswerer:
         parts: list[str] = []
         for n, passage in enumerate(passages):
             intro = (
-                ""
-                if voice
-                else message("source_intro" if n == 0 else "also_intro", language, title=passage.hit.title)
+                "" if voice else message("source_intro" if n == 0 else "also_intro", language, title=passage.hit.title)
             )
             foreign = message("other_language", language) if passage.hit.language != language else ""
             parts.append(f"{intro}{foreign}{passage.text}")
@@ -150,17 +148,13 @@ class ExtractiveAnswerer:
                 name = product.name if language == "zh" else (product.name_en or product.name)
                 parts.append(messages()["status_note"][product.status][language].format(name=name))
         body = "\n".join(parts)
-        disclosures = self._guard.disclosures(
-            body, language=language, products=list(catalogue.values()), about=about
-        )
+        disclosures = self._guard.disclosures(body, language=language, products=list(catalogue.values()), about=about)
         text = body + ("\n" + " ".join(disclosures) if disclosures else "")
         citations: list[Citation] = []
         for passage in passages:
             if passage.hit.citation not in citations:
                 citations.append(passage.hit.citation)
-        return Answer(
-            answer=text, citations=citations, grounded=True, mode="extractive", disclosures=disclosures
-        )
+        return Answer(answer=text, citations=citations, grounded=True, mode="extractive", disclosures=disclosures)
 
 
 def _products(passages: Sequence[Passage], catalogue: dict[str, Product]) -> list[Product]:

@@ -51,9 +51,7 @@ class PromptSet:
         self.version = version
         self._template = ChatPromptTemplate.from_messages([("system", system), ("human", user)])
 
-    def render(
-        self, question: str, passages: Sequence[Hit], *, language: Language, channel: str
-    ) -> list[Message]:
+    def render(self, question: str, passages: Sequence[Hit], *, language: Language, channel: str) -> list[Message]:
         numbered = "\n\n".join(
             f"[{n}] 《{hit.title}》" + (f" — {hit.section}" if hit.section else "") + f"\n{hit.text}"
             for n, hit in enumerate(passages, start=1)
@@ -135,6 +133,4 @@ class GenerativeAnswerer:
             rules = ", ".join(sorted({v.rule for v in verdict.violations}))
             logger.warning("generated answer blocked by the compliance guard (%s)", rules)
             raise AnswerRejected(f"blocked by the compliance guard: {rules}")
-        return Answer(
-            answer=text, citations=citations, grounded=True, mode="generative", disclosures=disclosures
-        )
+        return Answer(answer=text, citations=citations, grounded=True, mode="generative", disclosures=disclosures)

@@ -8,9 +8,12 @@ the hash, and a different embedder (another vector space) resets the index.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -52,9 +55,7 @@ def ingest_folder(
     fingerprint = f"{embedder.fingerprint}|{chunker.fingerprint}|{tokenizer.fingerprint}"
     previous = store.read_state().get("fingerprint")
     if not reset and previous and previous != fingerprint and store.count():
-        report.notes.append(
-            f"note: embeddings/chunking changed ({previous} → {fingerprint}); rebuilding the index"
-        )
+        report.notes.append(f"note: embeddings/chunking changed ({previous} → {fingerprint}); rebuilding the index")
         reset = True
     if reset:
         store.reset()
@@ -115,9 +116,7 @@ def _write(
     store.delete_sources({chunks[0].source_key for _, chunks in pending if chunks})
     total = sum(len(chunks) for _, chunks in pending)
     # tqdm writes to stderr, so `--json` output on stdout stays clean; None = only on a terminal.
-    with tqdm(
-        total=total, desc="Indexing", unit="chunk", disable=None if progress is None else not progress
-    ) as bar:
+    with tqdm(total=total, desc="Indexing", unit="chunk", disable=None if progress is None else not progress) as bar:
         batch: list[Chunk] = []
         for _, chunks in pending:
             batch.extend(chunks)
@@ -139,3 +138,21 @@ def index_text(chunk: Chunk) -> str:
     """What BM25 and the embedder see: the passage with its title, section and tags, so a passage
     that never repeats its document's subject is still found by it."""
     return "\n".join(part for part in (chunk.title, chunk.section, chunk.text, " ".join(chunk.tags)) if part)
+
+
+def save_last_report(report: IngestReport, path: Path) -> None:
+    """Keep the latest ingestion's report (the console shows what was refused and why); atomic replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"ingested_at": datetime.now(UTC).isoformat(timespec="seconds"), "report": report.model_dump(mode="json")}
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_last_report(path: Path) -> tuple[datetime, IngestReport] | None:
+    """When the last ingestion ran and its report; None if there was none (or the file is unreadable)."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        return datetime.fromisoformat(data["ingested_at"]), IngestReport.model_validate(data["report"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -18,6 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import jieba
@@ -36,6 +37,23 @@ _POSSESSIVE = re.compile(r"['’]s\b")
 _MAX_PHRASE = 4
 
 jieba.setLogLevel(logging.WARNING)
+
+
+_SEGMENTERS: dict[tuple[tuple[str, str], ...], jieba.Tokenizer] = {}
+_SEGMENTERS_LOCK = threading.Lock()
+
+
+def _segmenter(words: tuple[tuple[str, str], ...]) -> jieba.Tokenizer:
+    """One jieba dictionary per word list, shared: building it takes seconds (its own instance, so
+    our words never leak into other users of jieba)."""
+    with _SEGMENTERS_LOCK:
+        segmenter = _SEGMENTERS.get(words)
+        if segmenter is None:
+            segmenter = jieba.Tokenizer()
+            for word, freq in words:
+                segmenter.add_word(word, int(freq) if freq.strip().isdigit() else None)
+            _SEGMENTERS[words] = segmenter
+        return segmenter
 
 
 def _read_list(path: Path) -> list[str]:
@@ -67,16 +85,13 @@ def _normalise(word: str) -> str:
 class Analysis:
     """Tokens for BM25 and coverage, plus the Chinese runs the hashing embedder takes bigrams from."""
 
-    tokens: list[str]
-    cjk_runs: list[str]
+    tokens: tuple[str, ...]
+    cjk_runs: tuple[str, ...]
 
 
 class Tokenizer:
     """jieba in search mode (whole words plus their dictionary sub-words), thesaurus-normalised,
-    stop words removed.
-
-    Owns its own `jieba.Tokenizer` so our dictionary never leaks into other users of jieba.
-    """
+    stop words removed."""
 
     def __init__(
         self,
@@ -91,9 +106,10 @@ class Tokenizer:
         self._cjk_terms: list[str] = []
         if synonyms_file is not None:
             self._load_synonyms(synonyms_file)
-        self._jieba = jieba.Tokenizer()
-        self._ready = False
-        self._lock = threading.Lock()
+        self._concepts = frozenset(self._canonical.values())
+        # Ingestion analyses each chunk twice (BM25 tokens, then embedding features): remember a few.
+        self.analyze = lru_cache(maxsize=2048)(self._analyze)
+        self._jieba: jieba.Tokenizer | None = None
         digest = hashlib.sha256()
         for path in (stopwords_file, words_file, synonyms_file):
             if path is not None:
@@ -115,24 +131,21 @@ class Tokenizer:
                     if words:
                         self._canonical.setdefault(words, canonical)
 
-    def _ensure_ready(self) -> None:
-        if self._ready:
-            return
-        with self._lock:
-            if not self._ready:
-                for line in _read_list(self._words_file):
-                    word, _, freq = line.partition(" ")
-                    self._jieba.add_word(word, int(freq) if freq.strip().isdigit() else None)
-                for term in self._cjk_terms:
-                    if len(term) > 1:
-                        self._jieba.add_word(term, 2000)
-                self._ready = True
+    def _segmenter(self) -> jieba.Tokenizer:
+        if self._jieba is None:
+            words: list[tuple[str, str]] = []
+            for line in _read_list(self._words_file):
+                word, _, freq = line.partition(" ")
+                words.append((word, freq))
+            words += [(w, "2000") for w in self._cjk_terms if len(w) > 1]
+            self._jieba = _segmenter(tuple(words))
+        return self._jieba
 
     def _words(self, text: str) -> list[str]:
         """jieba words, normalised, with thesaurus phrases (longest first) replaced by their concept."""
         raw = [
             _normalise(part)
-            for w in self._jieba.cut(_POSSESSIVE.sub("", text))
+            for w in self._segmenter().cut(_POSSESSIVE.sub("", text))
             for part in (w.split("-") if w.isascii() else [w])
         ]
         words = [w for w in raw if w and _WORDLIKE.search(w)]
@@ -150,14 +163,13 @@ class Tokenizer:
                 i += 1
         return out
 
-    def analyze(self, text: str) -> Analysis:
+    def _analyze(self, text: str) -> Analysis:
         """One jieba pass gives both the BM25 tokens and the Chinese runs."""
-        self._ensure_ready()
-        freq = self._jieba.FREQ
+        freq = self._segmenter().FREQ
         tokens: list[str] = []
         runs: list[str] = []
         run: list[str] = []
-        concepts = set(self._canonical.values())
+        concepts = self._concepts
         for word in self._words(text):
             # A lone Chinese character (算, 上, 钱) matches almost anything; thesaurus concepts
             # (卖 → 赎回) have already been mapped, and the embedder still sees character bigrams.
@@ -179,10 +191,10 @@ class Tokenizer:
             tokens.append(word)
         if run:
             runs.append("".join(run))
-        return Analysis(tokens=tokens, cjk_runs=runs)
+        return Analysis(tokens=tuple(tokens), cjk_runs=tuple(runs))
 
     def tokens(self, text: str) -> list[str]:
-        return self.analyze(text).tokens
+        return list(self.analyze(text).tokens)
 
 
 class LexicalIndex:

@@ -105,9 +105,7 @@ class OpenAIEmbedder:
         batch_size: int = 64,
     ) -> None:
         if not model:
-            raise ConfigError(
-                "embeddings.model is required for provider openai (e.g. text-embedding-3-small, bge-m3)"
-            )
+            raise ConfigError("embeddings.model is required for provider openai (e.g. text-embedding-3-small, bge-m3)")
         self._model = model
         self._batch_size = max(1, batch_size)
         self._client = openai.OpenAI(

@@ -63,9 +63,7 @@ class Snapshot:
             for channel in CHANNELS:
                 ok &= self.flags[f"ch_{channel}"]
         if flt.audience:
-            ok &= self.flags["aud_all"] | self.flags.get(
-                f"aud_{flt.audience}", np.zeros(len(self), dtype=bool)
-            )
+            ok &= self.flags["aud_all"] | self.flags.get(f"aud_{flt.audience}", np.zeros(len(self), dtype=bool))
         return ok
 
     def products(self, day: date) -> list[Product]:

@@ -23,7 +23,7 @@ from bot.knowledge.chunking import Chunker
 from bot.knowledge.embeddings import Embedder, build_embedder
 from bot.knowledge.extractive import ExtractiveAnswerer, decline
 from bot.knowledge.guard import ComplianceGuard, Guard
-from bot.knowledge.ingest import ingest_folder
+from bot.knowledge.ingest import ingest_folder, save_last_report
 from bot.knowledge.lexical import Tokenizer
 from bot.knowledge.models import AUDIENCES, Answer, Hit, IngestReport, Product, SearchMode
 from bot.knowledge.search import HybridSearcher, Snapshot
@@ -59,8 +59,10 @@ class KnowledgeService:
         guard: Guard | None = None,
         audit: AuditSink | None = None,
         today: Callable[[], date] | None = None,
+        report_path: Path | None = None,
     ) -> None:
         self._settings = knowledge
+        self._report_path = report_path  # where the last ingestion's report is kept (None: not kept)
         self._open_store = open_store
         self._make_embedder = make_embedder
         self._tokenizer = Tokenizer()
@@ -130,6 +132,7 @@ class KnowledgeService:
             chat=chat,
             prompts=prompts,
             audit=audit,
+            report_path=settings.data_dir / "knowledge" / "last_ingest.json",
         )
 
     # -- lazily opened parts -------------------------------------------------------------------
@@ -181,6 +184,8 @@ class KnowledgeService:
                 progress=progress,
             )
             self._snapshot = None
+        if self._report_path is not None:
+            save_last_report(report, self._report_path)
         return report
 
     def search_sync(
@@ -197,9 +202,7 @@ class KnowledgeService:
         _, _, searcher = self._parts()
         snapshot = self._current()
         flt = ChunkFilter(day=self._today(), channel=channel, audience=audience_of(audience))
-        return searcher.search(
-            snapshot, query, flt, k=k, language=language or detect_language(query), mode=mode
-        )
+        return searcher.search(snapshot, query, flt, k=k, language=language or detect_language(query), mode=mode)
 
     def products(self) -> list[Product]:
         """The current catalogue (closed and suspended products included, with their status)."""
@@ -231,9 +234,7 @@ class KnowledgeService:
     ) -> Answer:
         """A grounded, cited answer, or a decline offering a human advisor; never raises for LLM failures."""
         try:
-            hits, catalogue, weight = await asyncio.to_thread(
-                self._retrieve, question, channel, risk_level, language
-            )
+            hits, catalogue, weight = await asyncio.to_thread(self._retrieve, question, channel, risk_level, language)
         except KnowledgeUnavailable:
             logger.exception("knowledge store unavailable; declining")
             return decline(language, unavailable=True)

@@ -182,9 +182,7 @@ class ChromaStore:
             while True:
                 page = self._chunks.get(include=["documents", "metadatas"], limit=5000, offset=offset)
                 ids = page["ids"]
-                for chunk_id, text, meta in zip(
-                    ids, page["documents"] or [], page["metadatas"] or [], strict=True
-                ):
+                for chunk_id, text, meta in zip(ids, page["documents"] or [], page["metadatas"] or [], strict=True):
                     out.append(_chunk(chunk_id, text or "", dict(meta or {})))
                 if len(ids) < 5000:
                     return out
@@ -194,18 +192,14 @@ class ChromaStore:
         """source key → content hash of what is indexed now."""
         return {s.chunk.source_key: s.chunk.source_hash for s in self.load()}
 
-    def add(
-        self, chunks: Sequence[Chunk], tokens: Sequence[Sequence[str]], vectors: Sequence[Sequence[float]]
-    ) -> None:
+    def add(self, chunks: Sequence[Chunk], tokens: Sequence[Sequence[str]], vectors: Sequence[Sequence[float]]) -> None:
         with self._lock, self._translate("write chunks"):
             for start in range(0, len(chunks), _BATCH):
                 part = chunks[start : start + _BATCH]
                 self._chunks.upsert(
                     ids=[c.id for c in part],
                     documents=[c.text for c in part],
-                    metadatas=[
-                        _metadata(c, t) for c, t in zip(part, tokens[start : start + _BATCH], strict=True)
-                    ],
+                    metadatas=[_metadata(c, t) for c, t in zip(part, tokens[start : start + _BATCH], strict=True)],
                     embeddings=np.asarray(vectors[start : start + _BATCH], dtype=np.float32),
                 )
 
@@ -242,10 +236,7 @@ class ChromaStore:
         embeddings = page.get("embeddings")
         if embeddings is None:
             return {}
-        return {
-            chunk_id: np.asarray(e, dtype=np.float64)
-            for chunk_id, e in zip(page["ids"], embeddings, strict=True)
-        }
+        return {chunk_id: np.asarray(e, dtype=np.float64) for chunk_id, e in zip(page["ids"], embeddings, strict=True)}
 
     def reset(self) -> None:
         """Drop every chunk and the state record."""

@@ -86,11 +86,11 @@ def claim(session: Session, *, outbox_id: int, now: datetime, lease_s: float) ->
 
 
 def mark_delivered(session: Session, *, outbox_id: int, now: datetime) -> None:
-    """The CRM acknowledged (2xx): never send this row again."""
+    """The CRM acknowledged (2xx): never send this row again (last_error stays, as history)."""
     session.execute(
         update(LeadOutbox)
         .where(LeadOutbox.id == outbox_id)
-        .values(delivered_at=now, last_error=None)
+        .values(delivered_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -106,9 +106,15 @@ def _upsert(session: Session, data: LeadCreate, product_code: str, at: datetime)
         "evidence": data.evidence, "summary": data.summary, "callback_at": data.callback_at,
         "advisor_id": None, "status": "new", "created_at": at, "updated_at": at,
     }  # fmt: skip
-    created = insert_or_ignore(session, Lead, values, conflict=("client_key", "type", "product_code"), where=OPEN_LEAD)
-    lead = _open_lead(session, data, product_code)
-    if lead is None:  # pragma: no cover - the insert or the conflicting open row guarantees one
+    for _ in range(3):
+        created = insert_or_ignore(
+            session, Lead, values, conflict=("client_key", "type", "product_code"), where=OPEN_LEAD
+        )
+        lead = _open_lead(session, data, product_code)
+        if lead is not None:
+            break
+        # PostgreSQL only: the open lead we collided with was closed before we could read it; try again.
+    else:  # pragma: no cover - needs three such interleavings in a row
         raise InputError(f"lead for {data.client_key}/{data.type}/{product_code!r} could not be stored")
     if created:
         outbox.enqueue(session, lead=lead, event_type="lead.created", now=at)

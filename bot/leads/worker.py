@@ -83,7 +83,6 @@ class OutboxWorker:
         self._sessions = sessions
         self._url = webhook_url or None
         self._secret = secret or ""
-        self._timeout_s = timeout_s
         self._initial_backoff_s = initial_backoff_s
         self._max_backoff_s = max_backoff_s
         self._poll_interval_s = poll_interval_s
@@ -92,8 +91,11 @@ class OutboxWorker:
         self._lease_s = 4 * timeout_s + 30
         self._clock = clock
         self._rng = rng
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client = (
+            httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+            if self._url
+            else None
+        )
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
@@ -127,16 +129,15 @@ class OutboxWorker:
         return self._task is not None and not self._task.done()
 
     async def start(self) -> None:
-        """Start the background task (no-op when disabled or already running)."""
+        """Start the background task (no-op when disabled or already running). One start per worker."""
         if not self.enabled:
             logger.info("CRM push disabled (leads.crm.webhook_url is empty); lead events stay in the outbox")
             return
         if self.running:
             return
+        if self._client is None or self._client.is_closed:
+            raise RuntimeError("OutboxWorker cannot be restarted after aclose(); build a new one")
         self._stop = asyncio.Event()
-        self._client = httpx.AsyncClient(
-            transport=self._transport, timeout=httpx.Timeout(self._timeout_s), follow_redirects=False
-        )
         self._task = asyncio.create_task(self._run(), name="crm-outbox")
 
     async def aclose(self) -> None:
@@ -151,7 +152,6 @@ class OutboxWorker:
             self._task = None
         if self._client is not None:
             await self._client.aclose()
-            self._client = None
 
     async def _run(self) -> None:
         while not self._stop.is_set():
@@ -170,7 +170,7 @@ class OutboxWorker:
     async def deliver_due(self) -> int:
         """One pass: send due events in order; stop at the first failure (the CRM is likely down)."""
         if self._client is None:
-            raise RuntimeError("OutboxWorker.deliver_due called before start()")
+            return 0  # disabled: events wait in the outbox until a webhook URL is configured
         ids = await asyncio.to_thread(self._due_ids)
         delivered = 0
         for outbox_id in ids:

@@ -113,11 +113,13 @@ class Recogniser:
     def advisor(self, text: str, client_level: str | None) -> TurnAnalysis:
         """Moves, recommended products and guard findings of one advisor message."""
         key = (text, client_level)
-        if key not in self._memo:
+        found = self._memo.get(key)
+        if found is None:
+            found = self._advisor_turn(text, client_level)
             if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            self._memo[key] = self._advisor_turn(text, client_level)
-        return self._memo[key]
+                self._memo.clear()  # worker threads share it: only atomic dict operations are used
+            self._memo[key] = found
+        return found
 
     def _advisor_turn(self, text: str, client_level: str | None) -> TurnAnalysis:
         moves = {name for name, pats in self._advisor.items() if any(p.search(text) for p in pats)}

@@ -11,54 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
-from pydantic import BaseModel, ConfigDict
 
 from bot.compliance import ProductRef, check
-from bot.errors import ConfigError
 from bot.roleplay.engine import ScriptedClient, handles
 from bot.roleplay.nlu import CLAIM_RULES, Recogniser, TurnAnalysis, matches
 from bot.roleplay.personas import Persona
+from bot.roleplay.rubric import Rubric
 from bot.roleplay.schemas import CriterionScore, Evidence, Finding, Report, TranscriptTurn
 
-RUBRIC_FILE = Path(__file__).with_name("rubric.yml")
 _QUOTE_CHARS = 160
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?=\s|$)")
 _INVESTMENT = re.compile(r"理财|基金|产品|债|股|配置|\b(?:funds?|products?|portfolio|bonds?|equit|stocks?)", re.I)
-
-
-class CriterionSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    max: float
-    gate: bool = False
-    name: str
-    name_en: str
-
-
-class Rubric(BaseModel):
-    """rubric.yml, validated."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    pass_mark: float
-    exaggeration_penalty: float
-    performance_penalty: float
-    criteria: dict[str, CriterionSpec]
-    kyc_points: dict[str, float]
-    courtesy_points: dict[str, float]
-    notes: dict[str, str]
-
-    @classmethod
-    def load(cls, path: Path = RUBRIC_FILE) -> Rubric:
-        try:
-            return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        except (OSError, yaml.YAMLError, ValueError) as exc:
-            raise ConfigError(f"role-play rubric {path.name}: {exc}") from exc
-
-    def note(self, key: str, **values: str) -> str:
-        return self.notes[key].format(**values)
 
 
 @dataclass(frozen=True)
@@ -172,8 +135,7 @@ class Scorer:
         evidence: list[Evidence] = []
         points, passed = full, True
         if "missing_risk_disclosure" in missing:
-            trigger = missing["missing_risk_disclosure"].span
-            turn = next((s.turn for s in said if trigger in s.analysis.text), None)
+            turn, trigger = self._locate(said, missing["missing_risk_disclosure"].span)
             evidence.append(
                 Evidence(turn=turn, role="advisor", quote=trigger, note=self.rubric.note("disclosure_missing"))
             )
@@ -191,14 +153,26 @@ class Scorer:
         else:
             evidence.append(Evidence(note=self.rubric.note("disclosure_not_needed")))
         if "missing_performance_disclaimer" in missing:
-            trigger = missing["missing_performance_disclaimer"].span
-            turn = next((s.turn for s in said if trigger in s.analysis.text), None)
+            turn, trigger = self._locate(said, missing["missing_performance_disclaimer"].span)
             evidence.append(
                 Evidence(turn=turn, role="advisor", quote=trigger, note=self.rubric.note("performance_missing"))
             )
             findings.append(Finding(rule="missing_performance_disclaimer", critical=False, quote=trigger, turn=turn))
             points -= full * self.rubric.performance_penalty
         return self._criterion("disclosure", points, passed, evidence)
+
+    @staticmethod
+    def _locate(said: list[_Said], fragment: str) -> tuple[int | None, str]:
+        """The advisor turn holding a guard span, and the sentence around it (a trigger word alone
+        like "理财" tells a trainee nothing)."""
+        for s in said:
+            at = s.analysis.text.find(fragment)
+            if at >= 0:
+                text = s.analysis.text
+                starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, at)]
+                end = _SENTENCE_END.search(text, at + len(fragment))
+                return s.turn, _quote(text[starts[-1] if starts else 0 : end.end() if end else len(text)].strip())
+        return None, fragment
 
     def _kyc(self, said: list[_Said], findings: list[Finding]) -> CriterionScore:
         pts = self.rubric.kyc_points

@@ -26,6 +26,7 @@ from bot.roleplay.llm import ChatModel, PersonaVoice, RoleplayPrompts, build_cha
 from bot.roleplay.models import TrainingSession
 from bot.roleplay.nlu import Recogniser
 from bot.roleplay.personas import Persona, PersonaBook, PersonaCard
+from bot.roleplay.rubric import Rubric
 from bot.roleplay.schemas import (
     AdvisorAverage,
     CriterionAverage,
@@ -39,7 +40,7 @@ from bot.roleplay.schemas import (
     TurnView,
     ViolationCount,
 )
-from bot.roleplay.scoring import Rubric, Scorer
+from bot.roleplay.scoring import Scorer
 from bot.settings import Settings
 
 

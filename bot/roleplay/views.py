@@ -63,6 +63,7 @@ router = APIRouter(tags=["training"], lifespan=lifespan)
 
 
 def get_training(request: Request) -> TrainingService:
+    """The app's training service (built by the router's lifespan)."""
     service: TrainingService | None = getattr(request.app.state, "training", None)
     if service is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "training service is not running")
@@ -94,21 +95,25 @@ def _page() -> FileResponse:
 
 @router.get("/training", include_in_schema=False)
 async def training_page() -> FileResponse:
+    """The training page (one static page; its script picks the view from the path)."""
     return _page()
 
 
 @router.get("/training/sessions/{session_id}", include_in_schema=False)
 async def report_page(session_id: SessionId) -> FileResponse:
+    """A session: the conversation if active, its report once ended."""
     return _page()
 
 
 @router.get("/training/team", include_in_schema=False)
 async def team_page() -> FileResponse:
+    """The team view."""
     return _page()
 
 
 @router.get("/training/assets/{name}", include_in_schema=False)
 async def asset(name: str) -> FileResponse:
+    """The page's script and style (a fixed list: nothing else in the folder is served)."""
     if name not in _ASSETS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such asset")
     return FileResponse(STATIC_DIR / name, media_type=f"{_ASSETS[name]}; charset=utf-8")
@@ -131,6 +136,7 @@ async def start(body: StartRequest, training: TrainingDep) -> SessionView:
 
 @router.get("/api/training/sessions/{session_id}", response_model=SessionView)
 async def session(session_id: SessionId, training: TrainingDep) -> SessionView:
+    """A session with its transcript (and report once ended)."""
     try:
         return await training.get(session_id)
     except InputError as exc:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -76,8 +75,15 @@ def percentile(values: list[float], pct: float) -> float:
 
 def load_questions(path: Path) -> list[Question]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return [Question(q=i["q"], lang=i.get("lang", "zh"), expected=list(i.get("expected") or []),
-                     out_of_scope=bool(i.get("out_of_scope"))) for i in data]
+    return [
+        Question(
+            q=i["q"],
+            lang=i.get("lang", "zh"),
+            expected=list(i.get("expected") or []),
+            out_of_scope=bool(i.get("out_of_scope")),
+        )
+        for i in data
+    ]
 
 
 def sources(hits: list[Hit]) -> list[str]:
@@ -94,13 +100,18 @@ def service_for(data_dir: Path) -> tuple[KnowledgeService, Settings]:
     return KnowledgeService.from_settings(settings), settings
 
 
-def evaluate(service: KnowledgeService, settings: Settings, questions: list[Question]) -> dict[str, ModeResult]:
+def evaluate(
+    service: KnowledgeService,
+    settings: Settings,
+    questions: list[Question],
+    modes: tuple[SearchMode, ...] = MODES,
+) -> dict[str, ModeResult]:
     """Search every question in every mode (no channel/audience filter: retrieval quality only)."""
     threshold = settings.knowledge.relevance_threshold
     top_k = settings.knowledge.top_k
-    results = {mode: ModeResult() for mode in MODES}
+    results = {mode: ModeResult() for mode in modes}
     service.search_sync("预热 warm-up", k=10)
-    for mode in MODES:
+    for mode in modes:
         result = results[mode]
         for item in questions:
             start = time.perf_counter()
@@ -110,25 +121,51 @@ def evaluate(service: KnowledgeService, settings: Settings, questions: list[Ques
             if item.out_of_scope:
                 result.declined.append(best < threshold)
                 if best >= threshold:
-                    result.misses.append({"q": item.q, "problem": "not declined", "relevance": best,
-                                          "top": sources(hits)[:3]})
+                    result.misses.append(
+                        {"q": item.q, "problem": "not declined", "relevance": best, "top": sources(hits)[:3]}
+                    )
                 continue
             ranked = sources(hits)
             rank = next((i for i, cid in enumerate(ranked, start=1) if cid in item.expected), None)
             result.ranks.append(rank)
             result.answered.append(best >= threshold)
             if rank is None or rank > 3 or best < threshold:
-                result.misses.append({"q": item.q, "problem": "declined" if best < threshold else "miss",
-                                      "rank": rank, "relevance": best, "top": ranked[:3],
-                                      "expected": item.expected[:3]})
+                result.misses.append(
+                    {
+                        "q": item.q,
+                        "problem": "declined" if best < threshold else "miss",
+                        "rank": rank,
+                        "relevance": best,
+                        "top": ranked[:3],
+                        "expected": item.expected[:3],
+                    }
+                )
     return results
 
 
 # -- scale run ------------------------------------------------------------------------------------
 
 _SUBJECTS = ["现金管理", "固收", "纯债", "短债", "指数", "混合", "货币", "大额存单", "国债", "养老", "外币", "结构性"]
-_TOPICS = ["赎回到账", "申购费率", "管理费", "托管费", "风险等级", "持有期", "业绩比较基准", "净值波动", "起购金额",
-           "节假日", "快速赎回", "转让", "分红方式", "定投", "风险测评", "适当性", "双录", "税费"]
+_TOPICS = [
+    "赎回到账",
+    "申购费率",
+    "管理费",
+    "托管费",
+    "风险等级",
+    "持有期",
+    "业绩比较基准",
+    "净值波动",
+    "起购金额",
+    "节假日",
+    "快速赎回",
+    "转让",
+    "分红方式",
+    "定投",
+    "风险测评",
+    "适当性",
+    "双录",
+    "税费",
+]
 _SENTENCES = [
     "{s}产品的{t}规则以产品说明书为准，交易日15:00前提交按当日处理。",
     "关于{t}，客户可以在手机银行“我的理财”页面查看明细，也可以到网点咨询理财经理。",
@@ -137,9 +174,20 @@ _SENTENCES = [
     "{s}产品按年费率每日计提费用，{t}已反映在净值中，不会另外扣款。",
     "The {t_en} of the {s_en} product follows its prospectus; orders before 15:00 count for the day.",
 ]
-_EN = {"现金管理": "cash management", "固收": "fixed income", "纯债": "pure bond", "短债": "short bond",
-       "指数": "index", "混合": "hybrid", "货币": "money market", "大额存单": "large CD", "国债": "treasury",
-       "养老": "pension", "外币": "foreign currency", "结构性": "structured"}
+_EN = {
+    "现金管理": "cash management",
+    "固收": "fixed income",
+    "纯债": "pure bond",
+    "短债": "short bond",
+    "指数": "index",
+    "混合": "hybrid",
+    "货币": "money market",
+    "大额存单": "large CD",
+    "国债": "treasury",
+    "养老": "pension",
+    "外币": "foreign currency",
+    "结构性": "structured",
+}
 
 
 def write_synthetic_corpus(folder: Path, chunks: int, seed: int = 7) -> int:
@@ -211,8 +259,10 @@ def main() -> int:
         results = evaluate(service, settings, questions)
     out: dict[str, Any] = {
         "corpus": {"chunks": report.chunks, "summary": report.summary()},
-        "questions": {"in_scope": sum(not q.out_of_scope for q in questions),
-                      "out_of_scope": sum(q.out_of_scope for q in questions)},
+        "questions": {
+            "in_scope": sum(not q.out_of_scope for q in questions),
+            "out_of_scope": sum(q.out_of_scope for q in questions),
+        },
         "threshold": settings.knowledge.relevance_threshold,
         "embeddings": settings.embeddings.provider,
         "modes": {mode: results[mode].summary() for mode in MODES},
@@ -239,21 +289,31 @@ def main() -> int:
 
 def print_table(out: dict[str, Any]) -> None:
     print(f"corpus: {out['corpus']['summary']}")
-    print(f"questions: {out['questions']['in_scope']} in scope, {out['questions']['out_of_scope']} out of scope; "
-          f"threshold {out['threshold']} ({out['embeddings']} embeddings)")
+    print(
+        f"questions: {out['questions']['in_scope']} in scope, {out['questions']['out_of_scope']} out of scope; "
+        f"threshold {out['threshold']} ({out['embeddings']} embeddings)"
+    )
     columns = ["hit@1", "hit@3", "mrr", "answered", "out_of_scope_declined", "p50_ms", "p95_ms"]
     print(f"{'mode':8s}" + "".join(f"{c:>24s}" if c == "out_of_scope_declined" else f"{c:>10s}" for c in columns))
     for mode, row in out["modes"].items():
-        print(f"{mode:8s}" + "".join(
-            f"{row[c]:>24}" if c == "out_of_scope_declined" else f"{row[c]:>10}" for c in columns))
+        print(
+            f"{mode:8s}"
+            + "".join(f"{row[c]:>24}" if c == "out_of_scope_declined" else f"{row[c]:>10}" for c in columns)
+        )
     for miss in out.get("misses", []):
         print("  miss:", json.dumps(miss, ensure_ascii=False))
     if "scale" in out:
         s = out["scale"]
-        print(f"scale: {s['chunks']} chunks ingested in {s['ingest_s']} s; {s['queries']} queries "
-              f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms")
-    print("targets:", ", ".join(f"{k} {v}" for k, v in out["targets"].items()),
-          "->", "FAILED: " + ", ".join(out["failed"]) if out["failed"] else "all met")
+        print(
+            f"scale: {s['chunks']} chunks ingested in {s['ingest_s']} s; {s['queries']} queries "
+            f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms"
+        )
+    print(
+        "targets:",
+        ", ".join(f"{k} {v}" for k, v in out["targets"].items()),
+        "->",
+        "FAILED: " + ", ".join(out["failed"]) if out["failed"] else "all met",
+    )
 
 
 if __name__ == "__main__":

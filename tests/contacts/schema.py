@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TextIO
 
 from alembic import command
 from alembic.config import Config
@@ -14,9 +15,9 @@ from bot.db import migrate
 REVISION = "0001_leads_contacts"
 
 
-def alembic_config(url: str) -> Config:
-    """The same configuration bot.db.migrate builds."""
-    config = Config()
+def alembic_config(url: str, output: TextIO | None = None) -> Config:
+    """The same configuration bot.db.migrate builds (`output` receives offline SQL)."""
+    config = Config(output_buffer=output)
     config.set_main_option("script_location", str(Path(bot.db.__file__).parent / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -43,7 +43,7 @@ def test_finance_words_stay_whole(tokenizer: Tokenizer) -> None:
 
 
 def test_chinese_runs_feed_the_bigram_features(tokenizer: Tokenizer) -> None:
-    assert tokenizer.analyze("赎回到账 and T+1").cjk_runs == ["赎回到账"]
+    assert tokenizer.analyze("赎回到账 and T+1").cjk_runs == ("赎回到账",)
 
 
 def test_bm25_scores_match_rank_bm25() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,19 @@ from bot.leads.models import LeadRead
 from tests.contacts.schema import build_schema
 
 
+@pytest.fixture(scope="session")
+def _migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once per session; each test gets its own copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "advisor.db"
+    build_schema(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'advisor.db'}"
-    build_schema(url)
-    return url
+def db_url(tmp_path: Path, _migrated_db: Path) -> str:
+    path = tmp_path / "advisor.db"
+    shutil.copyfile(_migrated_db, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture

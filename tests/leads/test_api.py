@@ -62,7 +62,7 @@ def test_a_missing_or_wrong_key_is_401(
 ) -> None:
     with TestClient(_app(tmp_path, sessions, KEY)) as test_client:
         for method, url in [("GET", "/api/leads"), ("GET", "/api/leads/export.csv"), ("PATCH", "/api/leads/1")]:
-            raw = {k: v.encode("utf-8") for k, v in headers.items()}
+            raw = {k.encode(): v.encode("utf-8") for k, v in headers.items()}
             response = test_client.request(method, url, headers=raw, json={"status": "contacted"})
             assert response.status_code == 401, (method, url)
 
@@ -102,7 +102,7 @@ def test_dates_are_whole_days_in_the_banks_time_zone(client: TestClient, seeded:
         ({"created_from": "2025-05-02", "created_to": "2025-05-01"}, "created_to"),
     ],
 )
-def test_malformed_filters_are_a_clear_422(client: TestClient, params: dict[str, object], field: str) -> None:
+def test_malformed_filters_are_a_clear_422(client: TestClient, params: dict[str, str | int], field: str) -> None:
     response = client.get("/api/leads", params=params)
     assert response.status_code == 422
     problems = response.json()["detail"]

@@ -12,7 +12,8 @@ from bot.roleplay.catalogue import load_catalogue
 from bot.roleplay.engine import ScriptedClient, load_replies
 from bot.roleplay.nlu import Recogniser
 from bot.roleplay.personas import PersonaBook
-from bot.roleplay.scoring import Rubric, Scorer
+from bot.roleplay.rubric import Rubric
+from bot.roleplay.scoring import Scorer
 from bot.roleplay.service import TrainingService
 from bot.settings import REPO_ROOT, Settings, load_settings
 from tests.roleplay.support import build_schema

@@ -42,7 +42,9 @@ def build_schema(url: str) -> None:
         command.upgrade(alembic_config(url), REVISION)
 
 
-def training_app(settings: Settings, sessions: sessionmaker[Session], service: TrainingService | None = None) -> FastAPI:
+def training_app(
+    settings: Settings, sessions: sessionmaker[Session], service: TrainingService | None = None
+) -> FastAPI:
     """A bare app with the training router, given what bot.app.create_app puts on app.state."""
     app = FastAPI()
     app.state.settings = settings

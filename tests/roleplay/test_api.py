@@ -39,7 +39,9 @@ def api(rp_settings: Settings) -> Iterator[TestClient]:
     engine.dispose()
 
 
-def _play(api: TestClient, advisor_id: str, messages: list[str], *, persona: str = "dormant_payroll", seed: int = 7) -> dict[str, Any]:
+def _play(
+    api: TestClient, advisor_id: str, messages: list[str], *, persona: str = "dormant_payroll", seed: int = 7
+) -> dict[str, Any]:
     started = api.post("/api/training/sessions", json={"persona_id": persona, "advisor_id": advisor_id, "seed": seed})
     assert started.status_code == 201, started.text
     session_id = started.json()["session_id"]
@@ -67,7 +69,13 @@ def test_session_end_to_end(api: TestClient) -> None:
     report = api.post(f"/api/training/sessions/{played['id']}/end").json()
     assert report["passed"] is True and report["score"] >= 80
     assert set(report["criteria"]) == {
-        "compliance", "disclosure", "kyc", "suitability", "needs_discovery", "objection_handling", "courtesy"
+        "compliance",
+        "disclosure",
+        "kyc",
+        "suitability",
+        "needs_discovery",
+        "objection_handling",
+        "courtesy",
     }
     assert report["session_id"] == played["id"] and report["advisor_id"] == "a1024"
     assert api.get(f"/api/training/sessions/{played['id']}/report").json() == report

@@ -22,7 +22,10 @@ STRONG = [
     {"role": "client", "text": "要留几万块应急，以前买过银行理财。"},
     {"role": "advisor", "text": "谢谢您。请问您的风险测评结果是什么类型？能接受多大的亏损？"},
     {"role": "client", "text": "我是稳健型，能接受小幅波动。"},
-    {"role": "advisor", "text": "建议您考虑季享90天持有期产品（R2）。理财非存款、产品有风险、投资须谨慎，净值会波动，不保本。"},
+    {
+        "role": "advisor",
+        "text": "建议您考虑季享90天持有期产品（R2）。理财非存款、产品有风险、投资须谨慎，净值会波动，不保本。",
+    },
     {"role": "client", "text": "会不会亏钱啊？我有点担心。"},
     {"role": "advisor", "text": "理解您的担心。它主要投资债券，净值会有波动，可能出现亏损，所以只用三年内不用的钱。"},
     {"role": "advisor", "text": "谢谢您的时间，有问题随时联系我，再见！"},
@@ -94,7 +97,9 @@ def test_stdin_array_and_text_report(runner: CliRunner) -> None:
 def test_terminal_session(runner: CliRunner, rp_settings: Settings) -> None:
     build_schema(rp_settings.database_url)
     typed = "您好，打扰您几分钟可以吗？\n请问您的风险测评结果是什么？\n/end\n"
-    result = runner.invoke(cli.roleplay_app, ["--persona", "dormant_payroll", "--advisor", "a9", "--seed", "5"], input=typed)
+    result = runner.invoke(
+        cli.roleplay_app, ["--persona", "dormant_payroll", "--advisor", "a9", "--seed", "5"], input=typed
+    )
     assert result.exit_code == 0, result.output
     assert "王磊" in result.output and "我挺忙的" in result.output and "稳健型" in result.output
     assert "KYC" in result.output

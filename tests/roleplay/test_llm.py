@@ -24,7 +24,10 @@ class Script:
         self.client_reply: tuple[int, str] = (200, "嗯，你说吧，我听着。")
         self.judge_reply: tuple[int, str] = (
             200,
-            json.dumps({"overall": "开场不错，但要先问风险测评。", "criteria": {"kyc": "先问测评结果再推荐。"}}, ensure_ascii=False),
+            json.dumps(
+                {"overall": "开场不错，但要先问风险测评。", "criteria": {"kyc": "先问测评结果再推荐。"}},
+                ensure_ascii=False,
+            ),
         )
 
     def __call__(self, body: dict[str, Any]) -> tuple[int, str]:
@@ -48,7 +51,13 @@ def llm_server(script: Script) -> Iterator[tuple[str, FastAPI]]:
 async def llm_service(rp_settings: Settings, llm_server: tuple[str, FastAPI]) -> AsyncIterator[TrainingService]:
     url, _ = llm_server
     llm = rp_settings.llm.model_copy(
-        update={"provider": "openai", "base_url": url + "/v1", "api_key": SecretStr("test-key"), "model": "fake-model", "timeout_s": 5.0}
+        update={
+            "provider": "openai",
+            "base_url": url + "/v1",
+            "api_key": SecretStr("test-key"),
+            "model": "fake-model",
+            "timeout_s": 5.0,
+        }
     )
     settings = rp_settings.model_copy(update={"llm": llm})
     build_schema(settings.database_url)

@@ -75,8 +75,10 @@ def test_bad_file_fails_with_its_name_and_field(tmp_path: Path) -> None:
 
 
 def test_dangling_reference_fails_at_load(tmp_path: Path) -> None:
-    text = (PERSONAS / "neutral.yml").read_text(encoding="utf-8").replace(
-        "must_uncover: [goal, horizon, liquidity, experience]", "must_uncover: [goal, pension]"
+    text = (
+        (PERSONAS / "neutral.yml")
+        .read_text(encoding="utf-8")
+        .replace("must_uncover: [goal, horizon, liquidity, experience]", "must_uncover: [goal, pension]")
     )
     (tmp_path / "neutral.yml").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown hidden need 'pension'"):
@@ -84,5 +86,5 @@ def test_dangling_reference_fails_at_load(tmp_path: Path) -> None:
 
 
 def test_missing_default_persona_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="roleplay.default_persona"):
+    with pytest.raises(ConfigError, match=r"roleplay\.default_persona"):
         PersonaBook.load(tmp_path, default_id="neutral")

@@ -13,16 +13,31 @@ from tests.roleplay.support import turns
 Factory = Callable[[str], ScriptedClient]
 
 STRONG_RETIREE = turns(
-    ("client", "你好，我有笔二十万的定期下周到期了，现在利息太低了。你们有没有保本、收益又高一点的理财？以前我买的理财都是保本的。"),
-    ("advisor", "刘阿姨您好，我是您的理财经理小王。理解您的想法。现在的理财产品都是净值型的，不保本，净值会有波动；如果您需要保本，可以考虑大额存单或者储蓄国债。"),
+    (
+        "client",
+        "你好，我有笔二十万的定期下周到期了，现在利息太低了。你们有没有保本、收益又高一点的理财？以前我买的理财都是保本的。",
+    ),
+    (
+        "advisor",
+        "刘阿姨您好，我是您的理财经理小王。理解您的想法。现在的理财产品都是净值型的，不保本，净值会有波动；如果您需要保本，可以考虑大额存单或者储蓄国债。",
+    ),
     ("client", "哦……原来现在理财都不保本了。那我这钱还是得稳当点。"),
     ("advisor", "是的。想先了解一下，这笔钱您有什么打算？家里有没有可能急用钱，比如看病？"),
-    ("client", "说起来，我老伴有高血压、糖尿病，得留点钱随时能取出来看病。还有一部分呢，是想过几年给外孙出国读书用的。"),
+    (
+        "client",
+        "说起来，我老伴有高血压、糖尿病，得留点钱随时能取出来看病。还有一部分呢，是想过几年给外孙出国读书用的。",
+    ),
     ("advisor", "明白了，谢谢您告诉我。请问您的风险测评结果是什么类型？能接受多大的亏损？"),
     ("client", "我可一分钱都不想亏，测评做出来是保守型。"),
-    ("advisor", "好的。根据您的情况，建议您把看病备用的钱放在大额存单或朝夕这样能随时取用的产品里，朝夕是R1等级，符合您的保守型。理财非存款、产品有风险、投资须谨慎。"),
+    (
+        "advisor",
+        "好的。根据您的情况，建议您把看病备用的钱放在大额存单或朝夕这样能随时取用的产品里，朝夕是R1等级，符合您的保守型。理财非存款、产品有风险、投资须谨慎。",
+    ),
     ("client", "我们小区有人买了什么高收益产品，钱都没了，你们这个靠谱吗？"),
-    ("advisor", "理解您的担心。请您只通过手机银行或来网点办理，都是正规渠道，产品的登记编码可以在中国理财网查询，不要相信私下推销的产品。"),
+    (
+        "advisor",
+        "理解您的担心。请您只通过手机银行或来网点办理，都是正规渠道，产品的登记编码可以在中国理财网查询，不要相信私下推销的产品。",
+    ),
     ("client", "那我到时候来网点办，心里踏实点。"),
     ("advisor", "好的，谢谢您的信任，有问题随时联系我，祝您和叔叔身体健康，再见！"),
 )
@@ -57,9 +72,7 @@ def test_one_guarantee_fails_compliance_and_quotes_the_sentence(
     assert any(f.rule == "guarantee" and f.critical for f in report.violations)
 
 
-def test_r4_product_for_a_c2_persona_fails_suitability(
-    scorer: Scorer, book: PersonaBook, client_for: Factory
-) -> None:
+def test_r4_product_for_a_c2_persona_fails_suitability(scorer: Scorer, book: PersonaBook, client_for: Factory) -> None:
     t = turns(
         ("client", "你好，我闺蜜买了你们那个沪深300指数基金，说今年赚了快20%，我也想买十万。"),
         ("advisor", "您好！请问您的风险测评结果是什么？"),

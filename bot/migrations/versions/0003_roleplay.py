@@ -1,7 +1,7 @@
 """Role-play training history: sessions, turns, per-criterion scores, violations.
 
 Revision ID: 0003_roleplay
-Revises: None (chained at integration)
+Revises: 0001_leads_contacts
 Create Date: 2026-01-01
 """
 
