@@ -1,0 +1,1 @@
+"""Outbound reactivation campaigns: import, eligibility, segments, experiment, plan, dialer, report."""

@@ -1,0 +1,38 @@
+"""The campaigns API for bank staff and the console: list campaigns, read a report.
+
+Protected like the leads API (X-API-Key = settings.leads.api_key; 503 when no key is configured).
+Handlers are plain `def`, so FastAPI runs their database work in its thread pool.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+
+from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
+from bot.errors import InputError
+from bot.leads.views import SessionsDep, require_api_key
+
+router = APIRouter(prefix="/api/campaigns", tags=["campaigns"], dependencies=[Depends(require_api_key)])
+
+
+@router.get("", response_model=list[CampaignSummary])
+def campaigns(sessions: SessionsDep) -> list[CampaignSummary]:
+    """Every campaign, newest first."""
+    with sessions() as session:
+        return list_campaigns(session)
+
+
+@router.get("/{campaign_id}/report", response_model=CampaignReport)
+def report(
+    sessions: SessionsDep,
+    campaign_id: Annotated[int, Path(ge=1)],
+    outcome: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_][a-z0-9_]*$")] = None,
+) -> CampaignReport:
+    """Funnel per arm and segment and the uplift over control on `outcome` (default: config)."""
+    with sessions() as session:
+        try:
+            return build_report(session, campaign_id=campaign_id, outcome=outcome)
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from exc
