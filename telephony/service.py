@@ -1,0 +1,239 @@
+"""The voice conversation: Twilio webhook forms in, TwiML out, every turn through the dialogue gateway.
+
+A failure never drops the call: a slow or failed turn becomes a canned, compliant line and the caller is
+asked again. Per-call state (silences so far) rides in the signed action URL, so any app instance can
+answer any turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.dialogue.models import BotMessage
+from bot.dialogue.service import DialogueGateway
+from bot.dialogue.when import parse_callback_time
+from bot.errors import AdvisorError, DialogueUnavailable
+from bot.language import Language
+from bot.settings import TelephonySettings
+from telephony import twiml
+from telephony.models import AnswerForm, DialForm, GatherForm, StatusForm
+from telephony.openings import ApprovedOpenings
+from telephony.speech import shorten, speakable
+from telephony.store import CallContext, CallStore, Outcome
+from telephony.texts import VoiceLines, VoiceTexts
+
+logger = logging.getLogger(__name__)
+CHANNEL = "voice"
+_AI_MARKERS = ("AI", "人工智能", "artificial intelligence")
+OPENING = "/call_start"  # the domain's call_start intent: Rasa answers with the disclosure and the opening
+_CONTEXT_METADATA = ("client_id", "phone", "risk_level", "campaign_id", "script_id", "segment", "arm", "attempt_id")
+
+
+class VoiceService:
+    """Answers Twilio's voice webhooks for campaign calls."""
+
+    def __init__(
+        self,
+        *,
+        gateway: DialogueGateway,
+        store: CallStore,
+        texts: VoiceTexts,
+        settings: TelephonySettings,
+        public_base_url: str,
+        hotline: str,
+        openings: ApprovedOpenings | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._gateway = gateway
+        self._store = store
+        self._texts = texts
+        self._settings = settings
+        self._base = public_base_url.rstrip("/")
+        self._hotline = hotline
+        self._openings = openings
+        self._handle = gateway.handle
+        self._tz = ZoneInfo(settings.timezone)
+        self._now = now or (lambda: datetime.now(self._tz))
+
+    # -- webhooks ---------------------------------------------------------------------------------
+
+    async def answer(self, form: AnswerForm, *, attempt_id: int) -> str:
+        """Machine: the voicemail script once. Person: disclosure + opening from Rasa, then listen."""
+        ctx = await self._context(attempt_id)
+        if ctx is None:
+            logger.warning("voice answer for unknown attempt %s (call %s)", attempt_id, form.call_sid)
+            return twiml.hangup([self._texts.zh.closing], voice=self._voice("zh"))
+        lines = self._lines(ctx)
+        if form.is_machine:
+            await self._record(attempt_id=attempt_id, outcome=Outcome(voicemail=True))
+            return twiml.hangup([lines.voicemail.format(hotline=self._hotline)], voice=self._voice(ctx.lang))
+        metadata: dict[str, Any] = {k: getattr(ctx, k) for k in _CONTEXT_METADATA if getattr(ctx, k) is not None}
+        messages = await self._dialogue(form.call_sid, OPENING, ctx, metadata)
+        if not messages:
+            return self._listen([lines.fallback_opening], ctx, silence=0)
+        return self._listen(self._speak(self._with_approved_opening(messages, ctx)), ctx, silence=0)
+
+    async def turn(self, form: GatherForm, *, attempt_id: int, silence: int) -> str:
+        """What the caller said goes to Rasa; silence gets one reprompt, then a polite goodbye."""
+        ctx = await self._context(attempt_id)
+        if ctx is None:
+            return twiml.hangup([self._texts.zh.closing], voice=self._voice("zh"))
+        lines, voice = self._lines(ctx), self._voice(ctx.lang)
+        speech = form.speech_result.strip()
+        if not speech:
+            if silence >= 1:
+                return twiml.hangup([lines.silence_goodbye.format(hotline=self._hotline)], voice=voice)
+            return self._listen([lines.reprompt], ctx, silence=silence + 1)
+        messages = await self._dialogue(form.call_sid, speech, ctx, {"attempt_id": attempt_id})
+        if messages is None:
+            return self._listen([lines.degraded], ctx, silence=0)
+        return await self._route(messages, ctx, speech=speech, lines=lines)
+
+    async def dial_done(self, form: DialForm, *, attempt_id: int) -> str:
+        """After a transfer: if no advisor answered, the lead stands and a callback is booked."""
+        ctx = await self._context(attempt_id)
+        language: Language = ctx.lang if ctx else "zh"
+        if form.dial_call_status in {"completed", "answered"}:
+            return twiml.hangup([], voice=self._voice(language))
+        await self._record(attempt_id=attempt_id, outcome=Outcome(callback_at=self._next_desk_time()))
+        lines = self._lines(ctx) if ctx else self._texts.zh
+        return twiml.hangup([lines.transfer_failed], voice=self._voice(language))
+
+    async def status(self, form: StatusForm, *, attempt_id: int) -> bool:
+        """Record a status callback; a duplicate (Twilio retries) changes nothing and returns False."""
+        return await self._store.status(
+            attempt_id=attempt_id,
+            call_sid=form.call_sid,
+            status=form.call_status,
+            answered_by=form.answered_by,
+            duration_s=form.call_duration,
+        )
+
+    # -- the turn ---------------------------------------------------------------------------------
+
+    async def _dialogue(
+        self, call_sid: str, text: str, ctx: CallContext, metadata: dict[str, Any]
+    ) -> list[BotMessage] | None:
+        """One time-boxed Rasa turn; None when it failed or took too long (the caller gets a canned line)."""
+        try:
+            reply = await asyncio.wait_for(
+                self._handle(channel=CHANNEL, sender_id=call_sid, text=text, metadata=metadata, language=ctx.lang),
+                timeout=self._settings.turn_timeout_s,
+            )
+        except (TimeoutError, DialogueUnavailable) as exc:
+            logger.warning("voice turn degraded for call %s: %r", call_sid, exc)
+            return None
+        return reply.messages
+
+    async def _route(self, messages: list[BotMessage], ctx: CallContext, *, speech: str, lines: VoiceLines) -> str:
+        """End, book a callback, transfer, or keep listening, by what Rasa decided."""
+        texts, voice = self._speak(messages), self._voice(ctx.lang)
+        kinds = {m.kind for m in messages}
+        if "opt_out" in kinds:
+            await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, opted_out=True))
+            return twiml.hangup(texts, voice=voice)
+        if any(m.end_conversation for m in messages):
+            await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True))
+            return twiml.hangup(texts, voice=voice)
+        if "callback" in kinds:
+            when = parse_callback_time(speech, self._now()) or self._next_desk_time()
+            await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, callback_at=when))
+            return twiml.hangup([*texts, lines.closing], voice=voice)
+        if "handoff" in kinds:
+            number = self._transfer_number(ctx)
+            if number is not None:
+                await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, transferred=True))
+                url = self._url("/voice/dial", attempt=ctx.attempt_id)
+                return twiml.transfer(
+                    [*texts, lines.transfer], voice=voice, number=number, caller_id=None, action_url=url
+                )
+            booked = Outcome(engaged=True, callback_at=self._next_desk_time())
+            await self._record(attempt_id=ctx.attempt_id, outcome=booked)
+            return twiml.hangup([*texts, lines.closing], voice=voice)
+        await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True))
+        return self._listen(texts or [lines.reprompt], ctx, silence=0)
+
+    def _with_approved_opening(self, messages: list[BotMessage], ctx: CallContext) -> list[BotMessage]:
+        """Rasa's call_opening message, worded by the campaign's approved script (verbatim) when there is one."""
+        if self._openings is None:
+            return messages
+        approved = self._openings.line(ctx.script_id, ctx.lang, today=self._now().astimezone(self._tz).date())
+        if approved is None:
+            return messages
+        # Approved call scripts open with their own AI disclosure and recording notice; saying the chat
+        # disclosure first as well would make the caller wait ~15 s more before the first question.
+        discloses = any(marker in approved for marker in _AI_MARKERS)
+        return [
+            m.model_copy(update={"text": approved}) if m.kind == "call_opening" else m
+            for m in messages
+            if not (discloses and m.kind == "ai_disclosure")
+        ]
+
+    # -- the store: a database failure must not drop a live call -----------------------------------
+
+    async def _context(self, attempt_id: int) -> CallContext | None:
+        try:
+            return await self._store.context(attempt_id)
+        except (AdvisorError, SQLAlchemyError):
+            logger.exception("call context for attempt %s unavailable; ending the call politely", attempt_id)
+            return None
+
+    async def _record(self, *, attempt_id: int, outcome: Outcome) -> None:
+        try:
+            await self._store.outcome(attempt_id=attempt_id, outcome=outcome)
+        except (AdvisorError, SQLAlchemyError):
+            logger.exception("outcome of attempt %s NOT recorded: %s", attempt_id, outcome)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _listen(self, texts: list[str], ctx: CallContext, *, silence: int) -> str:
+        url = self._url("/voice/turn", attempt=ctx.attempt_id, silence=silence)
+        return twiml.gather(texts, voice=self._voice(ctx.lang), action_url=url, hints=self._lines(ctx).hints)
+
+    def _speak(self, messages: list[BotMessage]) -> list[str]:
+        """Speakable and short; an approved opening script is never cut (it is spoken verbatim)."""
+        limit = self._settings.max_speech_chars
+        texts = (m.text if m.kind == "call_opening" else shorten(speakable(m.text), limit) for m in messages)
+        return [t for t in texts if t]
+
+    def _lines(self, ctx: CallContext) -> VoiceLines:
+        return self._texts.lines(ctx.lang, ctx.script_id)
+
+    def _voice(self, language: Language) -> twiml.Voice:
+        return twiml.Voice(language, self._settings.voice_zh if language == "zh" else self._settings.voice_en)
+
+    def _url(self, path: str, **query: int) -> str:
+        return f"{self._base}{path}?{urlencode(query)}"
+
+    def _hours(self) -> tuple[time, time]:
+        start, end = self._settings.transfer_hours.split("-")
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+    def _transfer_number(self, ctx: CallContext) -> str | None:
+        """An advisor number, but only inside transfer hours on a transfer weekday."""
+        number = self._settings.advisor_numbers.get(ctx.advisor_id or "") or self._settings.transfer_number
+        now = self._now().astimezone(self._tz)
+        start, end = self._hours()
+        open_now = now.weekday() in self._settings.transfer_weekdays and start <= now.time() < end
+        return number if number and open_now else None
+
+    def _next_desk_time(self) -> datetime:
+        """The next opening of the advisors' desk: when a booked callback is due."""
+        now = self._now().astimezone(self._tz)
+        start, end = self._hours()
+        if now.weekday() in self._settings.transfer_weekdays and start <= now.time() < end:
+            return now + timedelta(hours=1)
+        day = now.date() if now.time() < start else now.date() + timedelta(days=1)
+        for _ in range(8):
+            if day.weekday() in self._settings.transfer_weekdays:
+                break
+            day += timedelta(days=1)
+        return datetime.combine(day, start, tzinfo=self._tz)
