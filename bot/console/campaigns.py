@@ -1,0 +1,101 @@
+"""Campaign strategy board (策略评估看板): per campaign the funnel, conversion and uplift with its 95% interval,
+per arm and per segment, read from bot.campaigns.report (the same report the CLI and API give).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.campaigns.models import CampaignOutcome
+from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
+from bot.console import charts
+from bot.console.deps import ApiUser, PageUser, SessionsDep, render
+from bot.errors import InputError
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+api = APIRouter(prefix="/console/api", tags=["console"])
+Outcome = Annotated[str | None, Query(max_length=64, pattern=r"^[\w.-]*$")]
+
+
+def _report(session: Session, campaign_id: int, outcome: str | None) -> CampaignReport:
+    try:
+        return build_report(session, campaign_id=campaign_id, outcome=outcome or None)
+    except InputError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+def _outcome_names(session: Session, campaign_id: int) -> list[str]:
+    rows = session.scalars(
+        select(CampaignOutcome.name)
+        .where(CampaignOutcome.campaign_id == campaign_id)
+        .distinct()
+        .order_by(CampaignOutcome.name)
+    )
+    return list(rows)
+
+
+def figures(report: CampaignReport) -> dict[str, dict[str, Any]]:
+    """The board's charts: funnel, conversion per arm and per segment, uplift overall/per arm/per segment."""
+    out = {
+        "funnel": charts.campaign_funnel(report.arms),
+        "conversion": charts.conversion_bars("各组转化率 Conversion per arm", report.arms, by_segment=False),
+    }
+    if report.segments:
+        out["segments"] = charts.conversion_bars("分群转化率 Conversion per segment", report.segments, by_segment=True)
+    pairs = [("全部处理组 All treatment", report.uplift)] if report.uplift else []
+    pairs += [(charts.arm_label(u.treatment), u) for u in report.uplift_by_arm]
+    if any(u.uplift is not None for _, u in pairs):
+        out["uplift"] = charts.uplift_chart(
+            "提升及95%置信区间 Uplift vs control, 95% CI", [u for _, u in pairs], labels=[label for label, _ in pairs]
+        )
+    if any(u.uplift is not None for u in report.uplift_by_segment):
+        out["uplift_segments"] = charts.uplift_chart(
+            "分群提升 Uplift per segment, 95% CI",
+            report.uplift_by_segment,
+            labels=[u.segment or "—" for u in report.uplift_by_segment],
+        )
+    return out
+
+
+@router.get("/campaigns")
+def campaigns_page(request: Request, principal: PageUser, sessions: SessionsDep) -> Response:
+    with sessions() as session:
+        campaigns = list_campaigns(session)
+    return render(request, "campaigns.html", principal=principal, campaigns=campaigns)
+
+
+@router.get("/campaigns/{campaign_id}")
+def campaign_page(
+    request: Request, campaign_id: int, principal: PageUser, sessions: SessionsDep, outcome: Outcome = None
+) -> Response:
+    with sessions() as session:
+        report = _report(session, campaign_id, outcome)
+        outcomes = _outcome_names(session, campaign_id)
+    return render(
+        request,
+        "campaign.html",
+        principal=principal,
+        report=report,
+        outcomes=sorted({*outcomes, report.outcome}),
+        figures=figures(report),
+        charts=True,
+    )
+
+
+@api.get("/campaigns", response_model=list[CampaignSummary])
+def campaigns_api(_: ApiUser, sessions: SessionsDep) -> list[CampaignSummary]:
+    """Every campaign, newest first."""
+    with sessions() as session:
+        return list_campaigns(session)
+
+
+@api.get("/campaigns/{campaign_id}", response_model=CampaignReport)
+def campaign_api(campaign_id: int, _: ApiUser, sessions: SessionsDep, outcome: Outcome = None) -> CampaignReport:
+    """One campaign's report on `outcome` (default: the campaign's own)."""
+    with sessions() as session:
+        return _report(session, campaign_id, outcome)

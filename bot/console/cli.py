@@ -1,0 +1,51 @@
+"""`advisor console hash-password | new-key`: make the secrets the console reads from the environment."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated
+
+import typer
+
+from bot.console.auth import hash_password
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+console_app = typer.Typer(help="Operations console (/console): users and API keys.", no_args_is_help=True)
+
+
+@console_app.command("hash-password")
+def hash_password_command(
+    username: Annotated[str, typer.Argument(help="The login name (case-insensitive).")],
+    role: Annotated[str, typer.Option(help="viewer (read only) or admin (changes, audit texts).")] = "viewer",
+) -> None:
+    """Prompt for a password and print the environment lines that create the user."""
+    if role not in {"viewer", "admin"}:
+        raise typer.BadParameter("use viewer or admin", param_hint="--role")
+    if not _NAME.fullmatch(username):
+        raise typer.BadParameter(
+            "ASCII letters, digits and '_' only (it becomes part of an env name)", param_hint="USERNAME"
+        )
+    password = typer.prompt("Password / 密码", hide_input=True, confirmation_prompt=True)
+    if len(password) < 10:
+        typer.secho("error: use at least 10 characters / 密码至少 10 位", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2)
+    name = username.upper()
+    typer.echo(f"ADVISOR_CONSOLE__USERS__{name}__PASSWORD_HASH='{hash_password(password)}'")
+    typer.echo(f"ADVISOR_CONSOLE__USERS__{name}__ROLE={role}")
+
+
+@console_app.command("new-key")
+def new_key(
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. grafana.")],
+    role: Annotated[str, typer.Option(help="viewer or admin.")] = "viewer",
+) -> None:
+    """Print a fresh random API key as environment lines (send it as the X-API-Key header)."""
+    if not _NAME.fullmatch(name):
+        raise typer.BadParameter(
+            "ASCII letters, digits and '_' only (it becomes part of an env name)", param_hint="NAME"
+        )
+    if role not in {"viewer", "admin"}:
+        raise typer.BadParameter("use viewer or admin", param_hint="--role")
+    typer.echo(f"ADVISOR_CONSOLE__API_KEYS__{name.upper()}__KEY={secrets.token_urlsafe(32)}")
+    typer.echo(f"ADVISOR_CONSOLE__API_KEYS__{name.upper()}__ROLE={role}")

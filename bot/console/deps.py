@@ -1,0 +1,142 @@
+"""Console plumbing: who is asking (cookie or API key), role checks, templates and labels.
+
+Pages redirect an anonymous visitor to the login page (303); APIs answer 401. A viewer asking for an
+admin action gets 403.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import plotly
+import yaml
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.console.auth import COOKIE, ConsoleAuth, Principal
+from bot.console.service import json_dumps
+from bot.settings import Settings
+
+HERE = Path(__file__).parent
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_URL = f"/console/assets/plotly-{plotly.__version__}.min.js"
+_env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+_env.filters["tojson_script"] = json_dumps
+SECURITY_HEADERS = {
+    # plotly.js sets inline styles on the elements it draws; scripts come only from the app itself.
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@lru_cache(maxsize=1)
+def labels() -> dict[str, dict[str, str]]:
+    """Bilingual labels (labels.yml), read once."""
+    data: dict[str, dict[str, str]] = yaml.safe_load((HERE / "labels.yml").read_text(encoding="utf-8"))
+    return data
+
+
+def get_auth(request: Request) -> ConsoleAuth:
+    auth: ConsoleAuth = request.app.state.console_auth
+    return auth
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_sessions(request: Request) -> sessionmaker[Session]:
+    sessions: sessionmaker[Session] | None = getattr(request.app.state, "sessions", None)
+    if sessions is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database not ready")
+    return sessions
+
+
+def identify(request: Request) -> Principal | None:
+    """The principal behind an X-API-Key header or the session cookie; None if neither is valid."""
+    auth = get_auth(request)
+    key = request.headers.get("x-api-key")
+    if key:
+        return auth.from_api_key(key)
+    cookie = request.cookies.get(COOKIE)
+    return auth.from_cookie(cookie) if cookie else None
+
+
+def _login_redirect(request: Request) -> HTTPException:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return HTTPException(
+        status.HTTP_303_SEE_OTHER,
+        "login required / 请先登录",
+        headers={"Location": f"/console/login?next={quote(target, safe='')}"},
+    )
+
+
+def page_viewer(request: Request) -> Principal:
+    """Any logged-in user (or key); otherwise off to the login page."""
+    principal = identify(request)
+    if principal is None:
+        raise _login_redirect(request)
+    return principal
+
+
+def page_admin(principal: Annotated[Principal, Depends(page_viewer)]) -> Principal:
+    if not principal.allows("admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only / 仅限管理员")
+    return principal
+
+
+def api_viewer(request: Request) -> Principal:
+    """Any valid key or session; otherwise 401."""
+    principal = identify(request)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "login or X-API-Key required / 需要登录或 API 密钥",
+            headers={"WWW-Authenticate": "APIKey"},
+        )
+    return principal
+
+
+def api_admin(request: Request, principal: Annotated[Principal, Depends(api_viewer)]) -> Principal:
+    """Admins only; a cookie session must also send its CSRF token (X-CSRF-Token)."""
+    if not principal.allows("admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only / 仅限管理员")
+    if not get_auth(request).check_csrf(principal, request.headers.get("x-csrf-token")):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or invalid CSRF token")
+    return principal
+
+
+PageUser = Annotated[Principal, Depends(page_viewer)]
+PageAdmin = Annotated[Principal, Depends(page_admin)]
+ApiUser = Annotated[Principal, Depends(api_viewer)]
+ApiAdmin = Annotated[Principal, Depends(api_admin)]
+AuthDep = Annotated[ConsoleAuth, Depends(get_auth)]
+ConsoleSettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+
+
+def render(
+    request: Request, template: str, *, principal: Principal | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page with the common context (user, role, CSRF token, labels) and the security headers."""
+    auth = get_auth(request)
+    html = _env.get_template(template).render(
+        request=request,
+        user=principal,
+        is_admin=bool(principal and principal.allows("admin")),
+        csrf=auth.csrf_token(principal) if principal and principal.via == "session" else "",
+        labels=labels(),
+        path=request.url.path,
+        plotly_url=PLOTLY_URL,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics per app instance, JSON logs with personal data masked, request ids."""
