@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ADVISOR := .venv/bin/advisor
 PY := .venv/bin/python
 
-.PHONY: bootstrap run test lint bench bench-retrieval train lock-rasa clean
+.PHONY: bootstrap run test lint bench bench-retrieval bench-voice bench-campaign train lock-rasa clean
 
 bootstrap:
 	@bash bot/runtime/bootstrap.sh
@@ -16,6 +16,7 @@ train: bootstrap
 	@$(ADVISOR) train
 
 test: bootstrap
+	@bash bot/runtime/browser.sh
 	@$(ADVISOR) train
 	@$(PY) -m pytest -q -p no:cacheprovider
 
@@ -30,6 +31,13 @@ bench: bootstrap
 
 bench-retrieval: bootstrap
 	@$(PY) tests/bench/bench_retrieval.py
+
+bench-campaign: bootstrap
+	@$(PY) tests/bench/bench_campaign_plan.py
+
+bench-voice: bootstrap
+	@$(ADVISOR) train
+	@$(PY) tests/bench/bench_voice.py
 
 # Re-pin the Rasa runtime after editing bot/rasa_project/requirements.in.
 lock-rasa: bootstrap

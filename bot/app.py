@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from zoneinfo import ZoneInfo
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -18,20 +18,29 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.actions import views as action_views
 from bot.actions.answer import Answerer
 from bot.actions.registry import build_executor
+from bot.campaigns.views import router as campaigns_router
 from bot.channels.web import views as web_views
 from bot.channels.wecom import WeComRuntime
 from bot.channels.wecom import router as wecom_router
 from bot.compliance.outgoing import OutgoingGuard
+from bot.console.auth import ConsoleAuth
+from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
 from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
-from bot.dialogue.service import DialogueGateway
+from bot.dialogue.views import router as analytics_router
 from bot.flows import DialogueFlows
 from bot.knowledge.audit import JsonlAuditSink
 from bot.knowledge.guard import product_ref
 from bot.leads.advisors import AdvisorLeads
 from bot.leads.views import router as leads_router
 from bot.leads.worker import OutboxWorker
+from bot.observability.logging import bind_request_id, clean_request_id, install_logging, request_id_var
+from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
+from bot.observability.views import router as metrics_router
+from bot.roleplay.views import router as roleplay_router
 from bot.settings import Settings, get_settings
+from telephony.runtime import build_voice_runtime
+from telephony.views import router as voice_router
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +52,7 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        install_logging(settings.app.log_level)
         token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else None
         rasa = RasaClient(settings.rasa.url, token=token, timeout_s=settings.rasa.timeout_s)
         if knowledge is None:
@@ -55,8 +65,12 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
         app.state.rasa_client = rasa
         app.state.knowledge = answerer
         audit = JsonlAuditSink(settings.data_dir / "audit" / "compliance.jsonl") if settings.compliance.audit else None
-        guard = OutgoingGuard(products=lambda: [product_ref(p) for p in answerer.products()], audit=audit)
-        app.state.gateway = DialogueGateway(rasa, guard=guard, default_language=settings.default_language)
+        guard = OutgoingGuard(
+            products=lambda: [product_ref(p) for p in answerer.products()], audit=MeteredAuditSink(audit, metrics)
+        )
+        app.state.gateway = MeteredGateway(
+            rasa, guard=guard, default_language=settings.default_language, metrics=metrics
+        )
         await asyncio.to_thread(migrate, settings.database_url)
         engine = make_engine(settings.database_url)
         app.state.sessions = session_factory(engine)
@@ -75,6 +89,7 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             leads=AdvisorLeads(sessions=app.state.sessions, tz=ZoneInfo(settings.dialogue.timezone)),
         )
         app.state.wecom = wecom
+        app.state.voice = await build_voice_runtime(settings, gateway=app.state.gateway, sessions=app.state.sessions)
         await outbox.start()
         await wecom.start()
         try:
@@ -87,12 +102,20 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             engine.dispose()
 
     app = FastAPI(title="Wealth advisor / 智能理财助手", version="0.1.0", lifespan=lifespan)
+    # One registry per app instance; leads are counted from the database at scrape time.
+    metrics = Metrics(sessions=lambda: getattr(app.state, "sessions", None))
+    app.state.metrics = metrics
+    app.state.console_auth = ConsoleAuth(settings.console)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """Carry a request id from the channel through Rasa (metadata) to the actions."""
-        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        response = await call_next(request)
+        request.state.request_id = clean_request_id(request.headers.get("x-request-id")) or uuid.uuid4().hex
+        token = bind_request_id(request.state.request_id)  # every log line of this request carries it
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
         response.headers["x-request-id"] = request.state.request_id
         return response
 
@@ -118,6 +141,13 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
     app.include_router(web_views.router)
     app.include_router(action_views.router)
     app.include_router(leads_router)
+    app.include_router(analytics_router)
     app.include_router(wecom_router)
+    app.include_router(voice_router)
+    app.include_router(roleplay_router)
+    app.include_router(campaigns_router)
+    for console_router in CONSOLE_ROUTERS:
+        app.include_router(console_router)
+    app.include_router(metrics_router)
     app.mount("/static", StaticFiles(directory=web_views.STATIC_DIR), name="static")
     return app

@@ -9,6 +9,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "bot.contacts.models",
     "bot.leads.models",
     "bot.roleplay.models",
+    "bot.campaigns.models",
 )
 
 

@@ -7,9 +7,12 @@ Secrets are `SecretStr` and are only accepted from the environment (see `_refuse
 from __future__ import annotations
 
 import os
+import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -192,6 +195,28 @@ class TelephonySettings(BaseModel):
     auth_token: SecretStr | None = None
     from_number: str | None = None
     api_base_url: str | None = None
+    # Added for telephony/ (documented in config.yml, telephony:).
+    public_base_url: str | None = None
+    api_timeout_s: float = Field(default=10.0, gt=0)
+    machine_detection: Literal["Enable", "DetectMessageEnd"] = "DetectMessageEnd"
+    ring_timeout_s: int = Field(default=30, ge=5, le=600)
+    time_limit_s: int = Field(default=600, ge=30, le=14400)
+    turn_timeout_s: float = Field(default=8.0, gt=0, le=12.0)
+    voice_zh: str = "Polly.Zhiyu-Neural"
+    voice_en: str = "Polly.Joanna-Neural"
+    max_speech_chars: int = Field(default=160, ge=20)
+    transfer_number: str | None = None
+    advisor_numbers: dict[str, str] = Field(default_factory=dict)
+    transfer_hours: str = "09:00-18:00"
+    transfer_weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    timezone: str = "Asia/Shanghai"
+
+
+def _zone(name: str, key: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{key}: unknown time zone {name!r} (use an IANA name like Asia/Shanghai)") from exc
 
 
 class CampaignSettings(BaseModel):
@@ -199,6 +224,69 @@ class CampaignSettings(BaseModel):
 
     dormant_days: int = 90
     control_share: float = 0.2
+    # Added for bot/campaigns (documented in config.yml, campaigns:).
+    frequency_cap_days: int = Field(default=30, ge=0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_backoff_s: float = Field(default=1800.0, ge=0)
+    retry_backoff_max_s: float = Field(default=86400.0, ge=0)
+    calling_hours_start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    calling_hours_end: str = Field(default="20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    rest_weekdays: list[int] = Field(default_factory=lambda: [6, 7])
+    rest_dates: list[date] = Field(default_factory=list)
+    default_timezone: str = "Asia/Shanghai"
+    timezones: dict[str, str] = Field(
+        default_factory=lambda: {
+            "+86": "Asia/Shanghai", "+852": "Asia/Hong_Kong", "+853": "Asia/Macau", "+886": "Asia/Taipei",
+            "+65": "Asia/Singapore", "+60": "Asia/Kuala_Lumpur", "+81": "Asia/Tokyo", "+44": "Europe/London",
+            "+61": "Australia/Sydney", "+1": "America/New_York",
+        }
+    )  # fmt: skip
+    segments_file: Path = REPO_ROOT / "bot" / "campaigns" / "segments.yml"
+    aum_band_scores: dict[str, float] = Field(
+        default_factory=lambda: {"low": 0.2, "medium": 0.5, "high": 0.8, "very_high": 1.0}
+    )
+    use_propensity: bool = True
+    default_script: str = "script-dormant-reactivation"
+    script_variants: dict[str, str] = Field(default_factory=dict)
+    max_concurrent_calls: int = Field(default=5, ge=1)
+    calls_per_second: float = Field(default=1.0, ge=0.05, le=30)
+    stale_call_after_s: float = Field(default=900.0, gt=0)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    default_outcome: str = "purchased"
+    outcome_window_days: int = Field(default=30, ge=1)
+
+    @field_validator("segments_file")
+    @classmethod
+    def _repo_relative_segments(cls, value: Path) -> Path:
+        return value if value.is_absolute() else REPO_ROOT / value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        _zone(value, "campaigns.default_timezone")
+        return value
+
+    @field_validator("timezones")
+    @classmethod
+    def _known_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for prefix, zone in value.items():
+            if not re.fullmatch(r"\+[1-9]\d{0,3}", prefix):
+                raise ValueError(f"campaigns.timezones key {prefix!r} must be a country code like +852")
+            _zone(zone, f"campaigns.timezones[{prefix}]")
+        return value
+
+    @field_validator("rest_weekdays")
+    @classmethod
+    def _iso_weekdays(cls, value: list[int]) -> list[int]:
+        if any(day < 1 or day > 7 for day in value):
+            raise ValueError("rest_weekdays are ISO weekdays: 1 = Monday ... 7 = Sunday")
+        return value
+
+    @model_validator(mode="after")
+    def _hours_ordered(self) -> CampaignSettings:
+        if self.calling_hours_start >= self.calling_hours_end:
+            raise ValueError("campaigns.calling_hours_start must be before calling_hours_end")
+        return self
 
 
 class RoleplaySettings(BaseModel):
@@ -214,6 +302,31 @@ class RoleplaySettings(BaseModel):
     max_reply_chars: int = Field(default=240, ge=20)
     max_turns: int = Field(default=40, ge=2)
     prompt_version: str = "v1"
+
+
+class ConsoleUser(BaseModel):
+    """A console login: a password hash (`advisor console hash-password`) and a role."""
+
+    password_hash: SecretStr
+    role: Literal["viewer", "admin"] = "viewer"
+
+
+class ConsoleApiKey(BaseModel):
+    """A key for the console's JSON APIs (X-API-Key header) and its role."""
+
+    key: SecretStr
+    role: Literal["viewer", "admin"] = "viewer"
+
+
+class ConsoleSettings(BaseModel):
+    """Operations console (/console) and /metrics. Users, keys and the session secret come from env only."""
+
+    users: dict[str, ConsoleUser] = Field(default_factory=dict)
+    api_keys: dict[str, ConsoleApiKey] = Field(default_factory=dict)
+    session_secret: SecretStr | None = None
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    metrics_require_key: bool = False
+    expiring_days: int = Field(default=30, ge=1, le=365)
 
 
 class DatabaseSettings(BaseModel):
@@ -247,6 +360,7 @@ class Settings(BaseSettings):
     telephony: TelephonySettings = Field(default_factory=TelephonySettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     roleplay: RoleplaySettings = Field(default_factory=RoleplaySettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
 
     @classmethod
@@ -285,6 +399,11 @@ class Settings(BaseSettings):
         return self.database.url or f"sqlite:///{self.data_dir / 'advisor.db'}"
 
     @property
+    def tracker_store_path(self) -> Path:
+        """Rasa's SQL tracker store (conversations, for audit and turn analytics)."""
+        return self.data_dir / "rasa_tracker.db"
+
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
@@ -306,6 +425,10 @@ SECRET_KEYS = {
     "app_secret",
     "password",
     "secret",
+    "password_hash",
+    "session_secret",
+    "users",
+    "api_keys",
 }
 
 

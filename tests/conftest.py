@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.models import Citation
 from bot.settings import Settings, load_settings
+
+# The `browser` fixture (Debian chromium + playwright) for every browser test.
+pytest_plugins = ["tests.support.browser"]
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "var")
+
+
+@pytest.fixture(scope="session")
+def _migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The app's database built once per session through the real Alembic migrations."""
+    path = tmp_path_factory.mktemp("migrated") / "advisor.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, _migrated_db: Path) -> str:
+    """A real SQLite file per test: a copy of the migrated template."""
+    path = tmp_path / "advisor.db"
+    shutil.copyfile(_migrated_db, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(db_url)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 class FakeAnswer:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 
-from bot.observability.logging import bind_request_id
+from bot.observability.logging import bind_request_id, clean_request_id
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["rasa-actions"])
@@ -29,6 +29,10 @@ def _turn_request_id(action_call: dict[str, Any]) -> str | None:
         return None
     latest = tracker.get("latest_message")
     metadata = latest.get("metadata") if isinstance(latest, dict) else None
+    slots = tracker.get("slots")
+    if action_call.get("next_action") == "action_session_start" and isinstance(slots, dict):
+        # The session starts before the user's message is on the tracker; Rasa passes its metadata here.
+        metadata = slots.get("session_started_metadata") or metadata
     if not (isinstance(metadata, dict) and metadata.get("request_id")):
         events = tracker.get("events")
         users = (
@@ -36,7 +40,7 @@ def _turn_request_id(action_call: dict[str, Any]) -> str | None:
         )
         metadata = users[-1].get("metadata") if users else None
     value = metadata.get("request_id") if isinstance(metadata, dict) else None
-    return str(value)[:64] if value else None
+    return clean_request_id(str(value)) if value else None
 
 
 def _executor(request: Request) -> ActionExecutor:

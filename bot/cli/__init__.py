@@ -13,17 +13,26 @@ import httpx
 import typer
 from pydantic import SecretStr
 
+from bot.campaigns.cli import campaign_app
 from bot.compliance.cli import compliance_app
+from bot.console.cli import console_app
 from bot.errors import AdvisorError
 from bot.knowledge.cli import ask, kb_app
+from bot.observability.logging import install_logging
+from bot.roleplay.cli import roleplay_app
 from bot.runtime import nlu_eval, rasa_process
 from bot.settings import Settings, get_settings
+from telephony.cli import telephony_app
 
 app = typer.Typer(help="Wealth advisor / 智能理财助手", no_args_is_help=True, pretty_exceptions_enable=False)
 nlu_app = typer.Typer(help="NLU evaluation.", no_args_is_help=True)
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(kb_app, name="kb")
 app.add_typer(compliance_app, name="compliance")
+app.add_typer(roleplay_app, name="roleplay")
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(telephony_app, name="telephony")
+app.add_typer(console_app, name="console")
 app.command("ask")(ask)
 
 
@@ -90,12 +99,14 @@ def run(
         raise _fail(exc) from exc
     typer.echo(f"Starting Rasa (pid {server.process.pid}) and the app; Rasa takes ~45 s to load ...")
     threading.Thread(target=_announce_when_ready, args=(settings, server), daemon=True).start()
+    install_logging(settings.app.log_level)  # masked JSON lines from the first one (uvicorn's included)
     try:
         uvicorn.run(
             create_app(settings),
             host=settings.app.host,
             port=settings.app.port,
             log_level=settings.app.log_level.lower(),
+            log_config=None,
         )
     finally:
         server.stop()
@@ -162,6 +173,37 @@ def nlu_evaluate(
     typer.echo(f"intent accuracy: {result['accuracy']:.3f}")
     for name, scores in sorted(result["intents"].items(), key=lambda kv: kv[1]["f1"]):
         typer.echo(f"  {name:24s} p={scores['precision']:.2f} r={scores['recall']:.2f} f1={scores['f1']:.2f}")
+
+
+@app.command()
+def turns(
+    since: Annotated[str | None, typer.Option(help="ISO date or time, e.g. 2026-12-01.")] = None,
+    channel: Annotated[str | None, typer.Option(help="web, wecom, voice ...")] = None,
+    intent: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 1000,
+    with_text: Annotated[bool, typer.Option("--with-text", help="Include the client's words.")] = False,
+) -> None:
+    """Turn analytics from Rasa's tracker store, as JSON lines: intent, confidence, channel, actions."""
+    from datetime import UTC, datetime
+
+    from bot.dialogue import analytics
+
+    settings = get_settings()
+    if not settings.tracker_store_path.exists():
+        raise _fail(Exception(f"no tracker store at {settings.tracker_store_path} yet; run the bot first"))
+    try:
+        start = datetime.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise _fail(Exception(f"--since: {exc}")) from exc
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    engine = analytics.tracker_engine(f"sqlite:///{settings.tracker_store_path}")
+    try:
+        rows = analytics.turns(engine, since=start, channel=channel, intent=intent, include_text=with_text, limit=limit)
+    finally:
+        engine.dispose()
+    for turn in rows:
+        typer.echo(json.dumps(turn.as_json(), ensure_ascii=False))
 
 
 def main() -> None:

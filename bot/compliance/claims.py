@@ -88,9 +88,7 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
     sentence = scene.sentences[index]
     if scene.is_masked(start):
         return True
-    if is_question(text, sentence) and not context.rhetorical.search(
-        text[sentence.start : sentence.end].strip()
-    ):
+    if is_question(text, sentence) and not context.rhetorical.search(text[sentence.start : sentence.end].strip()):
         return True
     begin = clause_start(text, sentence, start, lookback=_LOOKBACK)
     pre = text[begin:start]

@@ -17,9 +17,7 @@ import yaml
 RULES_PATH = Path(__file__).with_name("rules.yml")
 # ASCII word semantics: CJK characters are not \w, so `\bguaranteed\b` also matches in 是guaranteed的.
 _FLAGS = re.IGNORECASE | re.ASCII
-CLAIM_RULES = frozenset(
-    {"guarantee", "certain_return", "deposit_confusion", "exaggeration", "expected_return"}
-)
+CLAIM_RULES = frozenset({"guarantee", "certain_return", "deposit_confusion", "exaggeration", "expected_return"})
 
 
 class RulesFileError(ValueError):
@@ -106,9 +104,7 @@ def _pattern(raw: Any, macros: dict[str, str], where: str) -> Pattern:
             _compile(raw["re"], macros, where),
             _compile(unless, macros, f"{where}.unless_text") if isinstance(unless, str) else None,
         )
-    raise RulesFileError(
-        f"{RULES_PATH.name}: {where} must be a regex string or {{re: ..., unless_text: ...}}"
-    )
+    raise RulesFileError(f"{RULES_PATH.name}: {where} must be a regex string or {{re: ..., unless_text: ...}}")
 
 
 def _disclosure(name: str, raw: dict[str, Any], macros: dict[str, str]) -> Disclosure:
@@ -160,8 +156,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
                 critical=bool(spec["critical"]),
                 deposit_exempt=bool(spec.get("deposit_exempt", False)),
                 patterns=tuple(
-                    _pattern(p, macros, f"claims.{name}.patterns[{i}]")
-                    for i, p in enumerate(spec["patterns"])
+                    _pattern(p, macros, f"claims.{name}.patterns[{i}]") for i, p in enumerate(spec["patterns"])
                 ),
                 supersedes=frozenset(spec.get("supersedes", [])),
             )

@@ -80,9 +80,7 @@ def check(
     return GuardResult(ok=not violations, violations=violations, required_disclosures=required)
 
 
-def disclosures_for(
-    text: str, *, language: Language | None = None, products: Sequence[ProductRef] = ()
-) -> list[str]:
+def disclosures_for(text: str, *, language: Language | None = None, products: Sequence[ProductRef] = ()) -> list[str]:
     """Disclosure sentences ``text`` still needs, in its language, ready to append."""
     rules = load_rules()
     normalized = normalize(text)

@@ -67,9 +67,7 @@ def find_mentions(text: str, products: Sequence[ProductRef]) -> list[Mention]:
     for product in products:
         for name in (product.code, product.name, product.name_en):
             if name and name.strip():
-                mentions.extend(
-                    Mention(product, m.start(), m.end()) for m in _name_pattern(name).finditer(text)
-                )
+                mentions.extend(Mention(product, m.start(), m.end()) for m in _name_pattern(name).finditer(text))
     return sorted(mentions, key=lambda m: m.start)
 
 

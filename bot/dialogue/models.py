@@ -33,3 +33,15 @@ class Reply(BaseModel):
     conversation_id: str
     language: Language
     messages: list[BotMessage]
+
+    def as_text(self) -> str:
+        """The reply as one plain-text message with its sources, for text channels without rich cards."""
+        parts: list[str] = []
+        for message in self.messages:
+            if not message.text.strip():
+                continue
+            parts.append(message.text)
+            if message.citations:
+                label = "来源" if self.language == "zh" else "Sources"
+                parts[-1] += f"\n{label}: " + "; ".join(f"{c.title} [{c.id}]" for c in message.citations)
+        return "\n\n".join(parts)

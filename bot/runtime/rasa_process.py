@@ -99,7 +99,7 @@ def write_endpoints(settings: Settings, *, action_url: str) -> Path:
         "tracker_store": {
             "type": "SQL",
             "dialect": "sqlite",
-            "db": str(settings.data_dir / "rasa_tracker.db"),
+            "db": str(settings.tracker_store_path),
         },
     }
     path = run_dir / "endpoints.yml"

@@ -236,9 +236,7 @@ def test_suitability(text: str, client: str | None, expected: set[str]) -> None:
 
 def test_suitability_is_critical_and_quotes_the_sentence() -> None:
     text = "您好。我推荐您购买稳进成长混合。"
-    (violation,) = check(
-        text, products=CATALOGUE, client_risk_level="C1", require_disclosures=False
-    ).violations
+    (violation,) = check(text, products=CATALOGUE, client_risk_level="C1", require_disclosures=False).violations
     assert violation.critical and violation.span == "我推荐您购买稳进成长混合。"
 
 

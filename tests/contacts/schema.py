@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from alembic import command
 from alembic.config import Config
-from alembic.util import CommandError
 
 import bot.db
 from bot.db import migrate
@@ -24,11 +22,5 @@ def alembic_config(url: str, output: TextIO | None = None) -> Config:
 
 
 def build_schema(url: str) -> None:
-    """migrate(url); while another domain's new revision is not yet chained after ours (two heads),
-    upgrade to this domain's revision only, so these tests don't depend on others' work in progress."""
-    try:
-        migrate(url)
-    except CommandError as exc:
-        if "Multiple head revisions" not in str(exc):
-            raise
-        command.upgrade(alembic_config(url), REVISION)
+    """The app's own migration path."""
+    migrate(url)

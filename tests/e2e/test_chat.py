@@ -71,3 +71,19 @@ def test_rasa_down_gives_503_then_recovers(stack: Stack) -> None:
     finally:
         stack.proxy.start()
     assert texts(chat(stack, sender, "谢谢"))
+
+
+def test_each_turn_is_queryable_for_analytics(stack: Stack) -> None:
+    sender = uuid.uuid4().hex
+    texts(chat(stack, sender, "你好"))
+    texts(chat(stack, sender, "我要找人工客服"))
+    headers = {"X-API-Key": "e2e-leads-key"}
+    assert httpx.get(f"{stack.app_url}/api/analytics/turns").status_code == 401
+    body = httpx.get(
+        f"{stack.app_url}/api/analytics/turns", params={"channel": "web", "limit": 5000}, headers=headers
+    ).json()
+    mine = [t for t in body["turns"] if t["conversation_id"] == f"web:{sender}"]
+    assert [t["intent"] for t in mine] == ["greet", "request_human_advisor"]
+    assert all(t["channel"] == "web" and 0 < t["confidence"] <= 1 and t["request_id"] for t in mine)
+    assert "action_handoff" in mine[1]["actions"]
+    assert all(t["text"] is None for t in mine), "the client's words are not exported by default"

@@ -3,43 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.util import CommandError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-import bot.db
 from bot.db import migrate
 from bot.roleplay.schemas import TranscriptTurn
 from bot.roleplay.service import TrainingService
 from bot.roleplay.views import router
 from bot.settings import Settings
 
-REVISION = "0003_roleplay"
-
-
-def alembic_config(url: str) -> Config:
-    """The configuration bot.db.migrate builds."""
-    config = Config()
-    config.set_main_option("script_location", str(Path(bot.db.__file__).parent / "migrations"))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
-
 
 def build_schema(url: str) -> None:
-    """migrate(url); while other domains' revisions are not yet chained with ours (several heads),
-    upgrade to this domain's revision only, so these tests don't depend on others' work in progress."""
-    try:
-        migrate(url)
-    except CommandError as exc:
-        if "Multiple head revisions" not in str(exc):
-            raise
-        command.upgrade(alembic_config(url), REVISION)
+    """The app's own migration path (Alembic)."""
+    migrate(url)
 
 
 def training_app(

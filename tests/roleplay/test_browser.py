@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bot.db import make_engine, session_factory
 from bot.settings import Settings
 from tests.roleplay.support import build_schema, training_app
+from tests.support.browser import needs_chromium
 from tests.support.servers import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = needs_chromium
 GOOD = [
     "刘阿姨您好，我是您的理财经理小王。理解您的想法，现在的理财都是净值型的，不保本，想要保本可以考虑大额存单。",
     "想了解一下，这笔钱您有什么打算？家里有没有可能急用钱，比如看病？",
@@ -40,16 +30,6 @@ def base_url(rp_settings: Settings) -> Iterator[str]:
     with serve(training_app(rp_settings, session_factory(engine))) as url:
         yield url
     engine.dispose()
-
-
-@pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _practise(page, base_url: str, advisor: str, messages: list[str]) -> None:  # type: ignore[no-untyped-def]

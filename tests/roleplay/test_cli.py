@@ -46,7 +46,7 @@ def _write(path: Path, rows: list[dict[str, str]]) -> Path:
 def test_score_json_contract(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli.roleplay_app, ["score", str(_write(tmp_path / "t.jsonl", STRONG)), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["passed"] is True and report["persona_id"] == "neutral"
     assert isinstance(report["score"], float) and report["max_score"] == 100
     for criterion in report["criteria"].values():
@@ -57,7 +57,7 @@ def test_score_json_contract(runner: CliRunner, tmp_path: Path) -> None:
 def test_one_guarantee_fails_with_the_sentence_quoted(runner: CliRunner, tmp_path: Path) -> None:
     rows = [*STRONG[:7], {"role": "advisor", "text": "这款理财保本，您放心买。"}, *STRONG[8:]]
     result = runner.invoke(cli.roleplay_app, ["score", str(_write(tmp_path / "t.jsonl", rows)), "--json"])
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert result.exit_code == 0 and report["passed"] is False
     compliance = report["criteria"]["compliance"]
     assert compliance["passed"] is False
@@ -72,7 +72,7 @@ def test_r4_to_a_c2_persona_fails_suitability(runner: CliRunner, tmp_path: Path)
     ]
     path = _write(tmp_path / "t.jsonl", rows)
     for extra in ([], ["--persona", "above_level_client"], ["--persona", "dormant_payroll"]):
-        report = json.loads(runner.invoke(cli.roleplay_app, ["score", str(path), "--json", *extra]).output)
+        report = json.loads(runner.invoke(cli.roleplay_app, ["score", str(path), "--json", *extra]).stdout)
         assert report["criteria"]["suitability"]["passed"] is False and report["passed"] is False
 
 
@@ -104,7 +104,7 @@ def test_terminal_session(runner: CliRunner, rp_settings: Settings) -> None:
     assert "王磊" in result.output and "我挺忙的" in result.output and "稳健型" in result.output
     assert "KYC" in result.output
     team = runner.invoke(cli.roleplay_app, ["team", "--json"])
-    assert json.loads(team.output)["sessions"] == 1
+    assert json.loads(team.stdout)["sessions"] == 1
     listing = runner.invoke(cli.roleplay_app, ["personas"])
     assert "expat_professional" in listing.output
 

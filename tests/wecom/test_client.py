@@ -164,9 +164,10 @@ def test_httpx_log_lines_are_redacted() -> None:
         logging.INFO,
         __file__,
         1,
-        "HTTP Request: %s %s",
-        ("GET", "https://h/x?corpid=ww&corpsecret=S3"),
+        'HTTP Request: %s %s "%s %d %s"',
+        ("GET", "https://h/x?corpid=ww&corpsecret=S3", "HTTP/1.1", 200, "OK"),
         None,
     )
     RedactSecrets().filter(record)
     assert "S3" not in record.getMessage() and "corpsecret=***" in record.getMessage()
+    assert record.getMessage().endswith('"HTTP/1.1 200 OK"'), "httpx's %d status still formats"

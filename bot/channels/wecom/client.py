@@ -44,7 +44,10 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(_SECRET_QUERY.sub(r"\1=***", str(a)) for a in record.args)
+            # Only text can carry a secret; numbers stay numbers so "%d" still formats.
+            record.args = tuple(
+                a if isinstance(a, int | float) else _SECRET_QUERY.sub(r"\1=***", str(a)) for a in record.args
+            )
         return True
 
 

@@ -177,7 +177,7 @@ class KfService:
             await self.sender.send_text(open_kfid, user, self._texts.busy_text(self._hotline))
             return
         # One kf message per turn: each send spends one of the 5 WeCom allows.
-        body = "\n\n".join(m.text for m in reply.messages if m.text.strip())
+        body = reply.as_text()
         if body:
             await self.sender.send_text(open_kfid, user, body)
         if any(m.kind == "handoff" for m in reply.messages):

@@ -83,7 +83,7 @@ class StaffService:
         except DialogueUnavailable as exc:
             logger.warning("dialogue unavailable for staff: %s", exc)
             return [self._texts.busy_text(self._hotline)]
-        return split_text("\n\n".join(m.text for m in reply.messages if m.text.strip()))
+        return split_text(reply.as_text())
 
     async def deliver(self, *, userid: str, pieces: list[str]) -> None:
         """Send an answer by message/send; a failure is audited, never retried blindly."""

@@ -1,0 +1,34 @@
+"""GET /api/analytics/turns: per-turn intent, confidence, channel and actions (leads API key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from bot.deps import SettingsDep
+from bot.dialogue import analytics
+from bot.leads.views import require_api_key
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"], dependencies=[Depends(require_api_key)])
+
+
+@router.get("/turns")
+def list_turns(
+    settings: SettingsDep,
+    since: datetime | None = None,
+    channel: str | None = None,
+    intent: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> dict[str, Any]:
+    """Plain `def`: the tracker store is read in FastAPI's thread pool."""
+    path = settings.tracker_store_path
+    if not path.exists():
+        return {"turns": []}
+    engine = analytics.tracker_engine(f"sqlite:///{path}")
+    try:
+        rows = analytics.turns(engine, since=since, channel=channel, intent=intent, limit=limit)
+    finally:
+        engine.dispose()
+    return {"turns": [t.as_json() for t in rows]}
