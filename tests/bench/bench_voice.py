@@ -98,7 +98,7 @@ def main() -> int:
     scenario = Scenario(callees={NUMBER: [Pickup(says=UTTERANCES, max_turns=20)]})
     with (
         tempfile.TemporaryDirectory() as tmp,
-        running_stack(Path(tmp)) as stack,
+        running_stack(Path(tmp), proxied=False) as stack,
         voice_stack(stack, scenario) as voice,
     ):
         result = asyncio.run(measure(voice, args.calls))

@@ -62,6 +62,7 @@ def test_opt_out_is_confirmed(stack: Stack) -> None:
 def test_rasa_down_gives_503_then_recovers(stack: Stack) -> None:
     sender = uuid.uuid4().hex
     texts(chat(stack, sender, "你好"))
+    assert stack.proxy is not None, "the e2e stack runs with its proxy"
     stack.proxy.stop()
     try:
         down = chat(stack, sender, "手续费多少")

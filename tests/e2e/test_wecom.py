@@ -23,6 +23,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def wecom_front(stack: Stack, tmp_path: Path) -> Iterator[tuple[str, FakeWeCom]]:
     """A WeCom-enabled app instance on the stack's data, talking to the stack's Rasa."""
+    assert stack.proxy is not None
     fake = FakeWeCom()
     with LoopbackServer(fake.app()) as wecom_server:
         settings = stack.settings.model_copy(

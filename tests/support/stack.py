@@ -28,7 +28,7 @@ class Stack:
     app_url: str
     rasa_url: str
     rasa_token: str
-    proxy: TcpProxy
+    proxy: TcpProxy | None
     model: Path
 
 
@@ -42,18 +42,24 @@ def stack_settings(data_dir: Path) -> Settings:
 
 
 @contextmanager
-def running_stack(data_dir: Path, *, ingest: bool = True) -> Iterator[Stack]:
-    """Train (or reuse) the repo's model, ingest the demo content, start the app and Rasa."""
+def running_stack(data_dir: Path, *, ingest: bool = True, proxied: bool = True) -> Iterator[Stack]:
+    """Train (or reuse) the repo's model, ingest the demo content, start the app and Rasa.
+
+    `proxied` puts a TCP proxy between the app and Rasa, so tests can take Rasa away; benchmarks
+    leave it out to measure the app itself.
+    """
     model, _ = rasa_process.train(load_settings())  # the repo's var/models, shared with `make test`
     settings = stack_settings(data_dir)
     if ingest:
         from bot.knowledge.service import KnowledgeService
 
         KnowledgeService.from_settings(settings).ingest(settings.knowledge.source_dir)
-    proxy = TcpProxy(settings.rasa.port).start()
-    app_settings = settings.model_copy(update={"rasa": settings.rasa.model_copy(update={"port": proxy.port})})
+    proxy = TcpProxy(settings.rasa.port).start() if proxied else None
+    rasa_port = proxy.port if proxy else settings.rasa.port
+    app_settings = settings.model_copy(update={"rasa": settings.rasa.model_copy(update={"port": rasa_port})})
     with ExitStack() as stack:
-        stack.callback(proxy.stop)
+        if proxy:
+            stack.callback(proxy.stop)
         app_url = stack.enter_context(serve(create_app(app_settings), port=settings.app.port))
         server = rasa_process.start(
             settings, model=model, action_url=f"{app_url}/webhook", log_file=data_dir / "rasa.log"
