@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.campaigns.calls import CallContext
 from bot.dialogue.models import BotMessage
 from bot.dialogue.service import DialogueGateway
 from bot.dialogue.when import parse_callback_time
@@ -27,7 +28,7 @@ from telephony import twiml
 from telephony.models import AnswerForm, DialForm, GatherForm, StatusForm
 from telephony.openings import ApprovedOpenings
 from telephony.speech import shorten, speakable
-from telephony.store import CallContext, CallStore, Outcome
+from telephony.store import CallStore, Outcome
 from telephony.texts import VoiceLines, VoiceTexts
 
 logger = logging.getLogger(__name__)

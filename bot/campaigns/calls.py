@@ -19,6 +19,7 @@ from bot.campaigns.rules import CampaignRules
 from bot.contacts.service import opt_out
 from bot.db import utcnow
 from bot.errors import InputError
+from bot.language import Language
 
 logger = logging.getLogger(__name__)
 # Statuses a provider may report; our own states (dialing, unknown, refused) are never accepted from outside.
@@ -42,6 +43,11 @@ class CallContext:
     script_id: str | None
     segment: str | None
     arm: str
+
+    @property
+    def lang(self) -> Language:
+        """The call's language as the dialogue knows it (anything but English is Mandarin)."""
+        return "en" if self.language == "en" else "zh"
 
 
 def call_context(session: Session, *, attempt_id: int) -> CallContext | None:

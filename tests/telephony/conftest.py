@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from bot.campaigns.calls import CallContext
 from bot.compliance.outgoing import OutgoingGuard
 from bot.dialogue.client import RasaClient
 from bot.dialogue.service import DialogueGateway
@@ -21,11 +22,11 @@ from telephony.openings import ApprovedOpenings
 from telephony.runtime import VoiceRuntime
 from telephony.service import VoiceService
 from telephony.signature import SIGNATURE_HEADER, SignatureChecker
-from telephony.store import CallContext, MemoryCallStore
 from telephony.texts import VoiceTexts
 from telephony.views import router
 from tests.support.servers import serve
 from tests.telephony.fake_dialogue import fake_dialogue_app
+from tests.telephony.memory_store import MemoryCallStore
 
 TOKEN = "test-auth-token"
 PUBLIC = "https://bank.example/advisor-proxy"  # not the address the app listens on: as behind a proxy
@@ -36,6 +37,7 @@ ZH_CLIENT = CallContext(
 )  # fmt: skip
 EN_CLIENT = CallContext(
     attempt_id=2, campaign_id=7, client_id="C002", name="Ann Lee", phone="+14155550102", language="en",
+    risk_level=None, advisor_id=None, script_id=None, segment=None, arm="treatment",
 )  # fmt: skip
 
 

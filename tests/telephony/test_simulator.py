@@ -15,11 +15,11 @@ from bot.errors import CallRefusedError, ProviderUnavailableError
 from bot.settings import load_settings
 from telephony.provider import CallRequest
 from telephony.simulator import Pickup, Scenario, SimCall, TwilioSimulator
-from telephony.store import MemoryCallStore
 from telephony.twilio_provider import TwilioProvider
 from tests.support.servers import free_port, serve
 from tests.telephony.conftest import EN_CLIENT, TOKEN, TZ, ZH_CLIENT, voice_app
 from tests.telephony.fake_dialogue import fake_dialogue_app
+from tests.telephony.memory_store import MemoryCallStore
 
 ACCOUNT = "AC" + "0" * 32
 DEMO = Path(__file__).parents[2] / "telephony" / "simulator" / "demo.yml"
