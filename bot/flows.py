@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.advice.service import recommend
+from bot.catalogue import catalogue_for
 from bot.contacts import service as contacts
 from bot.db import transaction
 from bot.knowledge.llm import ChatModel
@@ -53,25 +53,6 @@ class LeadRequest:
     callback_at: datetime | None = None
 
 
-_NAME_AFFIXES = re.compile(
-    r"^(示例银行|示例)|(个人|人寿)?(现金管理类|持有期|封闭式|定开|周期|固收增强|固收|混合类|混合型|债券型|股票型|"
-    r"指数|证券投资基金|理财产品|基金|保险|（.*?）|\(.*?\)|[A-Z]$)+$"
-)
-
-
-def product_aliases(product: Product) -> set[str]:
-    """Lower-cased names a client may use for a product; short names need at least 2 characters."""
-    aliases = {product.code.lower(), product.name.lower()}
-    if product.name_en:
-        aliases.add(product.name_en.lower())
-    core = product.name
-    for _ in range(4):
-        core = _NAME_AFFIXES.sub("", core)
-    if len(core) >= 2:
-        aliases.add(core.lower())
-    return aliases
-
-
 def lead_score(request: LeadRequest) -> float:
     """0–100: how warm the lead is. Explicit asks for an advisor and named products score highest."""
     base = {"advisor_request": 70, "product_interest": 60, "callback_request": 45, "complaint": 80}
@@ -102,10 +83,11 @@ class DialogueFlows:
         return products
 
     def find_products(self, text: str) -> list[Product]:
-        """Catalogue products the client names: code, full name, English name, or the short name
-        clients actually say ("季享90天" for "示例银行季享90天持有期固收理财产品")."""
-        lowered = text.lower()
-        return [p for p in self.products() if any(alias in lowered for alias in product_aliases(p))]
+        """Catalogue products the client names: code, full name, English name, an alias from products.yml,
+        or the short name clients actually say ("季享90天" for "示例银行季享90天持有期固收理财产品")."""
+        products = {p.code: p for p in self.products()}
+        named = catalogue_for(tuple(p.entry() for p in products.values())).named(text)
+        return [products[entry.code] for entry in named]
 
     async def risk_level(self, client_key: str, today: date) -> str | None:
         def query() -> str | None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+
+from bot.catalogue import CatalogueProduct
 
 RuleName = Literal[
     "guarantee",
@@ -31,16 +33,9 @@ CRITICAL_RULES: frozenset[str] = frozenset(
 )
 
 
-class ProductRef(BaseModel):
-    """What the guard needs to know about a catalogue product to check suitability and disclosures."""
-
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    name: str
-    name_en: str | None = None
-    risk_level: str = Field(pattern=r"^R[1-5]$")
-    is_wealth: bool = True  # 理财-like (not a deposit): needs the 理财非存款 disclosure
+#: What the guard needs to know about a product (names and aliases for mentions, level for suitability,
+#: type for disclosures and the deposit/bond exemptions): the catalogue's own view, not a copy.
+ProductRef = CatalogueProduct
 
 
 class Violation(BaseModel):

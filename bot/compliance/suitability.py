@@ -1,17 +1,17 @@
 """Suitability (适当性): never recommend a product rated above the client's level (第二十五条(一)).
 
-A product counts as recommended when a catalogue product (by code, Chinese or English name) sits in
+A product counts as recommended when a catalogue product (by any of its names or aliases) sits in
 a sentence with a recommendation marker that is not negated or questioned, unless the product's own
 clause turns it down (稳进成长不适合您，建议您考虑稳享30天 recommends only the second).
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.catalogue import catalogue_for
 from bot.compliance.claims import Scene, is_neutralised
 from bot.compliance.models import ProductRef
 from bot.compliance.rules import RuleSet
@@ -55,20 +55,9 @@ def product_level(product: ProductRef) -> int:
     return int(product.risk_level[1])
 
 
-def _name_pattern(name: str) -> re.Pattern[str]:
-    folded = re.escape(unicodedata.normalize("NFKC", name).lower().strip())
-    # ASCII names/codes get boundaries so WM30 does not match inside WM300.
-    return re.compile(rf"(?<![a-z0-9]){folded}(?![a-z0-9])" if name.isascii() else folded)
-
-
 def find_mentions(text: str, products: Sequence[ProductRef]) -> list[Mention]:
-    """Every place a catalogue product is named, by code, Chinese name or English name."""
-    mentions: list[Mention] = []
-    for product in products:
-        for name in (product.code, product.name, product.name_en):
-            if name and name.strip():
-                mentions.extend(Mention(product, m.start(), m.end()) for m in _name_pattern(name).finditer(text))
-    return sorted(mentions, key=lambda m: m.start)
+    """Every place a catalogue product is named: code, Chinese or English name, alias or short name."""
+    return [Mention(m.product, m.start, m.end) for m in catalogue_for(tuple(products)).find(text)]
 
 
 def _region(scene: Scene, index: int) -> Segment:

@@ -27,13 +27,7 @@ class Guard(Protocol):
 
 
 def product_ref(product: Product) -> ProductRef:
-    return ProductRef(
-        code=product.code,
-        name=product.name,
-        name_en=product.name_en,
-        risk_level=product.risk_level,
-        is_wealth=product.is_wealth,
-    )
+    return product.entry()
 
 
 class ComplianceGuard:

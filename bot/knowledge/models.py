@@ -11,27 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.catalogue import WEALTH_TYPES, CatalogueProduct, ProductStatus, ProductType
 from bot.dialogue.models import Citation
 from bot.language import Language
 
 Channel = Literal["web", "wecom", "voice"]
 CHANNELS: tuple[Channel, ...] = ("web", "wecom", "voice")
 AUDIENCES: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5")
-ProductType = Literal[
-    "wealth_management",
-    "mutual_fund",
-    "money_market",
-    "bond_fund",
-    "equity_fund",
-    "deposit",
-    "insurance",
-    "treasury_bond",
-]
-#: Types that are 理财-like (not deposits, not government bonds, not insurance): they need 理财非存款.
-WEALTH_TYPES: frozenset[str] = frozenset(
-    {"wealth_management", "mutual_fund", "money_market", "bond_fund", "equity_fund"}
-)
-ProductStatus = Literal["on_sale", "closed", "suspended"]
 DocType = Literal["faq", "article", "script", "disclosure", "market_view"]
 Validity = Literal["valid", "draft", "expired", "not_yet_valid"]
 SearchMode = Literal["hybrid", "bm25", "vector"]
@@ -103,6 +89,7 @@ class Product(_Approved):
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1)
     name_en: str | None = None
+    aliases: list[str] = Field(default_factory=list)
     type: ProductType
     risk_level: str = Field(pattern=r"^R[1-5]$")
     currency: str = "CNY"
@@ -122,9 +109,23 @@ class Product(_Approved):
             return {str(k): "" if v is None else str(v) for k, v in value.items()}
         return value
 
+    _alias_list = field_validator("aliases", mode="before")(_as_list)
+
     @property
     def is_wealth(self) -> bool:
         return self.type in WEALTH_TYPES
+
+    def entry(self) -> CatalogueProduct:
+        """The catalogue's view of this product (names, type, level, status)."""
+        return CatalogueProduct(
+            code=self.code,
+            name=self.name,
+            name_en=self.name_en,
+            aliases=tuple(a.strip() for a in self.aliases if a.strip()),
+            type=self.type,
+            risk_level=self.risk_level,
+            status=self.status,
+        )
 
 
 class Document(_Approved):

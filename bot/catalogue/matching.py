@@ -1,0 +1,131 @@
+"""Finding the products a text names: full names, English names, codes, aliases and derived short names.
+
+Names come from the catalogue only (products.yml, `aliases`), never from NLU training data, so a
+bank's own catalogue works without retraining. Matching is longest-first and non-overlapping, on
+NFKC-folded lower-case text; ASCII names need word boundaries so WM30 never matches inside WM300.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+from bot.catalogue.models import CatalogueProduct
+
+#: A bank or insurer prefix ("示例银行", "澄江银行", "示例人寿") and the legal type words at the end of a
+#: full name. Stripping them gives the short name clients say ("季享90天", "朝夕").
+_PREFIX = re.compile(r"^[\u4e00-\u9fff]{1,6}?(?:银行|人寿|理财|基金|证券)(?:股份有限公司)?")
+_SUFFIX = re.compile(
+    r"(?:个人|人寿)?(?:现金管理类|持有期|封闭式|定开|周期|固收增强|固收|混合类|混合型|债券型|股票型|指数|证券投资基金|"
+    r"理财产品|理财|基金|保险|（.*?）|\(.*?\)|[A-Z])$"
+)
+_MIN_ALIAS = 2
+
+
+def fold(text: str) -> str:
+    """The form names are compared in: NFKC (full-width → half-width) and case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def short_name(name: str) -> str | None:
+    """The core of a Chinese legal name, or None when nothing distinctive is left."""
+    core = _PREFIX.sub("", name, count=1)
+    for _ in range(6):
+        stripped = _SUFFIX.sub("", core)
+        if stripped == core:
+            break
+        core = stripped
+    return core if len(core) >= _MIN_ALIAS and core != name else None
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """Where a product is named in a text (offsets into the original text)."""
+
+    product: CatalogueProduct
+    start: int
+    end: int
+    surface: str
+
+
+def _pattern(name: str) -> str:
+    escaped = re.escape(name)
+    return rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if name.isascii() else escaped
+
+
+class Catalogue:
+    """An immutable product list with a name index; build a new one when the content changes."""
+
+    def __init__(self, products: Iterable[CatalogueProduct]) -> None:
+        self.products: tuple[CatalogueProduct, ...] = tuple(products)
+        self.by_code: dict[str, CatalogueProduct] = {p.code: p for p in self.products}
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def names(self, product: CatalogueProduct) -> list[str]:
+        """Every surface form of one product, folded, longest first."""
+        forms = {product.code, product.name, *(product.aliases)}
+        if product.name_en:
+            forms.add(product.name_en)
+        if derived := short_name(product.name):
+            forms.add(derived)
+        return sorted({fold(f).strip() for f in forms if len(f.strip()) >= _MIN_ALIAS}, key=len, reverse=True)
+
+    @cached_property
+    def _index(self) -> tuple[re.Pattern[str] | None, dict[str, list[CatalogueProduct]]]:
+        """One alternation over all names (longest first) and who owns each name (a name may be shared)."""
+        owners: dict[str, list[CatalogueProduct]] = {}
+        for product in self.products:
+            for name in self.names(product):
+                owners.setdefault(name, []).append(product)
+        if not owners:
+            return None, owners
+        ordered = sorted(owners, key=len, reverse=True)
+        return re.compile("|".join(_pattern(n) for n in ordered)), owners
+
+    def find(self, text: str) -> list[Mention]:
+        """Products named in ``text``, in order of appearance; a name shared by two products names both.
+
+        Folding keeps offsets for everything but rare NFKC expansions; then the match is located
+        approximately, which is enough for quoting.
+        """
+        pattern, owners = self._index
+        if pattern is None or not text:
+            return []
+        folded = fold(text)
+        aligned = len(folded) == len(text)
+        mentions: list[Mention] = []
+        for match in pattern.finditer(folded):
+            start, end = (match.start(), match.end()) if aligned else (0, len(text))
+            surface = text[start:end] if aligned else match.group(0)
+            mentions.extend(Mention(p, start, end, surface) for p in owners[match.group(0)])
+        return mentions
+
+    def named(self, text: str) -> list[CatalogueProduct]:
+        """Distinct products named in ``text``, first mention first."""
+        seen: dict[str, CatalogueProduct] = {}
+        for mention in self.find(text):
+            seen.setdefault(mention.product.code, mention.product)
+        return list(seen.values())
+
+    def vocabulary(self) -> list[str]:
+        """Every Chinese name, alias and short name, for a segmenter's user dictionary."""
+        words = {name for product in self.products for name in self.names(product) if not name.isascii()}
+        return sorted(words)
+
+    def speech_hints(self, limit: int = 100) -> list[str]:
+        """Short names first: what a caller says aloud and a recogniser should expect."""
+        hints: list[str] = []
+        for product in self.products:
+            hints.extend(n for n in reversed(self.names(product)) if not n.isascii() and n not in hints)
+        return hints[:limit]
+
+
+@lru_cache(maxsize=32)
+def catalogue_for(products: tuple[CatalogueProduct, ...]) -> Catalogue:
+    """A shared index for a product list that callers pass turn after turn (the live catalogue)."""
+    return Catalogue(products)

@@ -1,0 +1,63 @@
+"""The catalogue finds products by every name a client or advisor uses, and only those."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.catalogue import Catalogue, CatalogueProduct, is_wealth_type
+from bot.catalogue.matching import short_name
+
+JIXIANG = CatalogueProduct(
+    code="WM002",
+    name="示例银行季享90天持有期固收理财产品",
+    name_en="Demo Bank Jixiang 90-Day Holding Fixed-Income Product",
+    aliases=("季享", "Jixiang"),
+    type="wealth_management",
+    risk_level="R2",
+)
+CSI300 = CatalogueProduct(
+    code="EF001", name="示例沪深300指数证券投资基金A", aliases=("沪深300",), type="equity_fund", risk_level="R4"
+)
+BOND = CatalogueProduct(code="TB001", name="澄江银行储蓄国债2026年第5期", type="treasury_bond", risk_level="R1")
+WM30 = CatalogueProduct(code="WM30", name="稳享30天", risk_level="R2")
+CATALOGUE = Catalogue([JIXIANG, CSI300, BOND, WM30])
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("季享90天的业绩比较基准是多少", ["WM002"]),
+        ("示例银行季享90天持有期固收理财产品怎么赎回", ["WM002"]),
+        ("Is JIXIANG a deposit?", ["WM002"]),
+        ("我想买沪深300那个，或者季享", ["EF001", "WM002"]),
+        ("ＷＭ３０ 还能买吗", ["WM30"]),  # full-width input
+        ("WM300 是什么", []),  # an ASCII code never matches inside a longer code
+        ("今天天气不错", []),
+    ],
+)
+def test_finds_products_by_any_name(text: str, codes: list[str]) -> None:
+    assert [p.code for p in CATALOGUE.named(text)] == codes
+
+
+def test_mentions_point_at_the_words_in_the_original_text() -> None:
+    text = "您好，季享90天适合您"
+    [mention] = CATALOGUE.find(text)
+    assert text[mention.start : mention.end] == mention.surface == "季享90天"
+
+
+def test_short_name_strips_any_bank_prefix_and_legal_type_words() -> None:
+    assert short_name("示例银行季享90天持有期固收理财产品") == "季享90天"
+    assert short_name("澄江银行锦程一年定开固收增强理财产品") == "锦程一年"
+    assert short_name("稳享30天") is None  # nothing to strip: the name itself is the short name
+
+
+def test_vocabulary_feeds_a_segmenter_with_chinese_names_only() -> None:
+    words = CATALOGUE.vocabulary()
+    assert "季享" in words and "季享90天" in words and "沪深300" in words
+    assert "jixiang" not in words
+
+
+def test_wealth_follows_the_type_unless_given() -> None:
+    assert JIXIANG.is_wealth and not BOND.is_wealth
+    assert CatalogueProduct(code="X", name="某存单", risk_level="R1", is_wealth=False).is_wealth is False
+    assert is_wealth_type(None) and not is_wealth_type("deposit")
