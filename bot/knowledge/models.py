@@ -203,6 +203,30 @@ class Hit(BaseModel):
         return Citation(id=self.id, title=self.title)
 
 
+class Retrieval(BaseModel):
+    """What retrieval hands the answer composer: ranked evidence, the products in play, and the gate's call.
+
+    The seam between finding content (search, the calibrated answer gate) and saying it (extractive or
+    generative composition): composers never re-rank and never re-decide whether to answer.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    query: str
+    language: Language
+    hits: list[Hit]  # ranked, usable today on this channel for this audience
+    products: list[Product] = Field(default_factory=list)  # catalogue products the question is about, in order
+    catalogue: dict[str, Product] = Field(default_factory=dict)  # the whole current catalogue by code
+    answerable: bool  # the answer gate's decision
+    confidence: float = 0.0  # the gate's score, 0-1 (logs, `kb evaluate`)
+    reason: str = ""  # why the gate answered or declined
+
+    @property
+    def evidence(self) -> list[Hit]:
+        """The hits an answer may quote (empty when the gate declined)."""
+        return self.hits if self.answerable else []
+
+
 class Answer(BaseModel):
     """A reply drawn from approved content only, or a polite decline offering a human advisor."""
 

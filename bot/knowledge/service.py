@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +25,7 @@ from bot.knowledge.extractive import ExtractiveAnswerer, decline
 from bot.knowledge.guard import ComplianceGuard, Guard
 from bot.knowledge.ingest import ingest_folder, save_last_report
 from bot.knowledge.lexical import Tokenizer
-from bot.knowledge.models import AUDIENCES, Answer, Hit, IngestReport, Product, SearchMode
+from bot.knowledge.models import AUDIENCES, Answer, Hit, IngestReport, Product, Retrieval, SearchMode
 from bot.knowledge.search import HybridSearcher, Snapshot
 from bot.knowledge.store import ChromaStore, ChunkFilter
 from bot.language import Language, detect_language
@@ -231,47 +231,81 @@ class KnowledgeService:
         channel: str,
         risk_level: str | None = None,
         conversation_id: str | None = None,
+        focus: Sequence[str] = (),
     ) -> Answer:
-        """A grounded, cited answer, or a decline offering a human advisor; never raises for LLM failures."""
+        """A grounded, cited answer, or a decline offering a human advisor; never raises for LLM failures.
+
+        `focus` holds codes of products already in play in the conversation (for "它/this one").
+        """
         try:
-            hits, catalogue, weight = await asyncio.to_thread(self._retrieve, question, channel, risk_level, language)
+            retrieval = await asyncio.to_thread(
+                self.retrieve, question, language=language, channel=channel, risk_level=risk_level, focus=focus
+            )
         except KnowledgeUnavailable:
             logger.exception("knowledge store unavailable; declining")
             return decline(language, unavailable=True)
-        relevant = [h for h in hits if h.relevance >= self._settings.relevance_threshold]
-        if not relevant:
+        if not retrieval.answerable:
             return decline(language)
+        return await self.compose(retrieval, channel=channel, risk_level=risk_level, conversation_id=conversation_id)
+
+    def retrieve(
+        self,
+        question: str,
+        *,
+        language: Language,
+        channel: str,
+        risk_level: str | None = None,
+        focus: Sequence[str] = (),
+    ) -> Retrieval:
+        """Ranked evidence for `question` and the answer gate's decision (sync: runs in a worker thread)."""
+        hits = self.search_sync(
+            question, channel=channel, audience=risk_level, k=self._settings.top_k, language=language
+        )
+        catalogue = {p.code: p for p in self.products()}
+        relevant = [h for h in hits if h.relevance >= self._settings.relevance_threshold]
+        return Retrieval(
+            query=question,
+            language=language,
+            hits=relevant,
+            products=[catalogue[c] for c in focus if c in catalogue],
+            catalogue=catalogue,
+            answerable=bool(relevant),
+            confidence=max((h.relevance for h in hits), default=0.0),
+            reason="relevance threshold",
+        )
+
+    async def compose(
+        self,
+        retrieval: Retrieval,
+        *,
+        channel: str,
+        risk_level: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Answer:
+        """Say what the evidence supports: generative when an LLM is configured (falling back), else extractive."""
         if self._generative is not None:
             try:
                 return await self._generative.answer(
-                    question,
-                    language=language,
+                    retrieval.query,
+                    language=retrieval.language,
                     channel=channel,
-                    hits=relevant,
-                    catalogue=catalogue,
+                    hits=retrieval.evidence,
+                    catalogue=retrieval.catalogue,
                     risk_level=risk_level,
                     conversation_id=conversation_id,
                 )
             except LLMUnavailable as exc:
                 logger.warning("generative answer unavailable, answering extractively: %s", exc)
+        weight = self._current().index.term_weight
         return await asyncio.to_thread(
             self._extractive.answer,
-            question,
-            language=language,
+            retrieval.query,
+            language=retrieval.language,
             channel=channel,
-            hits=relevant,
-            catalogue=catalogue,
+            hits=retrieval.evidence,
+            catalogue=retrieval.catalogue,
             weight=weight,
         )
-
-    def _retrieve(
-        self, question: str, channel: str, risk_level: str | None, language: Language
-    ) -> tuple[list[Hit], dict[str, Product], Callable[[str], float]]:
-        hits = self.search_sync(
-            question, channel=channel, audience=risk_level, k=self._settings.top_k, language=language
-        )
-        snapshot = self._current()
-        return hits, {p.code: p for p in snapshot.products(self._today())}, snapshot.index.term_weight
 
     async def aclose(self) -> None:
         if self._chat is not None:
