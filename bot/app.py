@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.actions import views as action_views
 from bot.actions.answer import Answerer
 from bot.actions.registry import build_executor
+from bot.campaigns.directory import known_client
 from bot.campaigns.views import router as campaigns_router
 from bot.channels.web import views as web_views
 from bot.channels.wecom import WeComRuntime
@@ -33,6 +34,7 @@ from bot.flows import DialogueFlows
 from bot.knowledge.audit import JsonlAuditSink
 from bot.knowledge.guard import product_ref
 from bot.leads.advisors import AdvisorLeads
+from bot.leads.assignment import LeadRouting
 from bot.leads.views import router as leads_router
 from bot.leads.worker import OutboxWorker
 from bot.observability.logging import bind_request_id, clean_request_id, install_logging, log_file, request_id_var
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             dialogue=settings.dialogue,
             hotline=settings.app.hotline,
             llm=getattr(answerer, "chat_model", None),
+            routing=LeadRouting.from_settings(settings.leads.assignment, directory=known_client),
         )
         app.state.action_executor = build_executor(answerer=answerer, flows=flows)
         outbox = OutboxWorker.from_settings(settings.leads.crm, sessions=app.state.sessions)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.campaigns.labels import Label, Sides, arm_label, label, outcome_label, outcome_spec
 from bot.campaigns.models import CONTROL, Campaign, CampaignAttempt, CampaignClient, CampaignOutcome
-from bot.campaigns.rules import CampaignRules
+from bot.campaigns.rules import CampaignRules, zone
 from bot.campaigns.segments import segment_labels
 from bot.campaigns.service import get_campaign
 from bot.campaigns.stats import difference
@@ -272,7 +272,7 @@ def build_report(
     rules = CampaignRules.model_validate(campaign.rules)
     name = outcome or rules.default_outcome
     sources = outcome_spec(name).sources
-    start = campaign.planned_at.date()
+    start = campaign.planned_at.astimezone(zone(rules.default_timezone)).date()  # the bank's calendar day
     window = (start, start + timedelta(days=rules.outcome_window_days))
     labels = campaign_segment_labels(campaign, segments_file)
     by_arm: dict[str, Funnel] = defaultdict(Funnel)

@@ -19,13 +19,16 @@ if TYPE_CHECKING:
     from bot.runtime.rasa_process import RasaServer
     from bot.settings import Settings
 
-# Plain (not rich) help: rich's rendering costs more import time than the rest of --help together.
+# Plain (not rich) help: rich's rendering costs more import time than the rest of --help together. No
+# --install-completion options: typer checks them through pydantic, whose import alone would double the
+# start-up of every sub-command's --help.
 app = typer.Typer(
     cls=LazyGroup,
     help="Wealth advisor / 智能理财助手",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    add_completion=False,
 )
 nlu_app = typer.Typer(help="NLU evaluation.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(nlu_app, name="nlu")

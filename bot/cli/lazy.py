@@ -45,9 +45,12 @@ def load(name: str, entry: Lazy) -> Command:
     module_name, _, attribute = entry.target.partition(":")
     target = getattr(importlib.import_module(module_name), attribute)
     if isinstance(target, typer.Typer):
-        command = typer.main.get_command(target)
+        # One look for every sub-command's help (plain, like the top level); get_group, not get_command:
+        # shell-completion options belong to the top level only (and would import pydantic to parse).
+        target.rich_markup_mode = None
+        command: Command = typer.main.get_group(target)
     else:
-        single = typer.Typer(rich_markup_mode=None)
+        single = typer.Typer(rich_markup_mode=None, add_completion=False)
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name

@@ -216,6 +216,12 @@ def assign_advisor(session: Session, *, lead_id: int, advisor_id: str | None, no
     return LeadRead.model_validate(lead)
 
 
+def advisors(session: Session) -> list[str]:
+    """Every advisor id some lead is assigned to (for filters), sorted."""
+    rows = session.scalars(select(Lead.advisor_id).where(Lead.advisor_id.is_not(None)).distinct())
+    return sorted(a for a in rows if a)
+
+
 def open_leads_for_advisor(session: Session, *, advisor_id: str, limit: int = 20) -> list[LeadRead]:
     """An advisor's open leads, call-backs due soonest first, then the warmest."""
     rows = session.scalars(
