@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from bot.campaigns.cli_text import counts, print_dry_run, print_report, print_run, warn
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
     from sqlalchemy.orm import Session, sessionmaker
 
-    from bot.campaigns.dialer import RunSummary
-    from bot.campaigns.report import CampaignReport
     from bot.settings import Settings
     from telephony.provider import CallProvider
 
@@ -84,18 +84,6 @@ def _variants(values: list[str]) -> dict[str, str] | None:
     return out
 
 
-def _counts(title: str, counts: dict[str, Any], name: Any = None) -> None:
-    """One line of counts, each key by its label (`name(key)`), largest first; nothing when empty."""
-    if counts:
-        shown = (f"{name(k) if name else k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        typer.echo(f"  {title}: " + ", ".join(shown))
-
-
-def _warn(warnings: list[str]) -> None:
-    for warning in warnings:
-        typer.secho(f"  ⚠ {warning}", fg=typer.colors.YELLOW)
-
-
 @campaign_app.command()
 def create(
     name: Annotated[str, typer.Option(help="Campaign name / 活动名称.")],
@@ -134,17 +122,17 @@ def create(
     )
     typer.echo(f"  行数 rows {s['rows']} · 拒收 rejected {s['rejected']} · 排除 excluded {s['excluded']}"
                f" · 可呼叫 eligible {s['eligible']}")  # fmt: skip
-    _counts("拒收原因 rejected", s["rejected_reasons"], reason_text)
-    _counts("排除原因 excluded", s["excluded_reasons"], reason_text)
+    counts("拒收原因 rejected", s["rejected_reasons"], reason_text)
+    counts("排除原因 excluded", s["excluded_reasons"], reason_text)
     for refusal, count in s.get("provider_refusals", {}).items():
         typer.echo(f"    {count} × {refusal}")
-    _counts("分组 arms", s["arms"])
-    _counts("客群 segments", s["segments"], lambda k: f"{labels.get(k, {}).get('zh', k)} ({k})")
+    counts("分组 arms", s["arms"])
+    counts("客群 segments", s["segments"], lambda k: f"{labels.get(k, {}).get('zh', k)} ({k})")
     for row in created.rejected_rows[:20]:
         typer.echo(f"  row {row['row']} {row['client_id'] or '-'}: {'; '.join(row['reasons'])}")
     if len(created.rejected_rows) > 20:
         typer.echo(f"  ... use --json for all {s['rejected']} rejected rows (reasons are stored with each row)")
-    _warn(created.warnings)
+    warn(created.warnings)
 
 
 @campaign_app.command("list")
@@ -167,7 +155,7 @@ def list_(
         arms = ", ".join(f"{k} {v}" for k, v in c.arms.items()) or "-"
         typer.echo(f"#{c.id} {c.name} [{c.status_label.text()}{dialer}] rows {c.rows} eligible {c.eligible} "
                    f"({arms}) created {c.created_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
-        _warn(c.warnings)
+        warn(c.warnings)
 
 
 @campaign_app.command()
@@ -213,39 +201,9 @@ def run(
     if as_json:
         _echo_json(summary)
     elif dry_run:
-        _print_dry_run(summary)
+        print_dry_run(summary)
     else:
-        _print_run(summary)
-
-
-def _print_run(summary: RunSummary) -> None:
-    from bot.campaigns.labels import label, reason_text
-
-    typer.echo(f"已拨打 dialled {summary.dialed} · 接通请求 placed {summary.placed} · 失败 failed {summary.failed}"
-               f" · 拒绝 refused {summary.refused} · 待处理 remaining {summary.remaining}"
-               f" · 状态 status {label('statuses', summary.status).text()}")  # fmt: skip
-    _counts("跳过 skipped", summary.skipped, reason_text)
-    if summary.recovered_unknown:
-        typer.echo(f"  恢复 recovered {summary.recovered_unknown} attempt(s) left by a crash (counted, not re-dialled)")
-
-
-def _print_dry_run(summary: RunSummary) -> None:
-    from bot.campaigns.labels import label, reason_text
-    from bot.campaigns.rules import zone
-
-    typer.echo(f"试运行 / dry run (status {label('statuses', summary.status).text()}): "
-               f"{summary.would_dial_count} would be dialled now; {summary.remaining} still to call")  # fmt: skip
-    _counts("现在不拨 not now", summary.skipped, reason_text)
-    for item in summary.would_dial:
-        typer.echo(f"  {item['client_id']} arm={item['arm']} segment={item['segment']} priority={item['priority']}"
-                   f" attempt={item['attempt_no']} script={item['script_id']}")  # fmt: skip
-    if summary.scheduled:
-        typer.echo("  计划拨打时间 scheduled calls (client's local time):")
-        for slot in summary.scheduled:
-            local = slot["at"].astimezone(zone(slot["timezone"]))
-            typer.echo(f"    {local:%Y-%m-%d %H:%M} {slot['timezone']} · {slot['clients']} client(s)")
-    elif not summary.would_dial_count:
-        typer.echo("  没有待拨客户 / nobody is scheduled: every eligible client has been called or stopped")
+        print_run(summary)
 
 
 OUTCOMES_HELP = """Import post-campaign activity for BOTH arms (treated and control alike).
@@ -314,46 +272,7 @@ def report(
     if as_json:
         _echo_json(result)
     else:
-        _print_report(result)
-
-
-def _pct(value: float | None) -> str:
-    return f"{100 * value:.1f}%" if value is not None else "-"
-
-
-def _pp(value: float | None) -> str:
-    return f"{100 * value:+.2f} pp" if value is not None else "-"
-
-
-def _print_report(result: CampaignReport) -> None:
-    from bot.campaigns.labels import label
-
-    sources = " · ".join(
-        f"{label('arms', side).zh} {'+'.join(label('sources', s).zh for s in result.outcome_sources[side])}"
-        for side in ("treatment", "control")
-    )
-    typer.secho(f"#{result.campaign_id} {result.name} [{result.status_label.text()}] · 指标 outcome: "
-                f"{result.outcome_label.text()} ({result.outcome}) · 来源 sources: {sources} · "
-                f"{result.outcome_window[0]} – {result.outcome_window[1]}", bold=True)  # fmt: skip
-    typer.echo(f"{'arm':14s} {'segment':34s} eligible dialed answered human engaged leads opt-outs converted rate")
-    for row in [*result.arms, *result.segments]:
-        f = row.funnel
-        segment = f"{row.segment_label.zh} ({row.segment})" if row.segment_label else "(all 全部)"
-        typer.echo(f"{row.arm_label.zh + ' ' + row.arm:14s} {segment:34s} {f.eligible:8d} {f.dialed:6d} "
-                   f"{f.answered:8d} {f.human:5d} {f.engaged:7d} {f.leads:5d} {f.opt_outs:8d} {f.converted:9d} "
-                   f"{_pct(row.conversion_rate)}")  # fmt: skip
-    typer.echo(f"提升 uplift = treatment rate − control rate, in percentage points (pp); 95% CI Newcombe; "
-               f"below {result.min_clients_per_arm} clients per side: too few to tell")  # fmt: skip
-    for up in [u for u in [result.uplift, *result.uplift_by_arm, *result.uplift_by_segment] if u is not None]:
-        scope = f"{up.treatment_label.zh} vs 对照组" + (
-            f" · {up.segment_label.zh} ({up.segment})" if up.segment_label else ""
-        )
-        if up.uplift is None:
-            typer.echo(f"  {scope}: {up.verdict_label.text()}")
-            continue
-        p = f"{up.p_value:.3f}" if up.p_value is not None else "-"
-        typer.echo(f"  {scope}: {_pp(up.uplift)} [95% CI {_pp(up.ci_low)}, {_pp(up.ci_high)}] p={p} "
-                   f"n={up.n_treatment}/{up.n_control} → {up.verdict_label.text()}")  # fmt: skip
+        print_report(result)
 
 
 def _lifecycle(action: str, campaign_id: int) -> None:

@@ -7,8 +7,9 @@
        paused ─────────────────────────────────archive─────────────────────────┘
 
 The dialer drives running and completed; operators pause, resume, archive and delete (`advisor
-campaign pause|resume|archive|delete`). A running dialer notices a pause within one batch, lets the
-calls in flight finish and stops. Delete is only for campaigns that never dialled anybody (a mistaken
+campaign pause|resume|archive|delete`). A running dialer sees a pause before its next call (every claim
+re-reads the status), lets the calls in flight finish and stops; running a completed campaign again
+only picks up callbacks booked since. Delete is only for campaigns that never dialled anybody (a mistaken
 import): once a call was made, its attempts are the frequency cap's memory and the audit trail, so
 such a campaign is archived instead.
 """
@@ -28,7 +29,8 @@ _ACTIONS: dict[str, tuple[frozenset[str], CampaignStatus]] = {
     "pause": (frozenset({"planned", "running"}), "paused"),
     "archive": (frozenset({"planned", "paused", "completed"}), "archived"),
 }
-DIALABLE = frozenset({"planned", "running"})
+# A completed campaign may run again: a late status callback can book a callback for one of its clients.
+DIALABLE = frozenset({"planned", "running", "completed"})
 
 
 def _campaign(session: Session, campaign_id: int) -> Campaign:
@@ -98,13 +100,9 @@ def delete_campaign(session: Session, *, campaign_id: int) -> str:
 
 
 def started(campaign: Campaign) -> None:
-    """The dialer took the campaign: planned becomes running; a paused or finished one is refused."""
+    """The dialer took the campaign: it is running; a paused or archived one is refused."""
     if campaign.status not in DIALABLE:
-        hint = {
-            "paused": f"resume it first (advisor campaign resume {campaign.id})",
-            "completed": "everyone has been called",
-            "archived": "it is archived",
-        }.get(campaign.status, "")
+        hint = f"resume it first (advisor campaign resume {campaign.id})" if campaign.status == "paused" else ""
         raise InputError(f"campaign {campaign.id} is {campaign.status}: not dialling; {hint}".rstrip("; "))
     campaign.status = "running"
 

@@ -47,7 +47,7 @@ def plan_warnings(summary: dict[str, Any]) -> list[str]:
             "No eligible client: this campaign will call nobody (see the rejection and exclusion reasons); "
             "delete it with `advisor campaign delete`"
         )
-    elif not {k: v for k, v in dict(summary.get("arms", {})).items() if k != CONTROL and v}:
+    elif not any(n for arm, n in dict(summary.get("arms", {})).items() if arm != CONTROL):
         warnings.append(
             "所有可外呼客户都在对照组 / Every eligible client is in the control group: nobody will be called"
         )

@@ -21,8 +21,8 @@ from bot.db import Base
 LeadType = Literal["product_interest", "advisor_request", "callback_request", "complaint"]
 LeadStatus = Literal["new", "contacted", "converted", "closed"]
 EventType = Literal["lead.created", "lead.updated"]
-# Where a lead's contact details came from: the client typed them (with consent), the bank's client list
-# (a campaign's client row), or an earlier lead of the same client.
+# Where a lead's contact details came from: the client typed them (with consent), or the bank's client
+# list (a campaign's client row). A later lead of the same client inherits them with their source.
 ContactSource = Literal["conversation", "client_list"]
 # How the advisor was chosen: the client row's advisor_id, the segment's advisors, the roster, or by staff.
 AdvisorRule = Literal["client_list", "segment", "roster", "manual"]

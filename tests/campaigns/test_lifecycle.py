@@ -63,8 +63,8 @@ def test_a_run_takes_a_planned_campaign_to_completed(
     assert (summary.dialed, summary.remaining, summary.status) == (4, 0, "completed")
     assert _status(sessions, campaign_id) == "completed"
     assert all(r.answer_url.startswith("https://bank.example/voice/answer?attempt=") for _, r in provider.calls)
-    with pytest.raises(InputError, match="completed"):
-        _run(sessions, provider, dial_settings, campaign_id)
+    again = _run(sessions, provider, dial_settings, campaign_id)  # nothing left: it stays completed
+    assert (again.dialed, again.status) == (0, "completed")
 
 
 def test_retries_still_waiting_keep_the_campaign_running(
@@ -111,6 +111,8 @@ def test_archive_hides_and_delete_only_removes_what_never_dialled(
         assert {c.id for c in list_campaigns(session, archived=True)} == {called, never}
     with transaction(sessions) as session, pytest.raises(InputError, match="only a paused campaign"):
         lifecycle.resume(session, campaign_id=called)
+    with pytest.raises(InputError, match="archived: not dialling"):
+        _run(sessions, FakeProvider(sessions, FakeClock(T0)), dial_settings, called)
     with transaction(sessions) as session:
         assert lifecycle.delete_campaign(session, campaign_id=never) == "测试活动"
     with sessions() as session:
