@@ -26,6 +26,7 @@ lint: bootstrap
 	@.venv/bin/mypy
 
 bench: bootstrap
+	@$(PY) tests/bench/bench_cli.py
 	@$(ADVISOR) train
 	@$(PY) tests/bench/bench_chat.py
 

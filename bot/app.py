@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.actions import views as action_views
 from bot.actions.answer import Answerer
 from bot.actions.registry import build_executor
+from bot.campaigns.directory import known_client
 from bot.campaigns.views import router as campaigns_router
 from bot.channels.web import views as web_views
 from bot.channels.wecom import WeComRuntime
@@ -32,9 +34,10 @@ from bot.flows import DialogueFlows
 from bot.knowledge.audit import JsonlAuditSink
 from bot.knowledge.guard import product_ref
 from bot.leads.advisors import AdvisorLeads
+from bot.leads.assignment import LeadRouting
 from bot.leads.views import router as leads_router
 from bot.leads.worker import OutboxWorker
-from bot.observability.logging import bind_request_id, clean_request_id, install_logging, request_id_var
+from bot.observability.logging import bind_request_id, clean_request_id, install_logging, log_file, request_id_var
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
 from bot.observability.views import router as metrics_router
 from bot.roleplay.views import router as roleplay_router
@@ -52,7 +55,10 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        install_logging(settings.app.log_level)
+        install_logging(
+            settings.app.log_level,
+            file=log_file(settings.app.log_to, settings.logs_dir, interactive=sys.stderr.isatty()),
+        )
         token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else None
         rasa = RasaClient(settings.rasa.url, token=token, timeout_s=settings.rasa.timeout_s)
         if knowledge is None:
@@ -80,6 +86,7 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             dialogue=settings.dialogue,
             hotline=settings.app.hotline,
             llm=getattr(answerer, "chat_model", None),
+            routing=LeadRouting.from_settings(settings.leads.assignment, directory=known_client),
         )
         app.state.action_executor = build_executor(answerer=answerer, flows=flows)
         outbox = OutboxWorker.from_settings(settings.leads.crm, sessions=app.state.sessions)

@@ -18,10 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.advice.service import recommend
 from bot.catalogue import catalogue_for
 from bot.contacts import service as contacts
+from bot.contacts.models import OptOutRecorded
 from bot.db import transaction
 from bot.knowledge.llm import ChatModel
 from bot.knowledge.models import Product
 from bot.leads import service as leads
+from bot.leads.assignment import LeadRouting
+from bot.leads.contact import known_phone
 from bot.settings import REPO_ROOT, DialogueSettings
 
 logger = logging.getLogger(__name__)
@@ -71,12 +74,15 @@ class DialogueFlows:
         dialogue: DialogueSettings,
         hotline: str,
         llm: ChatModel | None = None,
+        routing: LeadRouting | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalogue = catalogue
         self.settings = dialogue
         self.hotline = hotline
         self._llm = llm
+        # Links new leads to known clients and assigns their advisor (bot/leads/assignment.py).
+        self.routing = routing
 
     def products(self) -> list[Product]:
         products: list[Product] = self._catalogue.products()
@@ -117,12 +123,19 @@ class DialogueFlows:
 
         await asyncio.to_thread(write)
 
-    async def opt_out(self, *, client_key: str, phone: str | None, channel: str, evidence: str) -> None:
-        def write() -> None:
-            with transaction(self._sessions) as session:
-                contacts.opt_out(session, client_key=client_key, phone=phone, channel=channel, evidence=evidence)
+    async def opt_out(self, *, client_key: str, phone: str | None, channel: str, evidence: str) -> OptOutRecorded:
+        """Record the refusal; without a phone from the conversation, the mobile this client gave on a
+        lead (or the client list holds) is used, so the number is blocked in every campaign too. The
+        result's `covers` says what the refusal covers (contacts.register.coverage_text words it)."""
 
-        await asyncio.to_thread(write)
+        def write() -> OptOutRecorded:
+            with transaction(self._sessions) as session:
+                number = phone or known_phone(session, client_key=client_key)
+                return contacts.opt_out(
+                    session, client_key=client_key, phone=number, channel=channel, evidence=evidence
+                )
+
+        return await asyncio.to_thread(write)
 
     async def record_lead(self, request: LeadRequest) -> None:
         """Create or update the open lead; a failure is logged loudly but never breaks the reply."""
@@ -143,6 +156,7 @@ class DialogueFlows:
                     evidence=request.evidence,
                     summary=request.summary,
                     callback_at=request.callback_at,
+                    routing=self.routing,
                 )
 
         await asyncio.to_thread(write)

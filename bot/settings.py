@@ -15,7 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,6 +37,8 @@ class AppSettings(BaseModel):
     public_base_url: str = "http://localhost:8000"
     hotline: str = "400-000-0000"
     log_level: str = "INFO"
+    # Where the JSON logs go: auto = a file (data_dir/logs/app.jsonl) when run in a terminal, stderr otherwise.
+    log_to: Literal["auto", "stderr", "file"] = "auto"
     max_message_chars: int = 2000
 
 
@@ -167,11 +169,31 @@ class CRMSettings(BaseModel):
     batch_size: int = Field(default=50, ge=1, le=1000)
 
 
+class AssignmentSettings(BaseModel):
+    """Who gets a new lead when the client list names no advisor (see bot/leads/assignment.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roster: list[str] = Field(default_factory=list)
+    by_segment: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("roster")
+    @classmethod
+    def _advisor_ids(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in value if v.strip()]
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("leads.assignment.roster lists an advisor twice")
+        if any(len(v) > 64 for v in cleaned):
+            raise ValueError("leads.assignment.roster: advisor ids are at most 64 characters")
+        return cleaned
+
+
 class LeadsSettings(BaseModel):
     """Leads API and CRM push. The API key comes from env (ADVISOR_LEADS__API_KEY)."""
 
     api_key: SecretStr | None = None
     crm: CRMSettings = Field(default_factory=CRMSettings)
+    assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
 
 
 class DialogueSettings(BaseModel):
@@ -208,8 +230,28 @@ class TelephonySettings(BaseModel):
     transfer_number: str | None = None
     advisor_numbers: dict[str, str] = Field(default_factory=dict)
     transfer_hours: str = "09:00-18:00"
-    transfer_weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    # ISO weekdays (1 = Monday ... 7 = Sunday), the same convention as campaigns.rest_weekdays.
+    transfer_weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("transfer_weekdays")
+    @classmethod
+    def _iso_transfer_weekdays(cls, value: list[int]) -> list[int]:
+        return _iso_weekdays(value, "telephony.transfer_weekdays")
+
+
+def _iso_weekdays(value: list[int], key: str) -> list[int]:
+    """One weekday convention everywhere: ISO, 1 = Monday ... 7 = Sunday (date.isoweekday())."""
+    if 0 in value:
+        # 0 only exists in the old Monday = 0 convention: say how to convert rather than guess.
+        converted = sorted({day + 1 for day in value})
+        raise ValueError(
+            f"{key} uses ISO weekdays (1 = Monday ... 7 = Sunday); {value} looks like the old "
+            f"Monday = 0 form: write {converted}"
+        )
+    if any(day < 1 or day > 7 for day in value):
+        raise ValueError(f"{key} are ISO weekdays: 1 = Monday ... 7 = Sunday")
+    return value
 
 
 def _zone(name: str, key: str) -> None:
@@ -254,6 +296,8 @@ class CampaignSettings(BaseModel):
     poll_interval_s: float = Field(default=1.0, gt=0)
     default_outcome: str = "purchased"
     outcome_window_days: int = Field(default=30, ge=1)
+    # The strategy board says "too few to tell" when an arm has fewer eligible clients than this.
+    min_clients_per_arm: int = Field(default=30, ge=1)
 
     @field_validator("segments_file")
     @classmethod
@@ -277,10 +321,8 @@ class CampaignSettings(BaseModel):
 
     @field_validator("rest_weekdays")
     @classmethod
-    def _iso_weekdays(cls, value: list[int]) -> list[int]:
-        if any(day < 1 or day > 7 for day in value):
-            raise ValueError("rest_weekdays are ISO weekdays: 1 = Monday ... 7 = Sunday")
-        return value
+    def _iso_rest_weekdays(cls, value: list[int]) -> list[int]:
+        return _iso_weekdays(value, "campaigns.rest_weekdays")
 
     @model_validator(mode="after")
     def _hours_ordered(self) -> CampaignSettings:
@@ -393,6 +435,11 @@ class Settings(BaseSettings):
         self.rasa.project_dir = absolute(self.rasa.project_dir)
         self.rasa.venv = absolute(self.rasa.venv)
         return self
+
+    @property
+    def voice_base_url(self) -> str:
+        """Where Twilio reaches the voice webhooks: telephony.public_base_url, else app.public_base_url."""
+        return (self.telephony.public_base_url or self.app.public_base_url).rstrip("/")
 
     @property
     def database_url(self) -> str:

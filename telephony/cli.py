@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.errors import AdvisorError, ConfigError
-from bot.settings import Settings, get_settings
-from telephony.simulator.scenario import Scenario
 
-telephony_app = typer.Typer(help="Outbound voice (Twilio) / 外呼语音。", no_args_is_help=True)
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+telephony_app = typer.Typer(help="Outbound voice (Twilio) / 外呼语音。", no_args_is_help=True, rich_markup_mode=None)
 DEMO_SCENARIO = Path(__file__).parent / "simulator" / "demo.yml"
 SIM_ACCOUNT = "AC" + "5" * 32  # used when telephony.account_sid is unset (the simulator only)
 
@@ -36,6 +37,8 @@ def simulate(
     """Run a local Twilio stand-in: it accepts calls.create and plays scripted callees through the webhooks."""
     import uvicorn
 
+    from bot.settings import get_settings
+    from telephony.simulator.scenario import Scenario
     from telephony.simulator.twilio_sim import SimCall, TwilioSimulator
 
     try:
@@ -65,11 +68,12 @@ def call(
     attempt: Annotated[int, typer.Option(help="The campaign attempt id the webhooks will serve.")],
 ) -> None:
     """Place one call through the configured provider (Twilio or the simulator); prints the call sid."""
+    from bot.settings import get_settings
     from telephony.factory import build_provider
     from telephony.provider import CallRequest
 
     settings = get_settings()
-    base = (settings.telephony.public_base_url or settings.app.public_base_url).rstrip("/")
+    base = settings.voice_base_url
     try:
         provider = build_provider(settings)
         request = CallRequest(

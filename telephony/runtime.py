@@ -38,7 +38,7 @@ async def build_voice_runtime(
 ) -> VoiceRuntime | None:
     """None (webhooks answer 404) until the auth token is set; the base URL defaults to app.public_base_url."""
     config = settings.telephony
-    public_base_url = config.public_base_url or settings.app.public_base_url
+    public_base_url = settings.voice_base_url
     if config.auth_token is None:
         logger.info("voice webhooks disabled: set ADVISOR_TELEPHONY__AUTH_TOKEN (it signs Twilio's requests)")
         return None

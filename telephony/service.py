@@ -223,18 +223,18 @@ class VoiceService:
         number = self._settings.advisor_numbers.get(ctx.advisor_id or "") or self._settings.transfer_number
         now = self._now().astimezone(self._tz)
         start, end = self._hours()
-        open_now = now.weekday() in self._settings.transfer_weekdays and start <= now.time() < end
+        open_now = now.isoweekday() in self._settings.transfer_weekdays and start <= now.time() < end
         return number if number and open_now else None
 
     def _next_desk_time(self) -> datetime:
         """The next opening of the advisors' desk: when a booked callback is due."""
         now = self._now().astimezone(self._tz)
         start, end = self._hours()
-        if now.weekday() in self._settings.transfer_weekdays and start <= now.time() < end:
+        if now.isoweekday() in self._settings.transfer_weekdays and start <= now.time() < end:
             return now + timedelta(hours=1)
         day = now.date() if now.time() < start else now.date() + timedelta(days=1)
         for _ in range(8):
-            if day.weekday() in self._settings.transfer_weekdays:
+            if day.isoweekday() in self._settings.transfer_weekdays:
                 break
             day += timedelta(days=1)
         return datetime.combine(day, start, tzinfo=self._tz)

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.campaigns.calls import locked_attempt, settle_client, stop_client
+from bot.campaigns.lifecycle import DIALABLE
 from bot.campaigns.models import ATTEMPT_RANK, LIVE, Campaign, CampaignAttempt, CampaignClient
 from bot.campaigns.rules import CampaignRules
 from bot.contacts.service import is_do_not_contact
@@ -152,6 +153,28 @@ def count_live(session: Session, *, campaign_id: int, now: datetime, stale_after
     )
 
 
+def loop_state(session: Session, *, campaign_id: int, now: datetime, stale_after: timedelta) -> tuple[int, str]:
+    """Calls in flight and the campaign's status (an operator may pause it while the dialer runs)."""
+    status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) or ""
+    return count_live(session, campaign_id=campaign_id, now=now, stale_after=stale_after), status
+
+
+def scheduled(session: Session, *, campaign_id: int, after: datetime, limit: int = 20) -> list[dict[str, object]]:
+    """Pending clients not due yet, by planned call time and time zone (soonest first): what comes next."""
+    rows = session.execute(
+        select(CampaignClient.next_call_at, CampaignClient.timezone, func.count(CampaignClient.id))
+        .where(
+            CampaignClient.campaign_id == campaign_id,
+            CampaignClient.call_state == "pending",
+            CampaignClient.next_call_at > after,
+        )
+        .group_by(CampaignClient.next_call_at, CampaignClient.timezone)
+        .order_by(CampaignClient.next_call_at, CampaignClient.timezone)
+        .limit(limit)
+    ).all()
+    return [{"at": at, "timezone": tz, "clients": int(n)} for at, tz, n in rows]
+
+
 def remaining(session: Session, *, campaign_id: int) -> int:
     return int(
         session.scalar(
@@ -183,6 +206,8 @@ def check(
     """The reason this client must not be dialled now, or None. Read-only (dry runs use it too)."""
     if client.call_state != "pending" or client.next_call_at is None or client.next_call_at > now:
         return "not_due"
+    if session.scalar(select(Campaign.status).where(Campaign.id == client.campaign_id)) not in DIALABLE:
+        return "paused"  # paused (or archived) since the dialer started: checked again at every claim
     if not client.consent:
         return "no_consent"
     if is_do_not_contact(session, client_key=client.client_id, phone=client.phone):
@@ -209,7 +234,7 @@ def claim(
     if reason == "outside_hours":
         client.next_call_at = rules.window.next_allowed(now, client.timezone)
         return Skipped(reason)
-    if reason == "not_due":
+    if reason in ("not_due", "paused"):
         return Skipped(reason)
     if reason is not None:
         stop_client(client, reason)

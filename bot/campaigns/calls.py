@@ -164,7 +164,10 @@ def record_call_outcome(
     attempt.updated_at = at
     if opted_out:
         evidence = f"campaign {attempt.campaign_id} call attempt {attempt.id} ({attempt.call_sid or 'no sid'})"
-        opt_out(session, client_key=attempt.client_id, phone=attempt.phone, channel="voice", evidence=evidence, now=at)
+        opt_out(
+            session, client_key=attempt.client_id, phone=attempt.phone, channel="voice", evidence=evidence,
+            recorded_by="voice", now=at,
+        )  # fmt: skip
     if attempt.state in TERMINAL or attempt.opted_out:
         settle_client(session, attempt)
     session.flush()

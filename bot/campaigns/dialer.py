@@ -3,6 +3,8 @@
 Limits: at most `max_concurrent_calls` calls in flight (counted in the database, so status callbacks
 free slots) and `calls_per_second` (a token bucket). State is durable (see attempts.py): a crash and
 restart neither skips a client nor dials one attempt twice. Database work runs in threads.
+The run drives the campaign's lifecycle (lifecycle.py): planned → running → completed, and it stops
+dialling, once the calls in flight end, when an operator pauses the campaign.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from bot.campaigns import attempts
+from bot.campaigns import attempts, lifecycle
 from bot.campaigns.attempts import Claimed
 from bot.campaigns.models import Campaign, CampaignClient
 from bot.campaigns.rules import CampaignRules
 from bot.db import transaction
-from bot.errors import CallRefusedError, ConfigError, ProviderUnavailableError
+from bot.errors import CallRefusedError, InputError, ProviderUnavailableError
 from bot.settings import Settings
 from telephony.provider import CallProvider, CallRequest
 
@@ -98,7 +100,10 @@ class RunSummary(BaseModel):
     skipped: dict[str, int] = Field(default_factory=dict)
     would_dial_count: int = 0
     would_dial: list[dict[str, Any]] = Field(default_factory=list)  # the first 50, for a dry run's listing
+    # A dry run's waiting clients by planned call time (UTC) and time zone: [{at, timezone, clients}].
+    scheduled: list[dict[str, Any]] = Field(default_factory=list)
     remaining: int = 0
+    status: str = ""  # the campaign's status after the run (paused when an operator paused it)
     elapsed_s: float = 0.0
     calls_per_second: float | None = None
     first_call_at: float | None = Field(default=None, exclude=True)
@@ -124,8 +129,6 @@ async def run_campaign(
 ) -> RunSummary:
     """Dial every due client of the campaign; return when none is due and no call is in flight."""
     clock = clock or SystemClock()
-    if not dry_run and not settings.telephony.public_base_url:
-        raise ConfigError("telephony.public_base_url is required to dial (Twilio must reach the voice webhooks)")
 
     def db(fn: Callable[[Session], T]) -> Any:
         def work() -> T:
@@ -141,6 +144,11 @@ async def run_campaign(
     started = clock.monotonic()
     owner = uuid.uuid4().hex
     await db(partial(attempts.acquire_lease, campaign_id=campaign_id, owner=owner, now=clock.now(), ttl=_LEASE))
+    try:
+        await db(lambda s: lifecycle.started(_campaign(s, campaign_id)))
+    except InputError:
+        await db(partial(attempts.release_lease, campaign_id=campaign_id, owner=owner))
+        raise
     try:
         return await _run(
             db, summary, provider=provider, settings=settings, clock=clock, owner=owner, started=started,
@@ -167,10 +175,9 @@ async def _run(
     """The dialling loop, run while holding the campaign's lease."""
     config = settings.campaigns
     campaign_id = summary.campaign_id
-    base_url = settings.telephony.public_base_url
+    base_url = settings.voice_base_url
     lease_renewed = clock.monotonic()
     summary.recovered_unknown = await db(lambda s: attempts.recover(s, campaign_id=campaign_id, now=clock.now()))
-    await db(lambda s: _set_status(s, campaign_id, "running"))
     limit = max_concurrent or config.max_concurrent_calls
     bucket = TokenBucket(cps or config.calls_per_second, clock)
     stale = timedelta(seconds=config.stale_call_after_s)
@@ -186,9 +193,15 @@ async def _run(
                 await db(partial(attempts.acquire_lease, campaign_id=campaign_id, owner=owner, now=clock.now(),
                                  ttl=_LEASE))  # fmt: skip
                 lease_renewed = clock.monotonic()
-            live = await db(
-                lambda s: attempts.count_live(s, campaign_id=campaign_id, now=clock.now(), stale_after=stale)
+            live, status = await db(
+                lambda s: attempts.loop_state(s, campaign_id=campaign_id, now=clock.now(), stale_after=stale)
             )
+            if status != "running":  # paused by an operator: no new calls; the ones in flight end normally
+                queue.clear()
+                if live == 0 and not tasks:
+                    break
+                await clock.sleep(config.poll_interval_s)
+                continue
             if live >= limit:
                 await clock.sleep(min(config.poll_interval_s, 0.2))
                 continue
@@ -215,7 +228,7 @@ async def _run(
             summary.first_call_at = summary.first_call_at if summary.first_call_at is not None else stamp
             summary.last_call_at = stamp
             bar.update(1)
-            task = asyncio.create_task(_place(outcome, base_url or "", provider, settings, summary, clock, db))
+            task = asyncio.create_task(_place(outcome, base_url, provider, settings, summary, clock, db))
             tasks.add(task)
     finally:
         bar.close()
@@ -225,7 +238,7 @@ async def _run(
         await asyncio.gather(*pending, return_exceptions=True)
     summary.skipped = dict(skipped)
     summary.remaining = await db(lambda s: attempts.remaining(s, campaign_id=campaign_id))
-    await db(lambda s: _set_status(s, campaign_id, "planned" if summary.remaining else "done"))
+    summary.status = await db(lambda s: _finish(s, campaign_id, summary.remaining))
     summary.elapsed_s = round(clock.monotonic() - started, 3)
     if summary.dialed > 1 and summary.first_call_at is not None and summary.last_call_at is not None:
         span = summary.last_call_at - summary.first_call_at
@@ -278,10 +291,17 @@ async def _place(
     await db(lambda s: attempts.mark_placed(s, attempt_id=claimed.attempt_id, placed=placed, now=clock.now()))
 
 
-def _set_status(session: Session, campaign_id: int, status: str) -> None:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is not None:
-        campaign.status = status
+def _campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None:
+        raise LookupError(f"no campaign {campaign_id}")
+    return campaign
+
+
+def _finish(session: Session, campaign_id: int, remaining: int) -> str:
+    campaign = _campaign(session, campaign_id)
+    lifecycle.finished(campaign, remaining=remaining)
+    return campaign.status
 
 
 def _dry_run(session: Session, summary: RunSummary, *, provider: CallProvider, now: datetime) -> RunSummary:
@@ -302,10 +322,14 @@ def _dry_run(session: Session, summary: RunSummary, *, provider: CallProvider, n
         if reason is None and len(summary.would_dial) < 50:
             summary.would_dial.append(
                 {"client_id": client.client_id, "arm": client.arm, "segment": client.segment,
-                 "priority": client.priority, "attempt_no": client.attempts + 1, "script_id": client.script_id}
+                 "priority": client.priority, "attempt_no": client.attempts + 1, "script_id": client.script_id,
+                 "next_call_at": client.next_call_at, "timezone": client.timezone}
             )  # fmt: skip
     summary.skipped = {k: v for k, v in verdicts.items() if k != "would_dial"}
     summary.would_dial_count = verdicts["would_dial"]
     summary.dialed = 0
     summary.remaining = attempts.remaining(session, campaign_id=summary.campaign_id)
+    summary.scheduled = attempts.scheduled(session, campaign_id=summary.campaign_id, after=now)
+    campaign = session.get(Campaign, summary.campaign_id)
+    summary.status = campaign.status if campaign else ""
     return summary

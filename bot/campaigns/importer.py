@@ -2,6 +2,8 @@
 
 Columnar on purpose: a million rows as a dozen lists costs a fraction of a million dicts, and planning
 turns the columns straight into numpy arrays. A bad row is kept with its reasons, never dropped.
+Each reason is "code: what was wrong (the allowed values)", so a person can fix the file from it;
+the code before the colon is what summaries count. A sample file: bot/campaigns/examples/clients.csv.
 """
 
 from __future__ import annotations
@@ -30,6 +32,18 @@ _YES, _NO = frozenset({"yes", "y", "是"}), frozenset({"no", "n", "否"})
 _CONSENT = _YES | _NO
 _LANGUAGES = frozenset({"zh", "en"})
 MAX_LEN = {"client_id": 128, "name": 128, "phone": 32, "tags": 512, "advisor_id": 64}
+EXPECTED_PHONE = "E.164 with the country code, e.g. +8613812345678 (mainland mobiles: 11 digits) or +85291234567"
+EXPECTED_CONSENT = "yes, no, y, n, 是, 否"
+
+
+def _shown(value: str) -> str:
+    """A value quoted for a reason text: short, and without the ';' that separates reasons."""
+    short = value if len(value) <= 24 else value[:24] + "…"
+    return "'" + short.replace(";", ",") + "'"
+
+
+def _problem(code: str, detail: str) -> str:
+    return f"{code}: {detail}"
 
 
 def valid_e164(phone: str) -> bool:
@@ -72,15 +86,16 @@ class RowValidator:
     def __init__(self, *, today: date, aum_bands: Iterable[str]) -> None:
         self.today = today
         self.aum_bands = frozenset(aum_bands)
-        self._seen_ids: set[str] = set()
-        self._seen_phones: set[str] = set()
+        self._allowed_bands = ", ".join(aum_bands)
+        self._seen_ids: dict[str, int] = {}
+        self._seen_phones: dict[str, int] = {}
         self._intern: dict[str, str] = {}
         self._dates: dict[str, date | str] = {}
 
     def _date(self, value: str, name: str, problems: list[str], *, required: bool) -> date | None:
         if not value:
             if required:
-                problems.append(f"missing_{name}")
+                problems.append(_problem(f"missing_{name}", "required (YYYY-MM-DD)"))
             return None
         parsed = self._dates.get(value)
         if parsed is None:  # dates repeat a lot: parse each distinct text once
@@ -92,7 +107,8 @@ class RowValidator:
                 parsed = "future_date"
             self._dates[value] = parsed
         if isinstance(parsed, str):
-            problems.append(f"{parsed}:{name}")
+            expected = "expected YYYY-MM-DD" if parsed == "bad_date" else f"after today, {self.today}"
+            problems.append(_problem(parsed, f"{name} {_shown(value)} ({expected})"))
             return None if parsed == "bad_date" else date.fromisoformat(value)
         return parsed
 
@@ -103,48 +119,52 @@ class RowValidator:
         client_id, name, phone, language, consent, consent_date, last, aum, payroll, risk, tags, advisor = map(
             str.strip, raw
         )
-        if not client_id or len(client_id) > MAX_LEN["client_id"]:
-            problems.append("too_long:client_id" if client_id else "missing_client_id")
-        if not name or len(name) > MAX_LEN["name"]:
-            problems.append("too_long:name" if name else "missing_name")
+        for column, value in (("client_id", client_id), ("name", name)):
+            if not value:
+                problems.append(_problem(f"missing_{column}", "required"))
+            elif len(value) > MAX_LEN[column]:
+                problems.append(_problem("too_long", f"{column} (at most {MAX_LEN[column]} characters)"))
         if not phone:
-            problems.append("missing_phone")
+            problems.append(_problem("missing_phone", f"required: {EXPECTED_PHONE}"))
         elif not valid_e164(phone):
-            problems.append("bad_phone")
+            problems.append(_problem("bad_phone", f"expected {EXPECTED_PHONE}"))
         if language not in _LANGUAGES:
-            language = language.lower()
-            if language not in _LANGUAGES:
-                problems.append("bad_language")
+            if language.lower() in _LANGUAGES:
+                language = language.lower()
+            else:
+                problems.append(_problem("bad_language", f"{_shown(language)} (allowed: zh, en)"))
         consent_l = consent if consent in _CONSENT else consent.lower()
         if not consent_l:
-            problems.append("missing_consent")
+            problems.append(_problem("missing_consent", f"consent_call is required: {EXPECTED_CONSENT}"))
         elif consent_l not in _CONSENT:
-            problems.append("bad_consent")
+            problems.append(_problem("bad_consent", f"consent_call {_shown(consent)} (allowed: {EXPECTED_CONSENT})"))
         consented = consent_l in _YES
         parsed_consent = self._date(consent_date, "consent_date", problems, required=consented)
         parsed_last = self._date(last, "last_activity_date", problems, required=True)
         if aum not in self.aum_bands:
-            problems.append("bad_aum_band")
+            problems.append(_problem("bad_aum_band", f"{_shown(aum)} (allowed: {self._allowed_bands})"))
         payroll_day = 0
         if payroll:
             payroll_day = int(payroll) if payroll.isdigit() else -1
             if not 1 <= payroll_day <= 31:
-                problems.append("bad_payroll_day")
+                problems.append(_problem("bad_payroll_day", f"{_shown(payroll)} (allowed: 1-31, or empty)"))
                 payroll_day = 0
         if risk and risk not in _RISK:
-            risk = risk.upper()
-            if risk not in _RISK:
-                problems.append("bad_risk_level")
-        if len(tags) > MAX_LEN["tags"] or len(advisor) > MAX_LEN["advisor_id"]:
-            problems.append("too_long:tags_or_advisor_id")
+            if risk.upper() in _RISK:
+                risk = risk.upper()
+            else:
+                problems.append(_problem("bad_risk_level", f"{_shown(risk)} (allowed: C1-C5, or empty)"))
+        for column, value in (("tags", tags), ("advisor_id", advisor)):
+            if len(value) > MAX_LEN[column]:
+                problems.append(_problem("too_long", f"{column} (at most {MAX_LEN[column]} characters)"))
         if not problems:
             if client_id in self._seen_ids:
-                problems.append("duplicate_client_id")
+                problems.append(_problem("duplicate_client_id", f"same client_id as row {self._seen_ids[client_id]}"))
             elif phone in self._seen_phones:
-                problems.append("duplicate_phone")
+                problems.append(_problem("duplicate_phone", f"same phone as row {self._seen_phones[phone]}"))
             else:
-                self._seen_ids.add(client_id)
-                self._seen_phones.add(phone)
+                self._seen_ids[client_id] = row_no
+                self._seen_phones[phone] = row_no
         rows.row_no.append(row_no)
         rows.client_id.append(client_id[:128])
         rows.name.append(name[:128])
@@ -184,7 +204,7 @@ def read_rows(lines: Iterable[str], *, today: date, aum_bands: Iterable[str]) ->
             continue  # blank line
         if len(record) != width:
             padded = (record + [""] * width)[:width]
-            problem = (f"bad_row:{len(record)}_fields_expected_{width}",)
+            problem = (_problem("bad_row", f"{len(record)} fields, expected {width} like the header"),)
             validator.add(rows, row_no, [padded[i] if i >= 0 else "" for i in index], problems_=problem)
             continue
         validator.add(rows, row_no, record if in_order else [record[i] if i >= 0 else "" for i in index])

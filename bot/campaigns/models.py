@@ -18,6 +18,10 @@ from bot.contacts.portable import UTCDateTime
 from bot.db import Base
 
 RowStatus = Literal["rejected", "excluded", "eligible"]
+# A campaign's life (bot/campaigns/lifecycle.py): planned -> running -> completed, paused in between,
+# archived at the end (hidden from lists, kept for the frequency cap and the audit).
+CampaignStatus = Literal["planned", "running", "paused", "completed", "archived"]
+OutcomeSource = Literal["imported", "callback"]
 # none: never called (rejected, excluded, control); pending: due at next_call_at; active: an attempt is
 # in flight; done: finished (answered, exhausted, refused, opted out...; see stop_reason).
 CallState = Literal["none", "pending", "active", "done"]
@@ -73,6 +77,7 @@ class CampaignClient(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "row_no", name="uq_campaign_clients_row"),
         Index("ix_campaign_clients_client", "campaign_id", "client_id"),
+        Index("ix_campaign_clients_client_id", "client_id"),
         Index("ix_campaign_clients_due", "campaign_id", "call_state", "next_call_at"),
     )
 
@@ -139,11 +144,18 @@ class CampaignAttempt(Base):
 
 
 class CampaignOutcome(Base):
-    """One post-campaign activity value (e.g. purchased=1, aum_increase=50000) for a client, both arms."""
+    """One post-campaign activity value (e.g. purchased=1, aum_increase=50000) for a client, both arms.
+
+    `source` says how we know: `imported` (the bank's activity file, for every arm alike) or `callback`
+    (attributed from an event only treated clients can cause, e.g. adding the advisor on WeCom through
+    the link offered on the call). The report counts, per arm, only the sources outcomes.yml allows.
+    """
 
     __tablename__ = "campaign_outcomes"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "client_id", "name", "activity_date", name="uq_campaign_outcomes_key"),
+        UniqueConstraint(
+            "campaign_id", "client_id", "name", "activity_date", "source", name="uq_campaign_outcomes_key"
+        ),
         Index("ix_campaign_outcomes_name", "campaign_id", "name"),
     )
 
@@ -153,4 +165,5 @@ class CampaignOutcome(Base):
     name: Mapped[str] = mapped_column(String(64))
     activity_date: Mapped[date] = mapped_column(Date)
     value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16), default="imported", server_default="imported")
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,7 +9,9 @@ File format (UTF-8 CSV, header row):
 `client_id` and `activity_date` (YYYY-MM-DD) are required; every other column is an outcome named by
 its header (lower-case letters, digits, `_`). Values: yes/no, true/false, 1/0, or a number; empty
 means "nothing recorded". An outcome counts as converted when its value is > 0. Re-importing the same
-file changes nothing (one value per campaign, client, outcome and date; the first one wins).
+file changes nothing (one value per campaign, client, outcome, date and source; the first one wins).
+Imported values have source `imported`; `record_outcome` stores attributed ones (source `callback`),
+and outcomes.yml says which sources each side of the comparison counts.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.campaigns.models import CampaignClient, CampaignOutcome
+from bot.campaigns.models import CampaignClient, CampaignOutcome, OutcomeSource
 from bot.campaigns.service import get_campaign
 from bot.db import utcnow
 from bot.errors import InputError
@@ -116,7 +118,7 @@ def import_outcomes(session: Session, *, campaign_id: int, path: Path) -> Outcom
             continue
         values.extend(
             {"campaign_id": campaign_id, "client_id": client_id, "name": name, "activity_date": day,
-             "value": value, "imported_at": now}
+             "value": value, "source": "imported", "imported_at": now}
             for name, value in parsed
         )  # fmt: skip
     for start in range(0, len(values), _CHUNK):
@@ -125,6 +127,36 @@ def import_outcomes(session: Session, *, campaign_id: int, path: Path) -> Outcom
         report.values_new += inserted
         report.values_already_imported += len(chunk) - inserted
     return report
+
+
+def record_outcome(
+    session: Session,
+    *,
+    campaign_id: int,
+    client_id: str,
+    name: str,
+    activity_date: date,
+    value: float = 1.0,
+    source: OutcomeSource = "callback",
+) -> bool:
+    """Store one attributed outcome (e.g. `wecom_added` from a WeCom callback); True when it was new.
+
+    Idempotent like the import: the same campaign, client, outcome, date and source is stored once.
+    """
+    if not _NAME.fullmatch(name):
+        raise InputError(f"outcome name {name!r} must be a lower-case identifier")
+    known = session.scalar(
+        select(CampaignClient.id).where(
+            CampaignClient.campaign_id == campaign_id,
+            CampaignClient.client_id == client_id,
+            CampaignClient.status != "rejected",
+        )
+    )
+    if known is None:
+        raise InputError(f"client {client_id!r} is not in campaign {campaign_id}")
+    row = {"campaign_id": campaign_id, "client_id": client_id, "name": name, "activity_date": activity_date,
+           "value": float(value), "source": source, "imported_at": utcnow()}  # fmt: skip
+    return _insert_new(session, [row]) == 1
 
 
 def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:

@@ -124,7 +124,7 @@ def plan(rows: ImportedRows, inputs: PlanInputs) -> Plan:
     for j in np.flatnonzero(accepted).tolist():
         reason = inputs.refusal(rows.phone[j])
         if reason:
-            refusals[j] = reason
+            refusals[j] = reason.replace(";", ",")  # ';' separates a row's reasons
     refused = np.zeros(n, dtype=bool)
     refused[list(refusals)] = True
     excluded["provider_refused"] = refused
@@ -174,11 +174,11 @@ def plan(rows: ImportedRows, inputs: PlanInputs) -> Plan:
     for i in range(n):
         if not accepted[i]:
             status.append("rejected")
-            reasons.append(";".join(rows.problems[i]))
+            reasons.append(";".join(rows.problems[i])[:512])
         elif any_excluded[i]:
             status.append("excluded")
             codes = [name for name in EXCLUSIONS if excluded[name][i]]
-            reasons.append(";".join(f"{c}:{refusals[i]}" if c == "provider_refused" else c for c in codes)[:512])
+            reasons.append(";".join(f"{c}: {refusals[i]}" if c == "provider_refused" else c for c in codes)[:512])
         else:
             status.append("eligible")
             reasons.append("")
@@ -191,7 +191,7 @@ def plan(rows: ImportedRows, inputs: PlanInputs) -> Plan:
         else:
             base = scripts[name] or (inputs.segments[s].script if s >= 0 else None) or inputs.default_script
             script_id.append(script_for(base, rows.language[i]))
-    summary = _summary(status, reasons, segment, arm, rows)
+    summary = _summary(status, reasons, segment, arm, rows, refusals)
     return Plan(status, reasons, timezone, segment, priority, arm, script_id, next_call, summary)
 
 
@@ -257,13 +257,20 @@ def _schedule(
 
 
 def _summary(
-    status: list[str], reasons: list[str], segment: list[str | None], arm: list[str | None], rows: ImportedRows
+    status: list[str],
+    reasons: list[str],
+    segment: list[str | None],
+    arm: list[str | None],
+    rows: ImportedRows,
+    refusals: dict[int, str],
 ) -> dict[str, object]:
     excluded: Counter[str] = Counter()
     for st, r in zip(status, reasons, strict=True):
         if st == "excluded":
             excluded.update(code.split(":", 1)[0] for code in r.split(";"))
     return {
+        # why the provider refused numbers, once per distinct reason (the rows carry it too)
+        "provider_refusals": dict(Counter(refusals.values())),
         "rows": len(status),
         "rejected": status.count("rejected"),
         "rejected_reasons": dict(rows.rejected_counts()),

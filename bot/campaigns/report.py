@@ -1,30 +1,36 @@
-"""The campaign report: funnel per arm and segment, conversion, and uplift over control with its CI.
+"""The campaign report (策略评估看板): funnel per arm and segment, conversion, uplift over control.
 
 Intent to treat: every eligible client counts in the arm they were assigned, reached or not, so the
-comparison with the (never called) control group is fair. Uplift is treatment rate minus control
-rate; the 95% interval is Wald's (unpooled) and the p-value a two-sided two-proportion z-test (pooled).
-A call's leads are the leads whose conversation_id is `voice:<CallSid>`.
+comparison with the (never called) control group is fair. Uplift is treatment rate minus control rate
+in percentage points, with Newcombe's hybrid score 95% interval and the p-value that inverts it
+(stats.py): significant means the interval excludes 0, by construction. Below
+`campaigns.min_clients_per_arm` on either side the verdict is "too few to tell". Which outcome sources
+each side counts comes from outcomes.yml and is part of the report. A call's leads are the leads whose
+conversation_id is `voice:<CallSid>`. Names are labels (labels.py); ids stay alongside.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from datetime import date, datetime, timedelta
-from statistics import NormalDist
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from bot.campaigns.labels import Label, Sides, arm_label, label, outcome_label, outcome_spec
 from bot.campaigns.models import CONTROL, Campaign, CampaignAttempt, CampaignClient, CampaignOutcome
-from bot.campaigns.rules import CampaignRules
+from bot.campaigns.rules import CampaignRules, zone
+from bot.campaigns.segments import segment_labels
 from bot.campaigns.service import get_campaign
+from bot.campaigns.stats import difference
 from bot.leads.models import Lead
 
-_Z95 = NormalDist().inv_cdf(0.975)
 ANSWERED = ("in-progress", "completed")
+POOLED = "treatment_all"
+Verdict = Literal["no_data", "too_few", "up", "down", "unclear"]
 
 
 class Funnel(BaseModel):
@@ -48,16 +54,21 @@ class ArmStats(BaseModel):
     """One arm (and segment, when given): its funnel and conversion rate on the chosen outcome."""
 
     arm: str
+    arm_label: Label
     segment: str | None
+    segment_label: Label | None
     funnel: Funnel
     conversion_rate: float | None
 
 
 class Uplift(BaseModel):
-    """Treatment minus control on the outcome rate, with the 95% interval and the z-test."""
+    """Treatment minus control on the outcome rate (fractions; shown as percentage points), its 95%
+    interval (Newcombe hybrid score) and the p-value of the same method; `verdict` for the board."""
 
     treatment: str
+    treatment_label: Label
     segment: str | None
+    segment_label: Label | None
     n_treatment: int
     n_control: int
     treatment_rate: float | None
@@ -66,9 +77,11 @@ class Uplift(BaseModel):
     relative_uplift: float | None
     ci_low: float | None
     ci_high: float | None
-    z: float | None
     p_value: float | None
     significant: bool
+    verdict: Verdict
+    verdict_label: Label
+    method: str = "newcombe_hybrid_score"
 
 
 class CampaignReport(BaseModel):
@@ -77,13 +90,20 @@ class CampaignReport(BaseModel):
     campaign_id: int
     name: str
     status: str
+    status_label: Label
+    dialer_active: bool
     created_at: datetime
+    planned_at: datetime
     seed: int
     control_share: float
     variants: dict[str, str]
     outcome: str
+    outcome_label: Label
+    # Which outcome sources each side's rate counts (outcomes.yml): stated, never mixed silently.
+    outcome_sources: Sides
     outcome_window: tuple[date, date]
     outcomes_recorded: int
+    min_clients_per_arm: int
     arms: list[ArmStats]
     segments: list[ArmStats]
     uplift: Uplift | None
@@ -98,33 +118,45 @@ class CampaignSummary(BaseModel):
     id: int
     name: str
     status: str
+    status_label: Label
+    dialer_active: bool
     created_at: datetime
     rows: int
     eligible: int
     arms: dict[str, int]
+    warnings: list[str] = Field(default_factory=list)
 
 
-def two_proportion(x_t: int, n_t: int, x_c: int, n_c: int, *, treatment: str, segment: str | None = None) -> Uplift:
+def two_proportion(
+    x_t: int,
+    n_t: int,
+    x_c: int,
+    n_c: int,
+    *,
+    treatment: str,
+    segment: str | None = None,
+    segment_label: Label | None = None,
+    min_clients: int = 1,
+) -> Uplift:
     """Uplift of treatment (x_t of n_t) over control (x_c of n_c); None where the data cannot say."""
-    empty = Uplift(treatment=treatment, segment=segment, n_treatment=n_t, n_control=n_c, treatment_rate=None,
-                   control_rate=None, uplift=None, relative_uplift=None, ci_low=None, ci_high=None, z=None,
-                   p_value=None, significant=False)  # fmt: skip
-    if n_t == 0 or n_c == 0:
-        return empty
-    p_t, p_c = x_t / n_t, x_c / n_c
-    diff = p_t - p_c
-    se = math.sqrt(p_t * (1 - p_t) / n_t + p_c * (1 - p_c) / n_c)
-    pooled = (x_t + x_c) / (n_t + n_c)
-    se_pooled = math.sqrt(pooled * (1 - pooled) * (1 / n_t + 1 / n_c))
-    z = diff / se_pooled if se_pooled > 0 else None
-    p_value = 2 * (1 - NormalDist().cdf(abs(z))) if z is not None else None
-    return empty.model_copy(
-        update={
-            "treatment_rate": p_t, "control_rate": p_c, "uplift": diff,
-            "relative_uplift": diff / p_c if p_c > 0 else None,
-            "ci_low": diff - _Z95 * se, "ci_high": diff + _Z95 * se, "z": z, "p_value": p_value,
-            "significant": p_value is not None and p_value < 0.05,
-        }
+    result = difference(x_t, n_t, x_c, n_c)
+    verdict: Verdict = "no_data"
+    if result is not None:
+        if min(n_t, n_c) < min_clients:
+            verdict = "too_few"
+        elif result.excludes_zero:
+            verdict = "up" if result.uplift > 0 else "down"
+        else:
+            verdict = "unclear"
+    p_c = x_c / n_c if n_c else None
+    return Uplift(
+        treatment=treatment, treatment_label=arm_label(treatment), segment=segment, segment_label=segment_label,
+        n_treatment=n_t, n_control=n_c, treatment_rate=x_t / n_t if n_t else None, control_rate=p_c,
+        uplift=result.uplift if result else None,
+        relative_uplift=result.uplift / p_c if result and p_c else None,
+        ci_low=result.ci_low if result else None, ci_high=result.ci_high if result else None,
+        p_value=result.p_value if result else None, significant=bool(result and result.excludes_zero),
+        verdict=verdict, verdict_label=label("verdicts", verdict),
     )  # fmt: skip
 
 
@@ -133,7 +165,7 @@ def _flag(condition: Any) -> Any:
 
 
 def _funnels(
-    session: Session, campaign: Campaign, outcome: str, window: tuple[date, date]
+    session: Session, campaign: Campaign, outcome: str, window: tuple[date, date], sources: Sides
 ) -> dict[tuple[str, str | None], Funnel]:
     attempts = (
         select(
@@ -155,8 +187,13 @@ def _funnels(
         .group_by(CampaignAttempt.campaign_client_id)
         .subquery()
     )
+    positive = CampaignOutcome.value > 0
     outcomes = (
-        select(CampaignOutcome.client_id.label("client_id"), _flag(CampaignOutcome.value > 0).label("converted"))
+        select(
+            CampaignOutcome.client_id.label("client_id"),
+            _flag(and_(positive, CampaignOutcome.source.in_(sources["treatment"]))).label("converted_t"),
+            _flag(and_(positive, CampaignOutcome.source.in_(sources["control"]))).label("converted_c"),
+        )
         .where(
             CampaignOutcome.campaign_id == campaign.id,
             CampaignOutcome.name == outcome,
@@ -177,7 +214,10 @@ def _funnels(
             func.coalesce(func.sum(attempts.c.engaged), 0),
             func.coalesce(func.sum(leads.c.n), 0),
             func.coalesce(func.sum(attempts.c.opted_out), 0),
-            func.coalesce(func.sum(outcomes.c.converted), 0),
+            func.coalesce(
+                func.sum(case((CampaignClient.arm == CONTROL, outcomes.c.converted_c), else_=outcomes.c.converted_t)),
+                0,
+            ),
         )
         .outerjoin(attempts, attempts.c.cid == CampaignClient.id)
         .outerjoin(leads, leads.c.cid == CampaignClient.id)
@@ -192,36 +232,68 @@ def _funnels(
     return out
 
 
-def _stats(arm: str, segment: str | None, funnel: Funnel) -> ArmStats:
+def _stats(arm: str, segment: str | None, funnel: Funnel, labels: dict[str, Label]) -> ArmStats:
     rate = funnel.converted / funnel.eligible if funnel.eligible else None
-    return ArmStats(arm=arm, segment=segment, funnel=funnel, conversion_rate=rate)
+    return ArmStats(
+        arm=arm, arm_label=arm_label(arm), segment=segment, segment_label=_segment_label(segment, labels),
+        funnel=funnel, conversion_rate=rate,
+    )  # fmt: skip
 
 
-def build_report(session: Session, *, campaign_id: int, outcome: str | None = None) -> CampaignReport:
+def _segment_label(segment: str | None, labels: dict[str, Label]) -> Label | None:
+    if segment is None:
+        return None
+    return labels.get(segment) or Label(id=segment, zh=segment, en=segment)
+
+
+def campaign_segment_labels(campaign: Campaign, segments_file: Path | None) -> dict[str, Label]:
+    """The labels frozen with the campaign at creation; older campaigns fall back to the current file."""
+    frozen = (campaign.summary or {}).get("segment_labels")
+    if isinstance(frozen, dict) and frozen:
+        return {k: Label(id=k, zh=v.get("zh", k), en=v.get("en", k)) for k, v in frozen.items()}
+    return segment_labels(segments_file) if segments_file is not None else {}
+
+
+def dialer_active(campaign: Campaign, now: datetime | None = None) -> bool:
+    """Is a `campaign run` holding the campaign's lease right now?"""
+    return campaign.lease_until is not None and campaign.lease_until > (now or datetime.now(UTC))
+
+
+def build_report(
+    session: Session,
+    *,
+    campaign_id: int,
+    outcome: str | None = None,
+    segments_file: Path | None = None,
+    min_clients: int = 30,
+) -> CampaignReport:
     """The report of one campaign on `outcome` (default: the campaign rules' default, e.g. purchased)."""
     campaign = get_campaign(session, campaign_id)
     rules = CampaignRules.model_validate(campaign.rules)
     name = outcome or rules.default_outcome
-    days = rules.outcome_window_days
-    start = campaign.planned_at.date()
-    window = (start, start + timedelta(days=days))
-    cells = _funnels(session, campaign, name, window)
+    sources = outcome_spec(name).sources
+    start = campaign.planned_at.astimezone(zone(rules.default_timezone)).date()  # the bank's calendar day
+    window = (start, start + timedelta(days=rules.outcome_window_days))
+    labels = campaign_segment_labels(campaign, segments_file)
     by_arm: dict[str, Funnel] = defaultdict(Funnel)
     by_segment: dict[str | None, dict[str, Funnel]] = defaultdict(lambda: defaultdict(Funnel))
+    cells = _funnels(session, campaign, name, window, sources)
     for (arm, segment), funnel in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         by_arm[arm].add(funnel)
         by_segment[segment][arm].add(funnel)
-        pooled = "treatment_all"
         if arm != CONTROL:
-            by_segment[segment][pooled].add(funnel)
+            by_segment[segment][POOLED].add(funnel)
     treatment = Funnel()
     for arm, funnel in by_arm.items():
         if arm != CONTROL:
             treatment.add(funnel)
     control = by_arm.get(CONTROL, Funnel())
 
-    def uplift(t: Funnel, c: Funnel, label: str, segment: str | None = None) -> Uplift:
-        return two_proportion(t.converted, t.eligible, c.converted, c.eligible, treatment=label, segment=segment)
+    def uplift(t: Funnel, c: Funnel, arm: str, segment: str | None = None) -> Uplift:
+        return two_proportion(
+            t.converted, t.eligible, c.converted, c.eligible, treatment=arm, segment=segment,
+            segment_label=_segment_label(segment, labels), min_clients=min_clients,
+        )  # fmt: skip
 
     treatment_arms = sorted(a for a in by_arm if a != CONTROL)
     recorded = session.scalar(
@@ -230,34 +302,43 @@ def build_report(session: Session, *, campaign_id: int, outcome: str | None = No
         )
     )
     return CampaignReport(
-        campaign_id=campaign.id, name=campaign.name, status=campaign.status, created_at=campaign.created_at,
-        seed=campaign.seed, control_share=campaign.control_share, variants=dict(campaign.variants), outcome=name,
-        outcome_window=window, outcomes_recorded=int(recorded or 0),
-        arms=[_stats(arm, None, f) for arm, f in sorted(by_arm.items())],
-        segments=[_stats(arm, seg, f) for seg, arms in by_segment.items() for arm, f in sorted(arms.items())
-                  if arm != "treatment_all"],
+        campaign_id=campaign.id, name=campaign.name, status=campaign.status,
+        status_label=label("statuses", campaign.status), dialer_active=dialer_active(campaign),
+        created_at=campaign.created_at, planned_at=campaign.planned_at, seed=campaign.seed,
+        control_share=campaign.control_share, variants=dict(campaign.variants), outcome=name,
+        outcome_label=outcome_label(name), outcome_sources=sources, outcome_window=window,
+        outcomes_recorded=int(recorded or 0), min_clients_per_arm=min_clients,
+        arms=[_stats(arm, None, f, labels) for arm, f in sorted(by_arm.items())],
+        segments=[_stats(arm, seg, f, labels) for seg, arms in by_segment.items() for arm, f in sorted(arms.items())
+                  if arm != POOLED],
         uplift=uplift(treatment, control, "treatment") if by_arm else None,
         uplift_by_arm=[uplift(by_arm[a], control, a) for a in treatment_arms] if len(treatment_arms) > 1 else [],
-        uplift_by_segment=[uplift(arms["treatment_all"], arms[CONTROL], "treatment", seg)
-                           for seg, arms in by_segment.items()],
+        uplift_by_segment=[uplift(arms[POOLED], arms[CONTROL], "treatment", seg) for seg, arms in by_segment.items()],
         import_summary=dict(campaign.summary),
     )  # fmt: skip
 
 
-def list_campaigns(session: Session) -> list[CampaignSummary]:
-    """Every campaign, newest first, with its import counts."""
+def list_campaigns(session: Session, *, archived: bool = False) -> list[CampaignSummary]:
+    """Every campaign, newest first, with its import counts; archived ones only when asked."""
+    query = select(Campaign).order_by(Campaign.id.desc())
+    if not archived:
+        query = query.where(Campaign.status != "archived")
+    now = datetime.now(UTC)
     out = []
-    for campaign in session.scalars(select(Campaign).order_by(Campaign.id.desc())):
+    for campaign in session.scalars(query):
         summary = campaign.summary or {}
         out.append(
             CampaignSummary(
                 id=campaign.id,
                 name=campaign.name,
                 status=campaign.status,
+                status_label=label("statuses", campaign.status),
+                dialer_active=dialer_active(campaign, now),
                 created_at=campaign.created_at,
                 rows=int(summary.get("rows", 0)),
                 eligible=int(summary.get("eligible", 0)),
                 arms={str(k): int(v) for k, v in dict(summary.get("arms", {})).items()},
+                warnings=[str(w) for w in summary.get("warnings", [])],
             )
         )
     return out

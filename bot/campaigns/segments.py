@@ -11,6 +11,7 @@ import numpy.typing as npt
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.campaigns.labels import Label
 from bot.errors import ConfigError
 
 _TAG_SPLIT = re.compile(r"[;|,]")
@@ -37,6 +38,7 @@ class Segment(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
     label: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
     when: Conditions = Field(default_factory=Conditions)
     call_days_after_payday: int | None = Field(default=None, ge=0, le=27)
     priority_boost: float = 0.0
@@ -95,6 +97,19 @@ def load_segments(path: Path) -> list[Segment]:
     if len(set(ids)) != len(ids):
         raise ConfigError(f"campaigns.segments_file {path}: segment ids must be unique ({ids})")
     return segments
+
+
+def labels_of(segments: list[Segment]) -> dict[str, Label]:
+    """Each segment's label (Chinese, English); the id stands in for a missing language."""
+    return {s.id: Label(id=s.id, zh=s.label.get("zh", s.id), en=s.label.get("en", s.id)) for s in segments}
+
+
+def segment_labels(path: Path) -> dict[str, Label]:
+    """Labels of the segments in `path`; {} when the file cannot be read (ids are shown instead)."""
+    try:
+        return labels_of(load_segments(path))
+    except ConfigError:
+        return {}
 
 
 def _has_tag(wanted: list[str]) -> Callable[[str], bool]:

@@ -20,7 +20,7 @@ from bot.campaigns.planning import Plan, PlanInputs, epoch_to_datetime, plan
 from bot.campaigns.priority import MODEL_FILE, PropensityModel
 from bot.campaigns.rules import CampaignRules, zone
 from bot.campaigns.scripts import check_scripts
-from bot.campaigns.segments import load_segments
+from bot.campaigns.segments import labels_of, load_segments
 from bot.contacts.service import do_not_contact_clients, do_not_contact_phones
 from bot.db import utcnow
 from bot.errors import InputError
@@ -28,13 +28,30 @@ from bot.settings import Settings
 
 
 class CampaignCreated(BaseModel):
-    """What `campaign create` reports: the id, the counts, and the first rejected rows with reasons."""
+    """What `campaign create` reports: the id, the counts, warnings, and the first rejected rows with reasons."""
 
     campaign_id: int
     name: str
     seed: int
     summary: dict[str, Any]
     rejected_rows: list[dict[str, Any]]
+    warnings: list[str] = []
+
+
+def plan_warnings(summary: dict[str, Any]) -> list[str]:
+    """What an operator must know before running the campaign (stored with it, shown in CLI and console)."""
+    warnings = []
+    if not summary.get("eligible"):
+        warnings.append(
+            "没有可外呼的客户：本活动不会拨打任何人（见拒收与排除原因）；可用 advisor campaign delete 删除 / "
+            "No eligible client: this campaign will call nobody (see the rejection and exclusion reasons); "
+            "delete it with `advisor campaign delete`"
+        )
+    elif not any(n for arm, n in dict(summary.get("arms", {})).items() if arm != CONTROL):
+        warnings.append(
+            "所有可外呼客户都在对照组 / Every eligible client is in the control group: nobody will be called"
+        )
+    return warnings
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,11 @@ def create_campaign(
     rows = read_file(clients_file, today=today, aum_bands=inputs.aum_scores)
     result = plan(rows, inputs)
     check_scripts(set(result.script_id), source_dir=settings.knowledge.source_dir, today=today)
+    warnings = plan_warnings(result.summary)
+    result.summary |= {
+        "warnings": warnings,
+        "segment_labels": {k: v.model_dump(include={"zh", "en"}) for k, v in labels_of(inputs.segments).items()},
+    }
     campaign = store_campaign(session, rows=rows, result=result, inputs=inputs, name=name, source=str(clients_file))
     rejected = [
         {"row": rows.row_no[i], "client_id": rows.client_id[i], "reasons": result.reasons[i].split(";")}
@@ -135,8 +157,9 @@ def create_campaign(
         if result.status[i] == "rejected"
     ][:200]
     return CampaignCreated(
-        campaign_id=campaign.id, name=name, seed=inputs.seed, summary=result.summary, rejected_rows=rejected
-    )
+        campaign_id=campaign.id, name=name, seed=inputs.seed, summary=result.summary, rejected_rows=rejected,
+        warnings=warnings,
+    )  # fmt: skip
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:

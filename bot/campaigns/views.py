@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
+from bot.deps import SettingsDep
 from bot.errors import InputError
 from bot.leads.views import SessionsDep, require_api_key
 
@@ -18,21 +19,26 @@ router = APIRouter(prefix="/api/campaigns", tags=["campaigns"], dependencies=[De
 
 
 @router.get("", response_model=list[CampaignSummary])
-def campaigns(sessions: SessionsDep) -> list[CampaignSummary]:
-    """Every campaign, newest first."""
+def campaigns(sessions: SessionsDep, archived: bool = False) -> list[CampaignSummary]:
+    """Every campaign, newest first (archived ones with ?archived=true)."""
     with sessions() as session:
-        return list_campaigns(session)
+        return list_campaigns(session, archived=archived)
 
 
 @router.get("/{campaign_id}/report", response_model=CampaignReport)
 def report(
     sessions: SessionsDep,
+    settings: SettingsDep,
     campaign_id: Annotated[int, Path(ge=1)],
     outcome: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_][a-z0-9_]*$")] = None,
 ) -> CampaignReport:
-    """Funnel per arm and segment and the uplift over control on `outcome` (default: config)."""
+    """Funnel per arm and segment and the uplift over control on `outcome` (default: config), in fractions
+    (the console and CLI show percentage points), with labels, verdicts and the outcome sources per arm."""
     with sessions() as session:
         try:
-            return build_report(session, campaign_id=campaign_id, outcome=outcome)
+            return build_report(
+                session, campaign_id=campaign_id, outcome=outcome, segments_file=settings.campaigns.segments_file,
+                min_clients=settings.campaigns.min_clients_per_arm,
+            )  # fmt: skip
         except InputError as exc:
             raise HTTPException(404, str(exc)) from exc

@@ -1,39 +1,37 @@
-"""`advisor`: the one command surface (run, train, shell, nlu eval, and the domain sub-commands)."""
+"""`advisor`: the one command surface (run, train, shell, nlu eval, and the domain sub-commands).
+
+Start-up time matters for a command people type: this module imports only typer. Domain sub-commands
+are registered lazily (bot/cli/lazy.py) and every heavy import sits inside the command that needs it,
+so `advisor --help` costs about as much as importing typer (measured by `make bench`).
+"""
 
 from __future__ import annotations
 
 import json
-import secrets
-import threading
-import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
-from pydantic import SecretStr
 
-from bot.campaigns.cli import campaign_app
-from bot.compliance.cli import compliance_app
-from bot.console.cli import console_app
-from bot.errors import AdvisorError
-from bot.knowledge.cli import ask, kb_app
-from bot.observability.logging import install_logging
-from bot.roleplay.cli import roleplay_app
-from bot.runtime import nlu_eval, rasa_process
-from bot.settings import Settings, get_settings
-from telephony.cli import telephony_app
+from bot.cli.lazy import LazyGroup
 
-app = typer.Typer(help="Wealth advisor / 智能理财助手", no_args_is_help=True, pretty_exceptions_enable=False)
-nlu_app = typer.Typer(help="NLU evaluation.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from bot.runtime.rasa_process import RasaServer
+    from bot.settings import Settings
+
+# Plain (not rich) help: rich's rendering costs more import time than the rest of --help together. No
+# --install-completion options: typer checks them through pydantic, whose import alone would double the
+# start-up of every sub-command's --help.
+app = typer.Typer(
+    cls=LazyGroup,
+    help="Wealth advisor / 智能理财助手",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+nlu_app = typer.Typer(help="NLU evaluation.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(nlu_app, name="nlu")
-app.add_typer(kb_app, name="kb")
-app.add_typer(compliance_app, name="compliance")
-app.add_typer(roleplay_app, name="roleplay")
-app.add_typer(campaign_app, name="campaign")
-app.add_typer(telephony_app, name="telephony")
-app.add_typer(console_app, name="console")
-app.command("ask")(ask)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -43,23 +41,24 @@ def _fail(exc: Exception) -> typer.Exit:
 
 def _with_rasa_token(settings: Settings) -> Settings:
     """One token per run unless configured, shared by Rasa (--auth-token) and the app."""
+    import secrets
+
+    from pydantic import SecretStr
+
     if settings.rasa.auth_token:
         return settings
     rasa = settings.rasa.model_copy(update={"auth_token": SecretStr(secrets.token_hex(16))})
     return settings.model_copy(update={"rasa": rasa})
 
 
-def _ingest_if_empty(settings: Settings) -> None:
-    from bot.knowledge.service import KnowledgeService
+def _announce_when_ready(settings: Settings, server: RasaServer) -> None:
+    import time
 
-    service = KnowledgeService.from_settings(settings)
-    if service.is_empty():
-        typer.echo(f"Ingesting approved content from {settings.knowledge.source_dir} ...")
-        report = service.ingest(settings.knowledge.source_dir)
-        typer.echo(report.summary())
+    import httpx
 
+    from bot.errors import AdvisorError
+    from bot.runtime import rasa_process
 
-def _announce_when_ready(settings: Settings, server: rasa_process.RasaServer) -> None:
     url = f"http://{settings.app.host}:{settings.app.port}"
     try:
         status = rasa_process.wait_until_ready(server, timeout=settings.rasa.startup_timeout_s)
@@ -82,9 +81,17 @@ def run(
     port: Annotated[int | None, typer.Option(help="App port (default from config.yml).")] = None,
 ) -> None:
     """Train if needed, ingest the demo content if the store is empty, start Rasa and the app."""
+    import sys
+    import threading
+
     import uvicorn
 
     from bot.app import create_app
+    from bot.cli.startup import ingest_if_empty, summary
+    from bot.errors import AdvisorError
+    from bot.observability.logging import install_logging, log_file
+    from bot.runtime import rasa_process
+    from bot.settings import get_settings
 
     try:
         settings = _with_rasa_token(get_settings())
@@ -92,14 +99,16 @@ def run(
             settings = settings.model_copy(update={"app": settings.app.model_copy(update={"port": port})})
         model, trained = rasa_process.train(settings)
         typer.echo(f"Rasa model: {model.name} ({'trained now' if trained else 'up to date'})")
-        _ingest_if_empty(settings)
+        ingested = ingest_if_empty(settings)
         action_url = f"http://127.0.0.1:{settings.app.port}/webhook"
         server = rasa_process.start(settings, model=model, action_url=action_url)
     except AdvisorError as exc:
         raise _fail(exc) from exc
+    logs = log_file(settings.app.log_to, settings.logs_dir, interactive=sys.stderr.isatty())
+    typer.echo(summary(settings, model=model, ingested=ingested, logs=logs))
     typer.echo(f"Starting Rasa (pid {server.process.pid}) and the app; Rasa takes ~45 s to load ...")
     threading.Thread(target=_announce_when_ready, args=(settings, server), daemon=True).start()
-    install_logging(settings.app.log_level)  # masked JSON lines from the first one (uvicorn's included)
+    install_logging(settings.app.log_level, file=logs)  # masked JSON lines from the first one (uvicorn's included)
     try:
         uvicorn.run(
             create_app(settings),
@@ -117,6 +126,10 @@ def train(
     force: Annotated[bool, typer.Option(help="Retrain even if the data are unchanged.")] = False,
 ) -> None:
     """Train the Rasa model; skipped when its data are unchanged."""
+    from bot.errors import AdvisorError
+    from bot.runtime import rasa_process
+    from bot.settings import get_settings
+
     try:
         model, trained = rasa_process.train(get_settings(), force=force)
     except AdvisorError as exc:
@@ -130,6 +143,12 @@ def shell(
     sender: Annotated[str, typer.Option(help="Conversation id.")] = "",
 ) -> None:
     """Chat in the terminal through the running app's gateway (start it with `make run`)."""
+    import secrets
+
+    import httpx
+
+    from bot.settings import get_settings
+
     settings = get_settings()
     base = url or f"http://{settings.app.host}:{settings.app.port}"
     sender_id = sender or f"shell-{secrets.token_hex(4)}"
@@ -161,10 +180,17 @@ def nlu_evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Rasa's NLU evaluation of FILE against the current model: accuracy and per-intent P/R/F1."""
+    from bot.cli.progress import Ticker
+    from bot.errors import AdvisorError
+    from bot.runtime import nlu_eval, rasa_process
+    from bot.settings import get_settings
+
     settings = get_settings()
     try:
-        model, _ = rasa_process.train(settings)
-        result = nlu_eval.evaluate(settings, model=model, test_file=file)
+        with Ticker("Checking the Rasa model (trains only if its data changed)"):
+            model, _ = rasa_process.train(settings)
+        with Ticker(f"Evaluating {nlu_eval.count_examples(file)} examples with rasa test nlu (loads TensorFlow)"):
+            result = nlu_eval.evaluate(settings, model=model, test_file=file)
     except AdvisorError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -187,6 +213,7 @@ def turns(
     from datetime import UTC, datetime
 
     from bot.dialogue import analytics
+    from bot.settings import get_settings
 
     settings = get_settings()
     if not settings.tracker_store_path.exists():

@@ -38,8 +38,11 @@ def me(principal: ApiUser) -> dict[str, Any]:
 
 
 @router.get("/leads", response_model=Page[LeadRead])
-def list_leads(request: Request, _: ApiUser, sessions: SessionsDep, settings: ConsoleSettingsDep) -> Page[LeadRead]:
-    """Leads with the page's filters (status, type, channel, advisor_id, created_from, created_to, page)."""
+def list_leads(
+    request: Request, principal: ApiUser, sessions: SessionsDep, settings: ConsoleSettingsDep
+) -> Page[LeadRead]:
+    """Leads with the page's filters (status, type, channel, advisor_id, created_from, created_to, page);
+    contact names and phones masked unless the caller is an admin."""
     query, error = lead_query(request, paged=True)
     try:
         if query is None:
@@ -49,7 +52,10 @@ def list_leads(request: Request, _: ApiUser, sessions: SessionsDep, settings: Co
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     assert isinstance(query, LeadListQuery)
     with sessions() as session:
-        return leads.list_leads(session, filters=filters, page=query.page, page_size=query.page_size)
+        page = leads.list_leads(session, filters=filters, page=query.page, page_size=query.page_size)
+    if principal.allows("admin"):
+        return page
+    return page.model_copy(update={"items": [leads.masked(lead) for lead in page.items]})
 
 
 @router.post("/leads/{lead_id}/status", response_model=LeadRead)

@@ -1,5 +1,7 @@
 """Campaign strategy board (策略评估看板): per campaign the funnel, conversion and uplift with its 95% interval,
-per arm and per segment, read from bot.campaigns.report (the same report the CLI and API give).
+per arm and per segment, read from bot.campaigns.report (the same report the CLI and API give): labels
+first (ids as secondary text), rates in %, uplifts in percentage points, a verdict that never contradicts
+the interval, and "样本不足 too few to tell" below campaigns.min_clients_per_arm.
 """
 
 from __future__ import annotations
@@ -11,20 +13,25 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.campaigns.labels import label, outcome_label, outcome_specs
 from bot.campaigns.models import CampaignOutcome
 from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
 from bot.console import charts
-from bot.console.deps import ApiUser, PageUser, SessionsDep, render
+from bot.console.deps import ApiUser, ConsoleSettingsDep, PageUser, SessionsDep, render
 from bot.errors import InputError
+from bot.settings import Settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 api = APIRouter(prefix="/console/api", tags=["console"])
 Outcome = Annotated[str | None, Query(max_length=64, pattern=r"^[\w.-]*$")]
 
 
-def _report(session: Session, campaign_id: int, outcome: str | None) -> CampaignReport:
+def _report(session: Session, settings: Settings, campaign_id: int, outcome: str | None) -> CampaignReport:
     try:
-        return build_report(session, campaign_id=campaign_id, outcome=outcome or None)
+        return build_report(
+            session, campaign_id=campaign_id, outcome=outcome or None, segments_file=settings.campaigns.segments_file,
+            min_clients=settings.campaigns.min_clients_per_arm,
+        )  # fmt: skip
     except InputError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
@@ -48,7 +55,7 @@ def figures(report: CampaignReport) -> dict[str, dict[str, Any]]:
     if report.segments:
         out["segments"] = charts.conversion_bars("分群转化率 Conversion per segment", report.segments, by_segment=True)
     pairs = [("全部处理组 All treatment", report.uplift)] if report.uplift else []
-    pairs += [(charts.arm_label(u.treatment), u) for u in report.uplift_by_arm]
+    pairs += [(u.treatment_label.text(), u) for u in report.uplift_by_arm]
     if any(u.uplift is not None for _, u in pairs):
         out["uplift"] = charts.uplift_chart(
             "提升及95%置信区间 Uplift vs control, 95% CI", [u for _, u in pairs], labels=[label for label, _ in pairs]
@@ -57,45 +64,54 @@ def figures(report: CampaignReport) -> dict[str, dict[str, Any]]:
         out["uplift_segments"] = charts.uplift_chart(
             "分群提升 Uplift per segment, 95% CI",
             report.uplift_by_segment,
-            labels=[u.segment or "—" for u in report.uplift_by_segment],
+            labels=[u.segment_label.zh if u.segment_label else "—" for u in report.uplift_by_segment],
         )
     return out
 
 
 @router.get("/campaigns")
-def campaigns_page(request: Request, principal: PageUser, sessions: SessionsDep) -> Response:
+def campaigns_page(request: Request, principal: PageUser, sessions: SessionsDep, archived: bool = False) -> Response:
+    """Every campaign with its lifecycle status (archived ones on request)."""
     with sessions() as session:
-        campaigns = list_campaigns(session)
-    return render(request, "campaigns.html", principal=principal, campaigns=campaigns)
+        campaigns = list_campaigns(session, archived=archived)
+    return render(request, "campaigns.html", principal=principal, campaigns=campaigns, archived=archived)
 
 
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(
-    request: Request, campaign_id: int, principal: PageUser, sessions: SessionsDep, outcome: Outcome = None
+    request: Request,
+    campaign_id: int,
+    principal: PageUser,
+    sessions: SessionsDep,
+    settings: ConsoleSettingsDep,
+    outcome: Outcome = None,
 ) -> Response:
     with sessions() as session:
-        report = _report(session, campaign_id, outcome)
+        report = _report(session, settings, campaign_id, outcome)
         outcomes = _outcome_names(session, campaign_id)
     return render(
         request,
         "campaign.html",
         principal=principal,
         report=report,
-        outcomes=sorted({*outcomes, report.outcome}),
+        outcomes=[outcome_label(o) for o in sorted({*outcomes, *outcome_specs(), report.outcome})],
+        source_labels={s: label("sources", s).text() for s in ("imported", "callback")},
         figures=figures(report),
         charts=True,
     )
 
 
 @api.get("/campaigns", response_model=list[CampaignSummary])
-def campaigns_api(_: ApiUser, sessions: SessionsDep) -> list[CampaignSummary]:
+def campaigns_api(_: ApiUser, sessions: SessionsDep, archived: bool = False) -> list[CampaignSummary]:
     """Every campaign, newest first."""
     with sessions() as session:
-        return list_campaigns(session)
+        return list_campaigns(session, archived=archived)
 
 
 @api.get("/campaigns/{campaign_id}", response_model=CampaignReport)
-def campaign_api(campaign_id: int, _: ApiUser, sessions: SessionsDep, outcome: Outcome = None) -> CampaignReport:
+def campaign_api(
+    campaign_id: int, _: ApiUser, sessions: SessionsDep, settings: ConsoleSettingsDep, outcome: Outcome = None
+) -> CampaignReport:
     """One campaign's report on `outcome` (default: the campaign's own)."""
     with sessions() as session:
-        return _report(session, campaign_id, outcome)
+        return _report(session, settings, campaign_id, outcome)

@@ -86,15 +86,11 @@ STEP_LABELS = {
 PALETTE = ("#a31f24", "#1f5fa3", "#2e8b57", "#b26a00", "#6a3d9a", "#8c8c8c")
 
 
-def arm_label(arm: str) -> str:
-    return "对照组 control" if arm == "control" else arm
-
-
 def campaign_funnel(arms: Sequence[Any]) -> dict[str, Any]:
     """The funnel per arm (control is never called: only its eligible and converted steps mean anything)."""
     traces = [
         go.Funnel(
-            name=arm_label(a.arm),
+            name=a.arm_label.text(),
             y=[STEP_LABELS[s] for s in FUNNEL_STEPS],
             x=[getattr(a.funnel, s) for s in FUNNEL_STEPS],
             textinfo="value+percent initial",
@@ -106,15 +102,17 @@ def campaign_funnel(arms: Sequence[Any]) -> dict[str, Any]:
 
 
 def conversion_bars(title: str, rows: Sequence[Any], *, by_segment: bool) -> dict[str, Any]:
-    """Conversion rate per arm, or per segment with one bar per arm."""
+    """Conversion rate per arm, or per segment (by its label) with one bar per arm."""
     arms = list(dict.fromkeys(r.arm for r in rows))
     traces = []
     for i, arm in enumerate(arms):
         mine = [r for r in rows if r.arm == arm]
         traces.append(
             go.Bar(
-                name=arm_label(arm),
-                x=[(r.segment or "—") if by_segment else arm_label(arm) for r in mine],
+                name=mine[0].arm_label.text(),
+                x=[
+                    (r.segment_label.zh if r.segment_label else "—") if by_segment else r.arm_label.text() for r in mine
+                ],
                 y=[100 * (r.conversion_rate or 0) for r in mine],
                 text=[f"{100 * r.conversion_rate:.1f}%" if r.conversion_rate is not None else "n/a" for r in mine],
                 customdata=[r.funnel.eligible for r in mine],
@@ -135,7 +133,8 @@ def uplift_chart(title: str, uplifts: Sequence[Any], *, labels: Sequence[str]) -
             x=[label for label, _ in shown],
             y=[100 * u.uplift for _, u in shown],
             mode="markers",
-            marker={"size": 12, "color": [BRAND if u.significant else MUTED for _, u in shown]},
+            # Red only for a verdict (the interval excludes 0 and both sides have enough clients).
+            marker={"size": 12, "color": [BRAND if u.verdict in ("up", "down") else MUTED for _, u in shown]},
             error_y={
                 "type": "data",
                 "symmetric": False,
@@ -145,9 +144,11 @@ def uplift_chart(title: str, uplifts: Sequence[Any], *, labels: Sequence[str]) -
                 "width": 8,
             },
             customdata=[
-                [u.n_treatment, u.n_control, u.p_value if u.p_value is not None else float("nan")] for _, u in shown
+                [u.n_treatment, u.n_control, u.p_value if u.p_value is not None else float("nan"), u.verdict_label.zh]
+                for _, u in shown
             ],
-            hovertemplate="%{y:.2f} pp · n=%{customdata[0]}/%{customdata[1]} · p=%{customdata[2]:.3f}<extra></extra>",
+            hovertemplate="%{y:.2f} pp · n=%{customdata[0]}/%{customdata[1]} · p=%{customdata[2]:.3f}"
+            " · %{customdata[3]}<extra></extra>",
             name="uplift",
         ),
         layout=_layout(

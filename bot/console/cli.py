@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from bot.console.auth import hash_password
-
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
-console_app = typer.Typer(help="Operations console (/console): users and API keys.", no_args_is_help=True)
+console_app = typer.Typer(
+    help="Operations console (/console): users and API keys.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @console_app.command("hash-password")
@@ -30,6 +30,8 @@ def hash_password_command(
     if len(password) < 10:
         typer.secho("error: use at least 10 characters / 密码至少 10 位", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2)
+    from bot.console.auth import hash_password  # (imports the settings models: only when needed)
+
     name = username.upper()
     typer.echo(f"ADVISOR_CONSOLE__USERS__{name}__PASSWORD_HASH='{hash_password(password)}'")
     typer.echo(f"ADVISOR_CONSOLE__USERS__{name}__ROLE={role}")

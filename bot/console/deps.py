@@ -6,16 +6,20 @@ admin action gets 403.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import plotly
 import yaml
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.console.auth import COOKIE, ConsoleAuth, Principal
@@ -27,6 +31,21 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 PLOTLY_URL = f"/console/assets/plotly-{plotly.__version__}.min.js"
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 _env.filters["tojson_script"] = json_dumps
+
+
+@pass_context
+def _localtime(context: Context, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> Markup:
+    """A time in the bank's zone (dialogue.timezone), always labelled with its UTC offset."""
+    if value is None:
+        return Markup("—")
+    local = value.astimezone(context["tz"])
+    offset = local.strftime("%z")
+    return Markup('<time datetime="{}" title="{}">{} <small class="tz">UTC{}:{}</small></time>').format(
+        value.isoformat(), context["tz"].key, local.strftime(fmt), offset[:3], offset[3:]
+    )
+
+
+_env.filters["localtime"] = _localtime
 SECURITY_HEADERS = {
     # plotly.js sets inline styles on the elements it draws; scripts come only from the app itself.
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -124,11 +143,17 @@ ConsoleSettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 
 
+def bank_zone(settings: Settings) -> ZoneInfo:
+    """The zone every console time is shown in: the bank's (dialogue.timezone)."""
+    return ZoneInfo(settings.dialogue.timezone)
+
+
 def render(
     request: Request, template: str, *, principal: Principal | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    """A page with the common context (user, role, CSRF token, labels) and the security headers."""
+    """A page with the common context (user, role, CSRF token, labels, the bank's zone) and the security headers."""
     auth = get_auth(request)
+    zone = bank_zone(get_settings(request))
     html = _env.get_template(template).render(
         request=request,
         user=principal,
@@ -137,6 +162,8 @@ def render(
         labels=labels(),
         path=request.url.path,
         plotly_url=PLOTLY_URL,
+        tz=zone,
+        tz_label=f"{zone.key} UTC{datetime.now(zone).strftime('%z')[:3]}",
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bot.console import api, campaigns, views
+from bot.console import api, campaigns, optouts, views
 
-ROUTERS: tuple[APIRouter, ...] = (views.router, api.router, campaigns.router, campaigns.api)
+ROUTERS: tuple[APIRouter, ...] = (
+    views.router,
+    api.router,
+    campaigns.router,
+    campaigns.api,
+    optouts.router,
+    optouts.api,
+)

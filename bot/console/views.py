@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from bot.console import charts
 from bot.console.auth import COOKIE
@@ -43,7 +44,13 @@ from bot.roleplay.schemas import TeamView
 from bot.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
+_ASSETS = {
+    "console.css": "text/css; charset=utf-8",
+    "console.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
 _LEAD_PARAMS = ("status", "type", "channel", "advisor_id", "created_from", "created_to")
+UNASSIGNED = "-"  # the advisor filter's value for "no advisor yet"
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -122,11 +129,8 @@ def asset(name: str) -> Response:
             media_type="text/javascript; charset=utf-8",
             headers={"Cache-Control": "public, max-age=31536000, immutable"},
         )
-    if name in {"console.css", "console.js"}:
-        media = "text/css" if name.endswith(".css") else "text/javascript"
-        return FileResponse(
-            STATIC / name, media_type=f"{media}; charset=utf-8", headers={"Cache-Control": "public, max-age=300"}
-        )
+    if name in _ASSETS:
+        return FileResponse(STATIC / name, media_type=_ASSETS[name], headers={"Cache-Control": "public, max-age=300"})
     raise HTTPException(status.HTTP_404_NOT_FOUND, "no such asset")
 
 
@@ -136,6 +140,9 @@ def asset(name: str) -> Response:
 def lead_query(request: Request, *, paged: bool) -> tuple[LeadQuery | None, str | None]:
     """The filter form's values (blank fields ignored) as the leads API's own query model."""
     data: dict[str, str] = {k: v.strip() for k in _LEAD_PARAMS if (v := request.query_params.get(k)) and v.strip()}
+    if data.get("advisor_id") == UNASSIGNED:
+        del data["advisor_id"]
+        data["unassigned"] = "true"
     if paged and (page := request.query_params.get("page", "").strip()):
         data["page"] = page
     try:
@@ -152,18 +159,31 @@ def lead_filters(query: LeadQuery, settings: Settings) -> LeadFilters:
         raise InputError("; ".join(e["msg"] for e in exc.errors())) from exc
 
 
+def known_advisors(session: Session, settings: Settings) -> list[str]:
+    """Advisors to filter by: those with leads, and those the assignment rules may pick."""
+    configured = {
+        *settings.leads.assignment.roster,
+        *(a for team in settings.leads.assignment.by_segment.values() for a in team),
+    }
+    return sorted({*leads.advisors(session), *configured})
+
+
 @router.get("/leads")
 def leads_page(request: Request, principal: PageUser, sessions: SessionsDep, settings: ConsoleSettingsDep) -> Response:
+    """Leads with how to reach the client and who follows up; contact details masked for viewers."""
     query, error = lead_query(request, paged=True)
     page = None
-    if query is not None:
-        try:
-            filters = lead_filters(query, settings)
-            with sessions() as session:
+    with sessions() as session:
+        if query is not None:
+            try:
+                filters = lead_filters(query, settings)
                 assert isinstance(query, LeadListQuery)
                 page = leads.list_leads(session, filters=filters, page=query.page, page_size=query.page_size)
-        except InputError as exc:
-            error = str(exc)
+            except InputError as exc:
+                error = str(exc)
+        advisors = known_advisors(session, settings)
+    if page is not None and not principal.allows("admin"):
+        page = page.model_copy(update={"items": [leads.masked(lead) for lead in page.items]})
     params = {k: request.query_params.get(k, "") for k in _LEAD_PARAMS}
     export_qs = urlencode({k: v for k, v in params.items() if v})
     return render(
@@ -174,9 +194,10 @@ def leads_page(request: Request, principal: PageUser, sessions: SessionsDep, set
         error=error,
         params=params,
         export_qs=export_qs,
+        advisors=advisors,
+        unassigned=UNASSIGNED,
         # forward first (new → contacted before closed), so the preselected choice is the usual next step
         transitions={k: sorted(v, key=list(TRANSITIONS).index) for k, v in TRANSITIONS.items()},
-        tz=ZoneInfo(settings.dialogue.timezone),
         flash=request.query_params.get("flash"),
         page_qs=lambda n: urlencode({**{k: v for k, v in params.items() if v}, "page": n}),
     )
@@ -215,8 +236,10 @@ def change_status(
 
 
 @router.get("/leads/export.csv")
-def export_leads(request: Request, _: PageUser, sessions: SessionsDep, settings: ConsoleSettingsDep) -> Response:
-    """The filtered leads as CSV, through the leads service's own exporter."""
+def export_leads(
+    request: Request, principal: PageUser, sessions: SessionsDep, settings: ConsoleSettingsDep
+) -> Response:
+    """The filtered leads as CSV, through the leads service's own exporter (contacts masked for viewers)."""
     query, error = lead_query(request, paged=False)
     try:
         if query is None:
@@ -226,9 +249,11 @@ def export_leads(request: Request, _: PageUser, sessions: SessionsDep, settings:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     tz = ZoneInfo(settings.dialogue.timezone)
 
+    mask = not principal.allows("admin")
+
     def chunks() -> Iterator[str]:
         with sessions() as session:
-            yield from leads.export_csv(session, filters=filters, tz=tz)
+            yield from leads.export_csv(session, filters=filters, tz=tz, mask_contact=mask)
 
     stamp = datetime.now(tz).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
@@ -266,7 +291,11 @@ def audit_page(
         rule=rule or None,
         channel=channel or None,
     )
-    figure = charts.counts_bar("按规则拦截次数 Blocks by rule", log.by_rule) if log.by_rule else None
+    figure = (
+        charts.counts_bar("按规则拦截次数 Blocks by rule", log.by_rule, labels=labels()["rules"])
+        if log.by_rule
+        else None
+    )
     return render(
         request,
         "audit.html",

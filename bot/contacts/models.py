@@ -1,4 +1,4 @@
-"""Tables and schemas for contact preferences: do-not-contact keys and risk-profile history."""
+"""Tables and schemas for contact preferences: do-not-contact keys, the opt-out register, risk profiles."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from bot.contacts.portable import UTCDateTime
 from bot.db import Base
 
 KeyKind = Literal["client", "phone"]
+# What a recorded refusal blocks: a phone number everywhere (every campaign, every channel), or only the
+# channel identity it came from (a web visitor, a WeCom user) when no number is known.
+Coverage = Literal["phone", "identity"]
 RISK_LEVELS = ("C1", "C2", "C3", "C4", "C5")
 
 
@@ -37,6 +40,27 @@ class DoNotContact(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(32))
     evidence: Mapped[str] = mapped_column(Text)
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OptOut(Base):
+    """The opt-out register: one row per refusal received (who, channel, when, evidence, who recorded it).
+
+    `do_not_contact` holds the keys every check reads; this is what the console lists and exports. A
+    repeat that blocks no new key adds no row, so retries and duplicate messages change nothing.
+    """
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (Index("ix_opt_outs_at", "opted_out_at"), Index("ix_opt_outs_phone", "phone"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The channel identity (web:…, wecom:…, voice:…), the bank's client id, or phone:+86… for a phoned-in one.
+    client_key: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    evidence: Mapped[str] = mapped_column(Text)
+    # "dialogue", "voice", or "console:<user>" for one an admin entered (e.g. received by phone).
+    recorded_by: Mapped[str] = mapped_column(String(64))
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -70,6 +94,35 @@ class OptOutRead(BaseModel):
     channel: str
     evidence: str
     opted_out_at: datetime
+
+
+class OptOutRecord(BaseModel):
+    """One register entry, and what it covers."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    client_key: str
+    channel: str
+    phone: str | None
+    evidence: str
+    recorded_by: str
+    opted_out_at: datetime
+
+    @property
+    def covers(self) -> Coverage:
+        return "phone" if self.phone else "identity"
+
+
+class OptOutRecorded(BaseModel):
+    """What `opt_out` did: the keys now blocked, and the register entry (None when nothing was new)."""
+
+    client_key: str
+    channel: str
+    phone: str | None
+    covers: Coverage
+    keys: list[OptOutRead]
+    record: OptOutRecord | None
 
 
 class RiskProfileRead(BaseModel):

@@ -13,7 +13,17 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from bot.contacts.models import RISK_LEVELS, DoNotContact, KeyKind, OptOutRead, RiskProfile, RiskProfileRead
+from bot.contacts.models import (
+    RISK_LEVELS,
+    DoNotContact,
+    KeyKind,
+    OptOut,
+    OptOutRead,
+    OptOutRecord,
+    OptOutRecorded,
+    RiskProfile,
+    RiskProfileRead,
+)
 from bot.contacts.phones import normalize_phone
 from bot.contacts.portable import insert_or_ignore
 from bot.db import utcnow
@@ -43,13 +53,16 @@ def opt_out(
     phone: str | None = None,
     channel: str,
     evidence: str,
+    recorded_by: str = "dialogue",
     now: datetime | None = None,
-) -> list[OptOutRead]:
+) -> OptOutRecorded:
     """Record a refusal of marketing for the client key and (when known) the phone; idempotent.
 
-    Effective on every channel and campaign at once because every check reads the same rows. The first
-    refusal per key is kept as evidence; repeating it changes nothing. An unparseable phone is logged
-    and skipped rather than raised, so the client-key refusal is never lost over a typo.
+    Effective on every channel and campaign at once because every check reads the same rows. With a
+    phone, the number is blocked in every campaign; without one, only this channel identity is (the
+    result's `covers` says which, and `coverage_text` words it for the client). The first refusal per
+    key is kept as evidence; a repeat that blocks no new key changes nothing. An unparseable phone is
+    logged and skipped rather than raised, so the client-key refusal is never lost over a typo.
     """
     client_key = _required(client_key, "client_key")
     channel = _required(channel, "channel")
@@ -61,14 +74,39 @@ def opt_out(
     if normalized:
         keys.append(("phone", normalized))
     at = now or utcnow()
+    added = False
     for kind, value in keys:
         # Insert-or-ignore, so a concurrent opt-out of the same key cannot fail this one.
         values = {
             "key_kind": kind, "key_value": value, "client_key": client_key, "phone": normalized,
             "channel": channel, "evidence": evidence, "opted_out_at": at,
         }  # fmt: skip
-        insert_or_ignore(session, DoNotContact, values, conflict=("key_kind", "key_value"))
-    return [OptOutRead.model_validate(_find(session, kind, value)) for kind, value in keys]
+        added |= insert_or_ignore(session, DoNotContact, values, conflict=("key_kind", "key_value"))
+    record = None
+    if added:
+        row = OptOut(
+            client_key=client_key, channel=channel, phone=normalized, evidence=evidence,
+            recorded_by=recorded_by[:64], opted_out_at=at,
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        record = OptOutRecord.model_validate(row)
+    rows = [OptOutRead.model_validate(_find(session, kind, value)) for kind, value in keys]
+    # A number blocked by an earlier refusal of the same identity still counts.
+    blocked_phone = normalized or session.scalar(
+        select(DoNotContact.key_value)
+        .where(DoNotContact.key_kind == "phone", DoNotContact.client_key == client_key)
+        .order_by(DoNotContact.id)
+        .limit(1)
+    )
+    return OptOutRecorded(
+        client_key=client_key,
+        channel=channel,
+        phone=blocked_phone,
+        covers="phone" if blocked_phone else "identity",
+        keys=rows,
+        record=record,
+    )
 
 
 def _find(session: Session, kind: KeyKind, value: str) -> DoNotContact | None:

@@ -46,9 +46,12 @@ def ingest(
 
     Drafts (no approval), expired content and content not yet valid are reported and never indexed.
     """
+    from bot.cli.progress import Ticker
+
     try:
-        service = KnowledgeService.from_settings(get_settings())
-        report = service.ingest(path, reset=reset)
+        with Ticker("Opening the content store and the embedding model"):
+            service = KnowledgeService.from_settings(get_settings())
+        report = service.ingest(path, reset=reset)  # draws its own bar of chunks indexed on a terminal
     except AdvisorError as exc:
         raise _fail(exc) from exc
     if as_json:

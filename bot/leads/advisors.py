@@ -30,6 +30,7 @@ class AdvisorTexts(BaseModel):
     item: str
     product: str
     callback: str
+    contact: str
     more: str
     types: dict[str, str]
     statuses: dict[str, str]
@@ -62,6 +63,9 @@ def render(leads: list[LeadRead], *, limit: int, tz: tzinfo, texts: AdvisorTexts
                 status=texts.statuses.get(lead.status, lead.status),
                 score=f"{lead.score:.0f}",
                 callback=callback,
+                contact=texts.contact.format(name=lead.contact_name or "", phone=lead.contact_phone)
+                if lead.contact_phone
+                else "",
                 evidence=evidence,
             )
         )

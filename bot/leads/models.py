@@ -8,7 +8,7 @@ because NULLs never collide in a unique index.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,6 +21,11 @@ from bot.db import Base
 LeadType = Literal["product_interest", "advisor_request", "callback_request", "complaint"]
 LeadStatus = Literal["new", "contacted", "converted", "closed"]
 EventType = Literal["lead.created", "lead.updated"]
+# Where a lead's contact details came from: the client typed them (with consent), or the bank's client
+# list (a campaign's client row). A later lead of the same client inherits them with their source.
+ContactSource = Literal["conversation", "client_list"]
+# How the advisor was chosen: the client row's advisor_id, the segment's advisors, the roster, or by staff.
+AdvisorRule = Literal["client_list", "segment", "roster", "manual"]
 
 OPEN_STATUSES: tuple[LeadStatus, ...] = ("new", "contacted")
 # The life cycle: new → contacted → converted | closed, and new → closed (e.g. spam, unreachable).
@@ -47,6 +52,7 @@ class Lead(Base):
         Index("ix_leads_created", "created_at"),
         Index("ix_leads_advisor", "advisor_id"),
         Index("ix_leads_client", "client_key"),
+        Index("ix_leads_linked_client", "linked_client_id"),
         CheckConstraint(
             "type IN ('product_interest', 'advisor_request', 'callback_request', 'complaint')", name="type"
         ),
@@ -70,6 +76,17 @@ class Lead(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     advisor_id: Mapped[str | None] = mapped_column(String(64))
+    advisor_rule: Mapped[str | None] = mapped_column(String(16))
+    # how to reach the client, and the consent to be contacted (wording shown and when it was given)
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_source: Mapped[str | None] = mapped_column(String(16))
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # who the client is at the bank: a client id (a campaign's client list), its campaign, the WeCom user
+    linked_client_id: Mapped[str | None] = mapped_column(String(128))
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    wecom_external_userid: Mapped[str | None] = mapped_column(String(128))
     # state
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -145,9 +162,30 @@ class LeadRead(BaseModel):
     summary: str | None
     callback_at: datetime | None
     advisor_id: str | None
+    advisor_rule: AdvisorRule | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_source: ContactSource | None = None
+    consent_text: str | None = None
+    consent_at: datetime | None = None
+    linked_client_id: str | None = None
+    campaign_id: int | None = None
+    wecom_external_userid: str | None = None
     status: LeadStatus
     created_at: datetime
     updated_at: datetime
+
+
+class KnownClient(BaseModel):
+    """A client the bank already knows (a row of a campaign's client list), as leads need them."""
+
+    client_id: str
+    name: str
+    phone: str
+    advisor_id: str | None
+    segment: str | None
+    campaign_id: int
+    consent_date: date | None
 
 
 class LeadUpdate(BaseModel):
@@ -176,6 +214,7 @@ class LeadFilters(BaseModel):
     client_key: str | None = None
     product_code: str | None = None
     advisor_id: str | None = None
+    unassigned: bool | None = None
     created_from: AwareDatetime | None = None
     created_to: AwareDatetime | None = None
 

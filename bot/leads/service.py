@@ -21,6 +21,8 @@ from bot.contacts.portable import insert_or_ignore
 from bot.db import utcnow
 from bot.errors import InputError
 from bot.leads import outbox
+from bot.leads.assignment import LeadRouting
+from bot.leads.contact import enrich_lead
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.leads.models import (
     OPEN_LEAD,
@@ -56,12 +58,15 @@ def record_lead(
     evidence: str,
     summary: str | None = None,
     callback_at: datetime | None = None,
+    routing: LeadRouting | None = None,
     now: datetime | None = None,
 ) -> list[LeadRead]:
     """Create or update the open lead for each product named (or one with no product).
 
     One open lead per client, type and product: a repeat updates it (latest contact details, highest
     score, the new words appended to the evidence) and is never duplicated, even when two requests race.
+    With `routing`, a lead is linked to the client the bank knows (campaign client list) and given an
+    advisor (see bot/leads/assignment.py); contact details the client gave before are carried over.
     """
     try:
         data = LeadCreate.model_validate(
@@ -75,7 +80,7 @@ def record_lead(
     except ValidationError as exc:
         raise InputError(f"invalid lead: {_explain(exc)}") from exc
     at = now or utcnow()
-    return [_upsert(session, data, code, at) for code in data.product_codes or [""]]
+    return [_upsert(session, data, code, at, routing) for code in data.product_codes or [""]]
 
 
 def _open_lead(session: Session, data: LeadCreate, product_code: str) -> Lead | None:
@@ -92,7 +97,9 @@ def _open_lead(session: Session, data: LeadCreate, product_code: str) -> Lead | 
     )
 
 
-def _upsert(session: Session, data: LeadCreate, product_code: str, at: datetime) -> LeadRead:
+def _upsert(
+    session: Session, data: LeadCreate, product_code: str, at: datetime, routing: LeadRouting | None
+) -> LeadRead:
     """Insert-or-ignore first, then read and update under the write lock.
 
     The insert comes first because it takes the write lock (SQLite) before anything is read: reading
@@ -116,11 +123,10 @@ def _upsert(session: Session, data: LeadCreate, product_code: str, at: datetime)
         # PostgreSQL only: the open lead we collided with was closed before we could read it; try again.
     else:  # pragma: no cover - needs three such interleavings in a row
         raise InputError(f"lead for {data.client_key}/{data.type}/{product_code!r} could not be stored")
-    if created:
-        outbox.enqueue(session, lead=lead, event_type="lead.created", now=at)
-    else:
+    if not created:
         _merge(lead, data, at)
-        outbox.enqueue(session, lead=lead, event_type="lead.updated", now=at)
+    enrich_lead(session, lead, routing)
+    outbox.enqueue(session, lead=lead, event_type="lead.created" if created else "lead.updated", now=at)
     return LeadRead.model_validate(lead)
 
 
@@ -143,6 +149,8 @@ def _filtered(query: Select[Any], filters: LeadFilters) -> Select[Any]:
         value = getattr(filters, field)
         if value is not None:
             query = query.where(getattr(Lead, field) == value)
+    if filters.unassigned is not None:
+        query = query.where(Lead.advisor_id.is_(None) if filters.unassigned else Lead.advisor_id.is_not(None))
     if filters.created_from is not None:
         query = query.where(Lead.created_at >= filters.created_from)
     if filters.created_to is not None:
@@ -202,10 +210,16 @@ def assign_advisor(session: Session, *, lead_id: int, advisor_id: str | None, no
     lead = _locked(session, lead_id)
     if lead.advisor_id == advisor_id:
         return LeadRead.model_validate(lead)
-    lead.advisor_id = advisor_id
+    lead.advisor_id, lead.advisor_rule = advisor_id, "manual" if advisor_id else None
     lead.updated_at = now or utcnow()
     outbox.enqueue(session, lead=lead, event_type="lead.updated", now=lead.updated_at)
     return LeadRead.model_validate(lead)
+
+
+def advisors(session: Session) -> list[str]:
+    """Every advisor id some lead is assigned to (for filters), sorted."""
+    rows = session.scalars(select(Lead.advisor_id).where(Lead.advisor_id.is_not(None)).distinct())
+    return sorted(a for a in rows if a)
 
 
 def open_leads_for_advisor(session: Session, *, advisor_id: str, limit: int = 20) -> list[LeadRead]:
@@ -220,6 +234,20 @@ def open_leads_for_advisor(session: Session, *, advisor_id: str, limit: int = 20
 
 
 CSV_COLUMNS = tuple(LeadRead.model_fields)
+
+
+def masked(lead: LeadRead) -> LeadRead:
+    """The lead with its contact name and phone masked (张*, +*********5678), for viewers."""
+    from bot.observability.masking import mask_name, mask_phone
+
+    return lead.model_copy(
+        update={
+            "contact_name": mask_name(lead.contact_name) if lead.contact_name else None,
+            "contact_phone": mask_phone(lead.contact_phone) if lead.contact_phone else None,
+        }
+    )
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PHONE = re.compile(r"\+\d{6,15}")
 
@@ -235,11 +263,13 @@ def _cell(value: object, tz: tzinfo) -> object:
     return value
 
 
-def export_csv(session: Session, *, filters: LeadFilters, tz: tzinfo = UTC, chunk_rows: int = 500) -> Iterator[str]:
+def export_csv(
+    session: Session, *, filters: LeadFilters, tz: tzinfo = UTC, mask_contact: bool = False, chunk_rows: int = 500
+) -> Iterator[str]:
     """The matching leads as CSV text chunks: a UTF-8 BOM first (Excel then reads Chinese), then rows.
 
     A generator, so a large export streams instead of being built in memory; the session must stay
-    open until it is exhausted.
+    open until it is exhausted. `mask_contact` hides names and phones (for viewers).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -250,6 +280,8 @@ def export_csv(session: Session, *, filters: LeadFilters, tz: tzinfo = UTC, chun
     buffer.truncate()
     for count, lead in enumerate(session.scalars(query.execution_options(yield_per=chunk_rows)), start=1):
         row = LeadRead.model_validate(lead)
+        if mask_contact:
+            row = masked(row)
         writer.writerow([_cell(getattr(row, c), tz) for c in CSV_COLUMNS])
         if count % chunk_rows == 0:
             yield buffer.getvalue()

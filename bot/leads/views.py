@@ -69,6 +69,7 @@ class LeadQuery(BaseModel):
     client_key: str | None = Field(default=None, max_length=128)
     product_code: str | None = Field(default=None, max_length=64)
     advisor_id: str | None = Field(default=None, max_length=64)
+    unassigned: bool | None = None
     created_from: date | datetime | None = None
     created_to: date | datetime | None = None
 

@@ -15,6 +15,7 @@ import sys
 import traceback
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.observability.masking import mask_text, mask_value
@@ -84,16 +85,37 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def install_logging(level: str = "INFO", *, stream: TextIO | None = None) -> logging.Handler:
+LOG_FILE_NAME = "app.jsonl"
+
+
+def log_file(log_to: str, logs_dir: Path, *, interactive: bool) -> Path | None:
+    """Where app.log_to sends the JSON logs: a file under logs_dir, or None for stderr.
+
+    `auto` picks the file when a person is watching a terminal (they read the start-up summary, not
+    JSON), and stderr for services and containers, whose supervisors collect it.
+    """
+    if log_to == "file" or (log_to == "auto" and interactive):
+        return logs_dir / LOG_FILE_NAME
+    return None
+
+
+def install_logging(level: str = "INFO", *, stream: TextIO | None = None, file: Path | None = None) -> logging.Handler:
     """Route the root logger (and uvicorn's) through one masked JSON handler; idempotent.
 
+    The handler writes to `file` (appended, UTF-8) when given, else to `stream`, else to stderr.
     Other handlers on the root logger (e.g. a test runner's) are left alone; only a handler installed
     by an earlier call is replaced.
     """
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
         root.removeHandler(old)
-    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+        old.close()
+    handler: logging.Handler
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     setattr(handler, _MARK, True)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)

@@ -39,6 +39,11 @@ def _mask_tail(text: str) -> str:
     return "".join("*" if i in hidden else ch for i, ch in enumerate(text))
 
 
+def mask_phone(phone: str) -> str:
+    """+8613812345678 → +*********5678: every digit but the last four hidden."""
+    return _mask_tail(phone)
+
+
 def mask_name(name: str) -> str:
     """张三 → 张*, Wang Wei → W*******: the first character only."""
     name = name.strip()

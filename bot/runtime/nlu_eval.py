@@ -30,6 +30,18 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
     return {"accuracy": round(float(report["accuracy"]), 4), "intents": intents}
 
 
+def count_examples(test_file: Path) -> int:
+    """How many examples a Rasa NLU YAML file holds (for the progress line); 0 if it cannot be read."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(test_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return 0
+    blocks = [item.get("examples", "") for item in data.get("nlu", []) if isinstance(item, dict)]
+    return sum(line.lstrip().startswith("- ") for block in blocks for line in str(block).splitlines())
+
+
 def evaluate(settings: Settings, *, model: Path, test_file: Path) -> dict[str, Any]:
     """Run `rasa test nlu` on `test_file` and summarise its intent report."""
     with tempfile.TemporaryDirectory(prefix="nlu-eval-") as out:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,15 +54,19 @@ def test_create_run_outcomes_report_through_the_cli(runner: CliRunner, tmp_path:
     body = json.loads(created.stdout)
     campaign_id = body["campaign_id"]
     assert (body["seed"], body["summary"]["rows"], body["summary"]["rejected"]) == (5, 9, 1)
-    assert body["rejected_rows"] == [{"row": 10, "client_id": "bad", "reasons": ["bad_phone"]}]
+    [rejected] = body["rejected_rows"]
+    assert (rejected["row"], rejected["client_id"], rejected["reasons"][0].split(":")[0]) == (10, "bad", "bad_phone")
+    assert "+8613812345678" in rejected["reasons"][0]  # says what a valid phone looks like
     assert body["summary"]["arms"] == {"control": 2, "treatment": 6}
 
     text = runner.invoke(cli.campaign_app, ["list"])
-    assert text.exit_code == 0 and "冬季唤醒" in text.output
+    assert text.exit_code == 0 and "冬季唤醒" in text.output and "待外呼 Planned" in text.output
 
     dry = runner.invoke(cli.campaign_app, ["run", str(campaign_id), "--dry-run", "--json"])
     assert dry.exit_code == 0, dry.output
     assert json.loads(dry.stdout)["dialed"] == 0
+    dry_text = runner.invoke(cli.campaign_app, ["run", str(campaign_id), "--dry-run"])
+    assert dry_text.exit_code == 0 and "not now:" not in dry_text.output.replace("现在不拨 not now: ", "")
 
     ran = runner.invoke(cli.campaign_app, ["run", str(campaign_id), "--cps", "30", "--json"])
     assert ran.exit_code == 0, ran.output
@@ -80,6 +85,44 @@ def test_create_run_outcomes_report_through_the_cli(runner: CliRunner, tmp_path:
     assert data["uplift"]["n_treatment"] == 6 and data["outcome"] == "purchased"
     human = runner.invoke(cli.campaign_app, ["report", str(campaign_id)])
     assert human.exit_code == 0 and "uplift" in human.output
+    uplift_lines = human.output.split("提升 uplift", 1)[1]
+    assert " pp [95% CI " in uplift_lines and not re.search(r"[+-]\d+\.\d+%", uplift_lines)  # one unit: pp
+    assert "样本不足 Too few to tell" in human.output  # 6 treated vs 2 control clients
+    assert "已完成 Completed" in human.output or "进行中 Running" in human.output
+
+
+def test_dry_run_shows_scheduled_times_and_lifecycle_commands(runner: CliRunner, tmp_path: Path) -> None:
+    soon = (datetime.now(UTC) + timedelta(days=10)).day
+    payday = str(soon if soon <= 28 else 1)  # a payday whose window (it and the 3 days after) is not today
+    rows = [client("early", phone="+85290000001"), client("payroll", phone="+85290000002", payroll_day=payday)]
+    path = write_csv(tmp_path / "clients.csv", rows)
+    created = json.loads(
+        runner.invoke(
+            cli.campaign_app, ["create", "--name", "x", "--clients", str(path), "--control-share", "0", "--json"]
+        ).stdout
+    )
+    campaign_id = str(created["campaign_id"])
+    dry = runner.invoke(cli.campaign_app, ["run", campaign_id, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    # the payroll client waits for payday (calling hours here start at 00:00): the time is shown with its zone
+    assert "scheduled calls" in dry.output and f"-{int(payday):02d} 00:00 Asia/Hong_Kong · 1 client(s)" in dry.output
+    assert runner.invoke(cli.campaign_app, ["pause", campaign_id]).output.strip().endswith("已暂停 Paused")
+    refused = runner.invoke(cli.campaign_app, ["run", campaign_id])
+    assert refused.exit_code == 2 and f"advisor campaign resume {campaign_id}" in refused.output
+    assert "待外呼 Planned" in runner.invoke(cli.campaign_app, ["resume", campaign_id]).output
+    assert runner.invoke(cli.campaign_app, ["delete", campaign_id]).exit_code == 2  # needs --yes
+    deleted = runner.invoke(cli.campaign_app, ["delete", campaign_id, "--yes"])
+    assert deleted.exit_code == 0 and "deleted" in deleted.output
+    assert "no campaigns" in runner.invoke(cli.campaign_app, ["list"]).output
+
+
+def test_creating_a_campaign_nobody_can_be_called_in_warns(runner: CliRunner, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "clients.csv", [client("a", consent_call="no", consent_date="")])
+    result = runner.invoke(cli.campaign_app, ["create", "--name", "空", "--clients", str(path)])
+    assert (
+        result.exit_code == 0 and "No eligible client" in result.output and "advisor campaign delete" in result.output
+    )
+    assert "未同意外呼 no consent 1" in result.output  # reasons by their labels
 
 
 def test_bad_input_exits_2_with_a_clear_message(runner: CliRunner, tmp_path: Path) -> None:

@@ -155,6 +155,22 @@ def test_rechecks_at_dial_time_opt_out_and_calling_hours(
     assert got["c1"].next_call_at == T0 + timedelta(hours=22)  # 09:00 next day in Hong Kong
 
 
+def test_a_number_refused_by_phone_after_planning_is_not_dialled_in_any_campaign(
+    sessions: sessionmaker[Session], dial_settings: Settings, tmp_path: Path
+) -> None:
+    """An admin records a hotline refusal by number only (another identity): the pre-dial check stops it."""
+    first = _campaign(sessions, dial_settings, tmp_path, 2)
+    second = make_campaign(sessions, dial_settings, tmp_path / "b.csv", [client("other-id", phone="+85290000001")],
+                           as_of=T0, control_share=0.0).campaign_id  # fmt: skip
+    with transaction(sessions) as session:
+        opt_out(session, client_key="phone:+85290000001", phone="+852 9000 0001", channel="phone",
+                evidence="客户致电客服热线", recorded_by="console:ops-admin")  # fmt: skip
+    provider = FakeProvider(sessions, FakeClock(T0))
+    assert _run(sessions, provider, dial_settings, first).skipped == {"do_not_contact": 1}
+    assert _run(sessions, provider, dial_settings, second).skipped == {"do_not_contact": 1}
+    assert [r.to for _, r in provider.calls] == ["+85290000000"]
+
+
 def test_dry_run_changes_nothing(sessions: sessionmaker[Session], dial_settings: Settings, tmp_path: Path) -> None:
     campaign_id = _campaign(sessions, dial_settings, tmp_path, 3)
     provider = FakeProvider(sessions, FakeClock(T0))

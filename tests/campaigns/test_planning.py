@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns.models import CampaignClient
 from bot.campaigns.planning import first_call
+from bot.campaigns.service import CreateOptions, create_campaign
 from bot.contacts.service import opt_out
 from bot.db import transaction
 from bot.errors import InputError
 from bot.settings import Settings
 from tests.campaigns.conftest import T0, add_attempt, add_campaign, add_client, rules
-from tests.campaigns.fakes import REFUSED_CN, client, make_campaign
+from tests.campaigns.fakes import REFUSED_CN, client, make_campaign, write_csv
 
 
 def _rows(sessions: sessionmaker[Session], campaign_id: int) -> dict[str, CampaignClient]:
@@ -55,12 +56,32 @@ def test_every_exclusion_is_recorded_with_its_reason(
         "dnc-client": ("excluded", "do_not_contact"),
         "dnc-phone": ("excluded", "do_not_contact"),
         "capped": ("excluded", "frequency_cap"),
-        "mainland": ("excluded", f"provider_refused:{REFUSED_CN}"),
-        "many": ("excluded", f"no_consent;not_dormant;provider_refused:{REFUSED_CN}"),
+        "mainland": ("excluded", f"provider_refused: {REFUSED_CN}"),
+        "many": ("excluded", f"no_consent;not_dormant;provider_refused: {REFUSED_CN}"),
     }
     assert created.summary["excluded_reasons"] == {
         "no_consent": 2, "not_dormant": 2, "do_not_contact": 2, "frequency_cap": 1, "provider_refused": 2,
     }  # fmt: skip
+
+
+def test_a_refusal_text_with_semicolons_keeps_the_summary_readable(
+    sessions: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    """Twilio's real refusal text has a ';' in it; the summary once split it into a bogus reason."""
+    from telephony.factory import refusal_rule
+
+    rows = [client("mainland", phone="+8613812345678"), client("hk", phone="+85290000001")]
+    write_csv(tmp_path / "c.csv", rows)
+    with transaction(sessions) as session:
+        created = create_campaign(
+            session, settings, CreateOptions(name="x", as_of=T0, seed=1), clients_file=tmp_path / "c.csv",
+            refusal=refusal_rule(settings),
+        )  # fmt: skip
+    assert created.summary["excluded_reasons"] == {"provider_refused": 1}
+    [(text, count)] = created.summary["provider_refusals"].items()
+    assert count == 1 and "mainland China (+86)" in text and "use a domestic carrier" in text
+    stored = _rows(sessions, created.campaign_id)["mainland"].reasons
+    assert stored.startswith("provider_refused: ") and stored.count(";") == 0
 
 
 def test_segments_priority_and_payroll_schedule(
@@ -75,7 +96,7 @@ def test_segments_priority_and_payroll_schedule(
     created = make_campaign(sessions, settings, tmp_path / "c.csv", rows, as_of=T0, control_share=0.0)
     got = _rows(sessions, created.campaign_id)
     assert {cid: r.segment for cid, r in got.items()} == {
-        "payroll": "payroll_after_payday", "rich": "dormant_high_aum", "old": "dormant_long", "plain": "dormant_other",
+        "payroll": "payroll_other", "rich": "dormant_high_aum", "old": "dormant_long", "plain": "dormant_other",
     }  # fmt: skip
     # Hong Kong, 2026-12-01 (Tue) 11:00: payday the 10th -> Thursday 10 December 09:00 local
     assert got["payroll"].next_call_at == datetime(2026, 12, 10, 1, 0, tzinfo=UTC)

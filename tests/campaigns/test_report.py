@@ -22,22 +22,30 @@ from tests.campaigns.fakes import FakeClock, FakeProvider, client, make_campaign
 from tests.leads.conftest import record
 
 
-def test_two_proportion_z_test_known_values() -> None:
-    # 120/1000 vs 90/1000: pooled p = 0.105, SE0 = 0.0137095, z = 2.18826, p = 0.02865;
-    # unpooled SE = 0.0136931, CI = 0.03 ± 0.0268379.
-    result = two_proportion(120, 1000, 90, 1000, treatment="treatment")
-    assert result.uplift == pytest.approx(0.03)
-    assert result.z == pytest.approx(2.18826, abs=1e-4)
-    assert result.p_value == pytest.approx(0.02865, abs=1e-4)
-    assert (result.ci_low, result.ci_high) == (pytest.approx(0.0031621, abs=1e-5), pytest.approx(0.0568379, abs=1e-5))
+def test_two_proportion_uses_newcombe_and_a_verdict() -> None:
+    # Newcombe (1998), Statistics in Medicine 17:873, Table II, method 10: 56/70 - 48/80 -> [0.0524, 0.3339].
+    result = two_proportion(56, 70, 48, 80, treatment="treatment", min_clients=30)
+    assert result.uplift == pytest.approx(0.2)
+    assert (result.ci_low, result.ci_high) == (pytest.approx(0.0524, abs=1e-4), pytest.approx(0.3339, abs=1e-4))
     assert result.relative_uplift == pytest.approx(1 / 3)
-    assert result.significant
+    assert result.significant and result.p_value is not None and result.p_value < 0.05
+    assert (result.verdict, result.verdict_label.zh) == ("up", "显著提升")
+
+
+def test_the_issue_case_zero_of_five_is_not_called_significant() -> None:
+    """Control 0/5, treatment 7/24 (+29.17 pp): Wald said [+10.98, +47.35] next to p = 0.166."""
+    result = two_proportion(7, 24, 0, 5, treatment="treatment", min_clients=30)
+    assert result.uplift == pytest.approx(0.2917, abs=1e-4)
+    assert result.ci_low is not None and result.ci_low < 0 < (result.ci_high or 0)
+    assert result.p_value is not None and result.p_value > 0.05 and not result.significant
+    assert (result.verdict, result.verdict_label.zh) == ("too_few", "样本不足")
 
 
 def test_two_proportion_degenerate_cases() -> None:
-    assert two_proportion(0, 0, 1, 10, treatment="t").uplift is None
+    empty = two_proportion(0, 0, 1, 10, treatment="t")
+    assert (empty.uplift, empty.verdict) == (None, "no_data")
     flat = two_proportion(0, 10, 0, 10, treatment="t")
-    assert (flat.uplift, flat.z, flat.p_value, flat.significant) == (0.0, None, None, False)
+    assert (flat.uplift, flat.p_value, flat.significant, flat.verdict) == (0.0, 1.0, False, "unclear")
 
 
 def _activity(path: Path, text: str) -> Path:
@@ -91,6 +99,8 @@ def test_report_funnel_outcomes_and_leads(sessions: sessionmaker[Session], setti
     assert report.uplift is not None
     expected = two_proportion(4, 10, 1, 10, treatment="treatment")
     assert report.uplift.uplift == pytest.approx(0.3) and report.uplift.p_value == expected.p_value
+    assert report.uplift.verdict == "too_few"  # 10 per side, below campaigns.min_clients_per_arm (30)
+    assert report.outcome_sources == {"treatment": ["imported"], "control": ["imported"]}
     assert by_aum.arms[1].funnel.converted == 4 and by_aum.outcome == "aum_increase"
     assert listed[0].id == campaign_id and listed[0].eligible == 20
 

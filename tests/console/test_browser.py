@@ -160,11 +160,11 @@ def test_lead_filters_work(browser, console: Console) -> None:  # type: ignore[n
     assert "投诉：没人回电" in exported and "WM001" not in exported
     page.select_option("#f-type", "")
     page.select_option("#f-channel", "voice")
-    page.fill("#f-advisor", "wang")
+    page.select_option("#f-advisor", "wang")
     page.click("#filter-btn")
     page.wait_for_selector("#lead-count[data-total='1']")
     assert page.locator("#leads-table tbody tr").get_attribute("data-lead") == str(console.lead_ids[2])
-    page.fill("#f-advisor", "")
+    page.select_option("#f-advisor", "")
     page.select_option("#f-channel", "")
     page.fill("#f-to", "2020-01-01")
     page.click("#filter-btn")
@@ -222,7 +222,12 @@ def test_campaign_board_charts_funnel_conversion_and_uplift(browser, console: Co
     assert page.locator("#chart-uplift_segments .errorbar").count() == 2  # one per segment
     assert page.locator("#chart-funnel .funnellayer .trace").count() == 3  # one trace per arm
     overall = page.locator("#uplift-table tr[data-treatment='treatment'][data-segment='']")
-    assert "+17.50 pp" in overall.inner_text() and "是 Yes" in overall.inner_text()
+    assert "+17.50 pp" in overall.inner_text() and "显著提升 Significant uplift" in overall.inner_text()
+    assert overall.get_attribute("data-verdict") == "up"
+    # labels first, ids as secondary text; a per-segment comparison with 20 a side is "too few to tell"
+    segment = page.locator("#uplift-table tr[data-segment='dormant_high_aum']")
+    assert "高资产睡眠客户" in segment.inner_text() and segment.get_attribute("data-verdict") == "too_few"
+    assert "样本不足" in segment.inner_text()
     page.select_option("#f-outcome", "purchased")
     page.click("#outcome-btn")
     page.wait_for_selector("#chart-uplift[data-rendered='true'] svg.main-svg")

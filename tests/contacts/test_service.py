@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.contacts import service
-from bot.contacts.models import DoNotContact, RiskProfile
+from bot.contacts.models import DoNotContact, OptOut, RiskProfile
 from bot.db import transaction
 from bot.errors import InputError
 
@@ -39,13 +39,15 @@ def test_opt_out_is_idempotent_and_keeps_the_first_evidence(sessions: sessionmak
     with transaction(sessions) as session:
         service.opt_out(session, client_key="c-1", phone="13812345678", channel="voice", evidence=WORDS, now=first)
     with transaction(sessions) as session:
-        rows = service.opt_out(session, client_key="c-1", phone="13812345678", channel="web", evidence="不要再发了")
-    assert {(r.key_kind, r.channel, r.evidence, r.opted_out_at) for r in rows} == {
+        again = service.opt_out(session, client_key="c-1", phone="13812345678", channel="web", evidence="不要再发了")
+    assert {(r.key_kind, r.channel, r.evidence, r.opted_out_at) for r in again.keys} == {
         ("client", "voice", WORDS, first),
         ("phone", "voice", WORDS, first),
     }
+    assert again.record is None and again.covers == "phone"  # nothing new: no second register entry
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(DoNotContact)) == 2
+        assert session.scalar(select(func.count()).select_from(OptOut)) == 1
 
 
 def test_a_later_refusal_adds_a_newly_known_phone(sessions: sessionmaker[Session]) -> None:
@@ -63,8 +65,10 @@ def test_a_malformed_phone_never_loses_the_refusal(
     sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING), transaction(sessions) as session:
-        rows = service.opt_out(session, client_key="c-1", phone="my number is secret", channel="web", evidence=WORDS)
-    assert [r.key_kind for r in rows] == ["client"]
+        recorded = service.opt_out(
+            session, client_key="c-1", phone="my number is secret", channel="web", evidence=WORDS
+        )
+    assert [r.key_kind for r in recorded.keys] == ["client"] and recorded.covers == "identity"
     assert "not a phone number" in caplog.text
     with sessions() as session:
         assert service.is_do_not_contact(session, client_key="c-1")

@@ -71,6 +71,9 @@ async def test_chinese_call_ends_in_a_lead_and_a_transfer(voice: VoiceStack) -> 
     found = leads(voice.stack, client_id)  # keyed by the client id passed as metadata → slot
     assert {lead["channel"] for lead in found} == {"voice"}
     assert {lead["type"] for lead in found} == {"product_interest"}  # express_interest → lead, then <Dial>
+    # the client's row in the campaign list gives the lead its advisor and the number to call back
+    assert {(lead["advisor_id"], lead["advisor_rule"]) for lead in found} == {("a-1", "client_list")}
+    assert {(lead["linked_client_id"], lead["contact_phone"]) for lead in found} == {(client_id, "+14155550301")}
     row = voice.row(attempt)
     assert (row["state"], row["answered_by"], row["call_sid"]) == ("completed", "human", call.sid)
     assert row["engaged"] and row["transferred"] and not row["opted_out"]

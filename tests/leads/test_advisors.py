@@ -11,6 +11,7 @@ from bot.channels.wecom.staff import LeadsProvider
 from bot.db import transaction
 from bot.leads import service
 from bot.leads.advisors import AdvisorLeads, advisor_texts
+from bot.leads.contact import attach_contact
 
 from .conftest import record
 
@@ -31,12 +32,16 @@ async def test_an_advisor_sees_only_their_open_leads(sessions: sessionmaker[Sess
         (others,) = record(session, client_key="c-4", score=99)
         for lead in (warm, callback, cool, closed):
             service.assign_advisor(session, lead_id=lead.id, advisor_id="zhangsan")
+        attach_contact(session, client_key="c-1", name="王芳", phone="13812345678", consent_text="同意联系",
+                       consented_at=datetime(2025, 5, 1, 9, tzinfo=SHANGHAI), lead_id=callback.id)  # fmt: skip
         service.assign_advisor(session, lead_id=others.id, advisor_id="lisi")
         service.update_status(session, lead_id=closed.id, status="closed")
     text = await provider.leads_for("zhangsan")
     lines = text.splitlines()
     assert lines[0] == advisor_texts().header
-    assert lines[1].startswith(f"#{callback.id} 预约回电｜新线索｜评分 40｜约定回电 05-02 10:00")
+    assert lines[1].startswith(
+        f"#{callback.id} 预约回电｜新线索｜评分 40｜约定回电 05-02 10:00｜联系人 王芳 +8613812345678"
+    )
     assert lines[3].startswith(f"#{warm.id} 产品意向（WM001）｜新线索｜评分 90")
     assert lines[4].endswith("…") and len(lines[4]) < 80
     assert f"#{cool.id}" not in text and f"#{closed.id}" not in text and f"#{others.id}" not in text

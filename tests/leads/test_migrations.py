@@ -22,7 +22,7 @@ from bot.models_registry import import_all_models
 from bot.settings import load_settings
 from tests.contacts.schema import REVISION, alembic_config, build_schema
 
-OURS = {"leads", "lead_outbox", "do_not_contact", "risk_profiles"}
+OURS = {"leads", "lead_outbox", "do_not_contact", "risk_profiles", "opt_outs"}
 PG_URL = "postgresql+psycopg://advisor:p%40ss%25word@db.example:5432/advisor"
 
 

@@ -78,7 +78,7 @@ def voice_stack(stack: Stack, scenario: Scenario) -> Iterator[VoiceStack]:
                 "account_sid": ACCOUNT, "auth_token": SecretStr(TOKEN), "from_number": "+14155550100",
                 "api_base_url": sim_url, "public_base_url": f"http://127.0.0.1:{port}",
                 "transfer_number": ADVISOR_DESK, "transfer_hours": "00:00-23:59",
-                "transfer_weekdays": [0, 1, 2, 3, 4, 5, 6],
+                "transfer_weekdays": [1, 2, 3, 4, 5, 6, 7],
             }
         )  # fmt: skip
         settings = stack.settings.model_copy(

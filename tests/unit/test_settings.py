@@ -43,3 +43,21 @@ def test_secret_values_are_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.llm.api_key is not None
     assert "sk-very-secret" not in repr(settings)
     assert settings.llm.api_key.get_secret_value() == "sk-very-secret"
+
+
+def test_one_weekday_convention_and_the_old_form_is_refused_with_its_conversion() -> None:
+    settings = load_settings()
+    assert settings.telephony.transfer_weekdays == [1, 2, 3, 4, 5]  # ISO, like campaigns.rest_weekdays
+    assert settings.campaigns.rest_weekdays == [6, 7]
+    with pytest.raises(ConfigError, match=r"ISO weekdays .* write \[1, 2, 3, 4, 5\]"):
+        load_settings(telephony={"transfer_weekdays": [0, 1, 2, 3, 4]})
+    with pytest.raises(ConfigError, match="ISO weekdays"):
+        load_settings(campaigns={"rest_weekdays": [8]})
+
+
+def test_the_voice_webhooks_fall_back_to_the_app_url() -> None:
+    assert load_settings(app={"public_base_url": "https://bank.example/"}).voice_base_url == "https://bank.example"
+    both = load_settings(
+        app={"public_base_url": "https://a.example"}, telephony={"public_base_url": "https://b.example"}
+    )
+    assert both.voice_base_url == "https://b.example"
