@@ -118,13 +118,6 @@ def _product_questions(product: Product, names: Sequence[str], rng: random.Rando
     return out
 
 
-def _specific(snapshot: Snapshot, code: str) -> frozenset[int]:
-    """A product's own entry and the documents about it alone (or with one other product)."""
-    return frozenset(
-        s for s in snapshot.about.get(code, ()) if len(snapshot.chunks[snapshot.members[s][0]].products) <= 2
-    )
-
-
 def content_probes(snapshot: Snapshot, noise: dict[str, list[str]], seed: int = 7) -> list[Probe]:
     """Titles and product questions (with their right sources), and paraphrase-like variants of each."""
     by_title: dict[str, set[int]] = {}
@@ -138,7 +131,7 @@ def content_probes(snapshot: Snapshot, noise: dict[str, list[str]], seed: int = 
     rng = random.Random(seed)
     for product in indexed_products(snapshot.chunks):
         names = snapshot.catalogue.names(product.entry())
-        expected = _specific(snapshot, product.code)
+        expected = frozenset(snapshot.specific.get(product.code, ()))
         asked = _product_questions(product, names, rng)
         bases += [(text, language, expected, name) for text, language, name in asked]
     if len(bases) > MAX_BASE_QUESTIONS:
@@ -281,7 +274,14 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> tuple[np.ndar
         return float(value), grad
 
     bounds = [(0, None) if SIGNS[f] > 0 else (None, 0) if SIGNS[f] < 0 else (None, None) for f in FEATURES]
-    result = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=[*bounds, (None, None)])
+    result = minimize(
+        loss,
+        np.zeros(x.shape[1] + 1),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[*bounds, (None, None)],
+        options={"maxiter": 200},
+    )
     return result.x[:-1], float(result.x[-1])
 
 
@@ -307,12 +307,13 @@ def _train(snapshot: Snapshot, searcher: HybridSearcher, *, day: date, target_de
     labels = np.asarray([int(bool(probe.expected)) for probe, _ in kept])
     right = np.asarray([candidates[0].source in probe.expected for probe, candidates in kept])
     families = np.asarray([probe.family for probe, _ in kept])
-    use = np.ones(len(rows), dtype=bool)
-    out_of_fold = _cross_validate(rows, labels, families, use)
-    # Out-of-domain questions the content answers after all look like its own questions: the first
-    # pass scores them as high as a typical content question. Leave them out and train again.
-    typical = float(np.percentile(out_of_fold[labels == 1], LOOKS_LIKE_CONTENT)) if labels.any() else 1.0
-    use = (labels == 1) | (out_of_fold < typical)
+    # Out-of-domain questions the content answers after all look like its own questions: a first fit
+    # scores them as high as a typical content question. Leave them out and train again.
+    mean, scale = _standardiser(rows)
+    weights, bias = _fit(rows, labels, mean, scale)
+    first = _sigmoid((rows - mean) / scale @ weights + bias)
+    typical = float(np.percentile(first[labels == 1], LOOKS_LIKE_CONTENT)) if labels.any() else 1.0
+    use = (labels == 1) | (first < typical)
     out_of_fold = _cross_validate(rows, labels, families, use)
     mean, scale = _standardiser(rows[use])
     weights, bias = _fit(rows[use], labels[use], mean, scale)

@@ -90,6 +90,7 @@ class Outcome(BaseModel):
     expect: list[str]
     answered: bool  # the reply is grounded (cited approved content)
     cited: str | None  # the reply's first citation
+    citations: list[str] = Field(default_factory=list)
     evidence: str | None  # the gate's first evidence hit (what retrieval says to cite)
     rank: int | None  # 1-based rank of the first expected source among the ranked sources
     confidence: float
@@ -184,6 +185,7 @@ async def evaluate(
                 expect=item.expect,
                 answered=answer.grounded,
                 cited=answer.citations[0].id if answer.citations else None,
+                citations=[c.id for c in answer.citations],
                 evidence=retrieval.hits[0].id if retrieval.answerable and retrieval.hits else None,
                 rank=next((i for i, cid in enumerate(ranked, start=1) if cid in item.expect), None),
                 confidence=retrieval.confidence,

@@ -145,7 +145,7 @@ class KnowledgeService:
         with self._lock:
             if self._store is None:
                 self._store = self._open_store()
-                self._store_version = self._store.read_state().get("version", "")
+                self._store_version = self._store.version()
             if self._embedder is None:
                 self._embedder = self._make_embedder(self._tokenizer)
             if self._searcher is None:
@@ -165,13 +165,12 @@ class KnowledgeService:
             now = time.monotonic()
             if self._snapshot is not None and now - self._checked_at < self._settings.refresh_s:
                 return self._snapshot
-            state = store.read_state()
-            version = state.get("version", "")
+            version = store.version()
             if version != self._store_version:  # written by another process: our client is stale
                 store.reopen()
                 self._store_version = version
             if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = self._load(state)
+                self._snapshot = self._load(store.read_state())
             self._checked_at = now
             return self._snapshot
 

@@ -19,6 +19,11 @@ from bot.knowledge.models import CHANNELS, Chunk, Product
 from bot.knowledge.store import NO_END, ChunkFilter, StoredChunk, day_number
 
 
+#: A document listing at most this many products is about them (a product's intro, a comparison of two);
+#: one listing more is a general document that mentions them (a fee table).
+SPECIFIC = 2
+
+
 def indexed_products(chunks: Sequence[Chunk]) -> list[Product]:
     """Every product in the index (whatever its validity today), rebuilt from its first chunk."""
     return [Product.model_validate_json(c.product_json) for c in chunks if c.product_json]
@@ -56,7 +61,9 @@ class Snapshot:
     title_terms: list[frozenset[str]] = field(default_factory=list)
     catalogue: Catalogue = field(default_factory=lambda: Catalogue([]))
     about: dict[str, list[int]] = field(default_factory=dict)  # product code → sources about it
+    specific: dict[str, list[int]] = field(default_factory=dict)  # ... about it alone or with one other
     text: str = ""  # every title and passage, folded: "does the content ever mention X"
+    catalogue_products: list[Product] = field(default_factory=list)  # every indexed product, by code
 
     @classmethod
     def build(
@@ -80,6 +87,7 @@ class Snapshot:
             snapshot.flags[f"ch_{channel}"] = np.asarray([channel in c.channels for c in chunks], dtype=bool)
         for level in ("all", "C1", "C2", "C3", "C4", "C5"):
             snapshot.flags[f"aud_{level}"] = np.asarray([level in c.audience for c in chunks], dtype=bool)
+        snapshot.catalogue_products = sorted(products, key=lambda p: p.code)
         snapshot._index_sources(products)
         snapshot.text = fold("\n".join(f"{c.title}\n{c.text}" for c in chunks))
         return snapshot
@@ -106,8 +114,11 @@ class Snapshot:
         self.title_terms = [frozenset(t) for t in terms]
         self.catalogue = Catalogue(p.entry() for p in products)
         for s, members in enumerate(self.members):
-            for code in self.chunks[members[0]].products:
+            codes = self.chunks[members[0]].products
+            for code in codes:
                 self.about.setdefault(code, []).append(s)
+                if len(codes) <= SPECIFIC:
+                    self.specific.setdefault(code, []).append(s)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -127,5 +138,4 @@ class Snapshot:
 
     def products(self, day: date) -> list[Product]:
         """The catalogue as indexed, still valid on `day` (closed and suspended ones included)."""
-        out = indexed_products(self.chunks)
-        return sorted((p for p in out if p.validity(day) == "valid"), key=lambda p: p.code)
+        return [p for p in self.catalogue_products if p.validity(day) == "valid"]

@@ -6,6 +6,7 @@ points it at a Chroma server (`HttpClient`). Chroma errors become `KnowledgeUnav
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -137,6 +138,7 @@ class ChromaStore:
     ) -> None:
         self._lock = threading.Lock()
         self._mode, self._path, self._host, self._port = mode, path, host, port
+        self._version_file = path / f"{collection}.version" if mode != "http" and path is not None else None
         if mode != "http" and path is None:
             raise ConfigError("knowledge.chroma_mode embedded needs a data directory")
         self._client = self._connect()
@@ -290,6 +292,20 @@ class ChromaStore:
     def write_state(self, state: dict[str, str]) -> None:
         with self._lock, self._translate("write the store state"):
             self._state.upsert(ids=["state"], embeddings=[[1.0, 0.0]], metadatas=[dict(state)])
+        if self._version_file is not None and "version" in state:
+            tmp = self._version_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(state["version"], encoding="utf-8")
+            tmp.replace(self._version_file)
+
+    def version(self) -> str:
+        """The index version, cheaply: a file beside an embedded store (a stat and a read, checked before
+        every question), else the state record."""
+        if self._version_file is not None:
+            try:
+                return self._version_file.read_text(encoding="utf-8").strip()
+            except OSError:
+                pass
+        return self.read_state().get("version", "")
 
     def close(self) -> None:
         with self._translate("close the store"):
