@@ -80,8 +80,8 @@ def _templates() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _out_of_domain() -> dict[str, list[str]]:
-    data: dict[str, list[str]] = yaml.safe_load(OUT_OF_DOMAIN_FILE.read_text(encoding="utf-8"))
+def _out_of_domain() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(OUT_OF_DOMAIN_FILE.read_text(encoding="utf-8"))
     return data
 
 
@@ -199,7 +199,7 @@ def out_of_domain_probes(start_family: int, product_questions: Sequence[Probe], 
     """The shipped out-of-domain questions, plus some of this content's own product questions asked
     about another institution (工商银行的大额存单…): the same words, not ours to answer."""
     questions = _out_of_domain_questions()
-    institutions = _out_of_domain().get("institutions", {})
+    institutions: dict[str, list[str]] = _out_of_domain().get("institutions", {})
     rng = random.Random(seed)
     for probe in rng.sample(list(product_questions), min(len(product_questions), ELSEWHERE)):
         names = institutions.get(probe.language) or []

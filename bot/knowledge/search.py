@@ -34,9 +34,13 @@ from bot.knowledge.store import ChromaStore, ChunkFilter
 from bot.language import Language
 
 INSTITUTIONS_FILE = Path(__file__).parent / "data" / "out_of_domain.yml"
-#: Weights of the three rankings in reciprocal-rank fusion (passages, titles, vectors): on the dev sets
-#: BM25 over passages is the strongest single ranking; titles and offline vectors settle its near-ties.
-FUSION_WEIGHTS = {"bm25": 1.0, "title": 0.3, "vector": 0.3}
+#: Weights of the three rankings in reciprocal-rank fusion (passages, titles, vectors), per `knowledge.ranking`.
+#: hybrid: BM25 over passages leads (the strongest single ranking on the dev sets); titles and offline vectors
+#: settle its near-ties. bm25: passages alone order the sources; titles and vectors still inform the gate.
+FUSION_WEIGHTS: dict[str, dict[str, float]] = {
+    "hybrid": {"bm25": 1.0, "title": 0.3, "vector": 0.3},
+    "bm25": {"bm25": 1.0, "title": 0.0, "vector": 0.0},
+}
 #: A same-language source with at least this share of the best source's gate probability is cited first.
 NEAR_BEST = 0.85
 
@@ -110,7 +114,16 @@ def _top(scores: np.ndarray, allowed: np.ndarray, n: int) -> list[int]:
 class HybridSearcher:
     """Ranks allowed sources for a question; `mode` lets the benchmark compare BM25-only and vector-only."""
 
-    def __init__(self, *, store: ChromaStore, embedder: Embedder, rrf_k: int = 60, candidates: int = 50) -> None:
+    def __init__(
+        self,
+        *,
+        store: ChromaStore,
+        embedder: Embedder,
+        rrf_k: int = 10,
+        candidates: int = 50,
+        ranking: str = "hybrid",
+    ) -> None:
+        self._weights = FUSION_WEIGHTS[ranking]
         self._store = store
         self._embedder = embedder
         self._rrf_k = rrf_k
@@ -200,7 +213,8 @@ class HybridSearcher:
         ranks: dict[int, dict[str, int]] = {}
         for name, ranking in rankings.items():
             for rank, source in enumerate(ranking[: self._candidates], start=1):
-                fused[source] = fused.get(source, 0.0) + FUSION_WEIGHTS[name] / (self._rrf_k + rank)
+                weight = self._weights[name] if mode == "hybrid" else 1.0  # bm25 / vector: one ranking
+                fused[source] = fused.get(source, 0.0) + weight / (self._rrf_k + rank)
                 ranks.setdefault(source, {})[name] = rank
         named = {s for code in query.named for s in snapshot.specific.get(code, ()) if allowed_sources[s]}
         if mode == "hybrid":

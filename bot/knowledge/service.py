@@ -154,6 +154,7 @@ class KnowledgeService:
                     embedder=self._embedder,
                     rrf_k=self._settings.rrf_k,
                     candidates=self._settings.candidates,
+                    ranking=self._settings.ranking,
                 )
             return self._store, self._embedder, self._searcher
 
@@ -179,7 +180,7 @@ class KnowledgeService:
         store, embedder, _ = self._parts()
         snapshot = Snapshot.build(store.load(), tokenizer=self._tokenizer, version=state.get("version", ""))
         gate = GateModel.model_validate_json(state["gate"]) if state.get("gate") else None
-        key = fingerprint(snapshot, embedder.fingerprint, self._settings.gate_decline_target)
+        key = fingerprint(snapshot, self._calibration_key(embedder), self._settings.gate_decline_target)
         if gate is None or gate.version != GATE_VERSION or gate.fingerprint != key:
             if snapshot.sources:
                 logger.warning("the index has no answer gate for this content; calibrating (run `advisor kb ingest`)")
@@ -187,13 +188,17 @@ class KnowledgeService:
         snapshot.gate = gate
         return snapshot
 
+    def _calibration_key(self, embedder: Embedder) -> str:
+        """The gate depends on the vectors and on how candidates are ranked."""
+        return f"{embedder.fingerprint}|{self._settings.ranking}|{self._settings.rrf_k}"
+
     def _calibrate(self, snapshot: Snapshot) -> GateModel | None:
         _, embedder, searcher = self._parts()
         return calibrate(
             snapshot,
             searcher,
             day=self._today(),
-            embedder=embedder.fingerprint,
+            embedder=self._calibration_key(embedder),
             target_decline=self._settings.gate_decline_target,
         )
 

@@ -18,7 +18,6 @@ from bot.knowledge.lexical import LexicalIndex, Tokenizer
 from bot.knowledge.models import CHANNELS, Chunk, Product
 from bot.knowledge.store import NO_END, ChunkFilter, StoredChunk, day_number
 
-
 #: A document listing at most this many products is about them (a product's intro, a comparison of two);
 #: one listing more is a general document that mentions them (a fee table).
 SPECIFIC = 2

@@ -92,7 +92,9 @@ def test_ask_batch_answers_one_json_line_per_question(cli_corpus: Path, tmp_path
     result = runner.invoke(app, ["ask", "--batch", str(batch), "--json"])
     assert result.exit_code == 0, result.output
     answers = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(answers) == 3 and all(set(a) == {"answer", "citations", "grounded", "mode", "disclosures"} for a in answers)
+    assert len(answers) == 3 and all(
+        set(a) == {"answer", "citations", "grounded", "mode", "disclosures"} for a in answers
+    )
     assert answers[0]["citations"][0]["id"] == "WM100"
     assert answers[1]["grounded"] and answers[1]["citations"][0]["id"] == "faq-redeem-en"
     assert not answers[2]["grounded"]
@@ -101,7 +103,9 @@ def test_ask_batch_answers_one_json_line_per_question(cli_corpus: Path, tmp_path
 def test_ask_batch_reports_bad_lines_and_answers_the_rest(cli_corpus: Path, tmp_path: Path) -> None:
     runner.invoke(app, ["kb", "ingest", str(cli_corpus)])
     batch = tmp_path / "bad.jsonl"
-    batch.write_text('{"q": "稳享的管理费是多少？"}\nnot json\n{"q": " "}\n{"q": "x", "channel": "fax"}\n', encoding="utf-8")
+    batch.write_text(
+        '{"q": "稳享的管理费是多少？"}\nnot json\n{"q": " "}\n{"q": "x", "channel": "fax"}\n', encoding="utf-8"
+    )
     result = runner.invoke(app, ["ask", "--batch", str(batch), "--json"])
     assert result.exit_code == 1
     out = [json.loads(line) for line in result.stdout.splitlines()]

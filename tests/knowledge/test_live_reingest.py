@@ -6,6 +6,7 @@ in-memory vector index, which never sees another process's writes (reading a new
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -20,13 +21,13 @@ from tests.knowledge.conftest import REPO, _doc, approval, write_corpus
 QUESTION = "琉璃卡的年费怎么收？"
 
 
-async def test_a_faq_ingested_by_another_process_is_used_on_the_next_question(tmp_path: Path) -> None:
+def test_a_faq_ingested_by_another_process_is_used_on_the_next_question(tmp_path: Path) -> None:
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the CLI uses the real clock
     corpus = write_corpus(tmp_path / "corpus", today=today)
     data_dir = tmp_path / "var"
     running = KnowledgeService.from_settings(load_settings(data_dir=data_dir))  # the app's service
     running.ingest(corpus, progress=False)
-    before = await running.answer(QUESTION, language="zh", channel="web")
+    before = asyncio.run(running.answer(QUESTION, language="zh", channel="web"))
     assert "faq-liuli-zh" not in {c.id for c in before.citations}
 
     _doc(
@@ -48,9 +49,9 @@ async def test_a_faq_ingested_by_another_process_is_used_on_the_next_question(tm
     assert done.returncode == 0, done.stderr
     assert "indexed   docs/faq-liuli-zh.md" in done.stdout
 
-    after = await running.answer(QUESTION, language="zh", channel="web")  # no restart, no wait
+    after = asyncio.run(running.answer(QUESTION, language="zh", channel="web"))  # no restart, no wait
     assert after.grounded and after.citations[0].id == "faq-liuli-zh"
     assert "刷卡满六次" in after.answer
     hit = running.retrieve(QUESTION, language="zh", channel="web").hits[0]
     assert hit.vector_rank is not None  # the running client's vector search sees the new chunk too
-    await running.aclose()
+    asyncio.run(running.aclose())

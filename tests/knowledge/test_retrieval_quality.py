@@ -24,7 +24,7 @@ def test_demo_retrieval_and_gate(tmp_path: Path) -> None:
     assert sum(q.out_of_scope for q in questions) >= 10 and sum(not q.out_of_scope for q in questions) >= 50
     row = run_set(EvalSet("demo", CORPUS, questions))
     misses = "\n".join(str(m) for m in row["misses"])
-    assert row["hybrid_hit@1"] >= row["bm25_hit@1"], row
-    assert row["hybrid_hit@3"] >= 0.85, misses
+    assert row["hybrid_hit@1"] >= row["bm25_hit@1"], row  # fusion helps on the dev set
+    assert row["default_hit@3"] >= 0.85, misses
     assert row["answered"] >= 0.80 and row["out_of_scope_declined"] >= 0.85, misses
     assert row["hidden_cited"] == 0
