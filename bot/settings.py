@@ -108,7 +108,7 @@ class KnowledgeSettings(BaseModel):
     chunk_overlap: int = 60
     candidates: int = 50
     rrf_k: int = 10
-    ranking: Literal["hybrid", "bm25"] = "bm25"
+    ranking: Literal["hybrid", "bm25"] = "hybrid"
     refresh_s: float = 0.0
     max_answer_chars: int = 360
     max_voice_answer_chars: int = 160
