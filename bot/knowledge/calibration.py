@@ -13,7 +13,6 @@ the out-of-domain questions, and the cross-validated accept/decline rates are re
 from __future__ import annotations
 
 import hashlib
-import logging
 import random
 import threading
 import time
@@ -36,19 +35,17 @@ from bot.knowledge.snapshot import Snapshot, indexed_products
 from bot.knowledge.store import ChunkFilter
 from bot.language import Language
 
-logger = logging.getLogger(__name__)
-
 DATA_DIR = Path(__file__).parent / "data"
 OUT_OF_DOMAIN_FILE = DATA_DIR / "out_of_domain.yml"
 PROBES_FILE = DATA_DIR / "probes.yml"
-#: At most this many base content questions (each with up to two variants): keeps ingestion in seconds.
+#: At most this many base content questions (each with its VARIANTS): keeps ingestion in seconds.
 MAX_BASE_QUESTIONS = 300
 #: An out-of-domain question whose best candidate's title and passage hold this share of its terms is
 #: answered by this content: it is left out of the negatives.
 ANSWERED_BY_CONTENT = 0.8
 FOLDS = 5
-#: An out-of-domain question scored (out of fold) above this percentile of the content questions is one
-#: the content answers after all: it is left out of the negatives.
+#: An out-of-domain question a first fit scores above this percentile of the content questions is one the
+#: content answers after all: it is left out of the negatives.
 LOOKS_LIKE_CONTENT = 25
 #: Candidates looked at per calibration question (the right source must be among them).
 CANDIDATES = 4
