@@ -105,12 +105,13 @@ class KnowledgeSettings(BaseModel):
     chroma_port: int = 8001
     collection: str = "approved_content"
     top_k: int = 4
-    relevance_threshold: float = 0.35
+    gate_decline_target: float = Field(default=0.9, gt=0.5, lt=1.0)
     chunk_size: int = 400
     chunk_overlap: int = 60
     candidates: int = 50
-    rrf_k: int = 60
-    refresh_s: float = 5.0
+    rrf_k: int = 10
+    ranking: Literal["hybrid", "bm25"] = "hybrid"
+    refresh_s: float = 0.0
     max_answer_chars: int = 360
     max_voice_answer_chars: int = 160
     timezone: str = "Asia/Shanghai"

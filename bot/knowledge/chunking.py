@@ -106,7 +106,7 @@ class Chunker:
             keep_separator="end",
             strip_whitespace=True,
         )
-        self.fingerprint = f"chunks:{chunk_size}:{chunk_overlap}:v1"
+        self.fingerprint = f"chunks:{chunk_size}:{chunk_overlap}:v2"
 
     def document(self, doc: Document, *, source_hash: str) -> list[Chunk]:
         """A document's chunks; each carries the document's metadata."""
@@ -154,6 +154,7 @@ class Chunker:
                 channels=list(product.channels),
                 audience=["all"],
                 products=[product.code],
+                tags=list(product.aliases),  # indexed with the passage: clients say the alias, not the name
                 status=product.status,
                 valid_from=product.valid_from,
                 valid_until=product.valid_until,

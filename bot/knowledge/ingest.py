@@ -23,6 +23,7 @@ from bot.knowledge.content import Parsed, scan
 from bot.knowledge.embeddings import Embedder
 from bot.knowledge.lexical import Tokenizer
 from bot.knowledge.models import Chunk, IngestReport, ItemReport, Product
+from bot.knowledge.snapshot import vocabulary
 from bot.knowledge.store import ChromaStore
 
 _REASONS = {
@@ -46,22 +47,32 @@ def ingest_folder(
     today: date,
     reset: bool = False,
     progress: bool | None = None,
-) -> IngestReport:
-    """Validate every file, index what is approved and valid today, and report per file and field."""
+) -> tuple[IngestReport, dict[str, str]]:
+    """Validate every file, index what is approved and valid today, and report per file and field.
+
+    Returns the report and the state record to write once the caller has calibrated the answer gate
+    (written last, so other processes never load an index whose gate is missing).
+    """
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder (expected products.yml and/or docs/*.md inside)")
     parsed_items, notes = scan(folder)
     report = IngestReport(source=str(folder), notes=notes)
+    # BM25 tokens use the catalogue's names as jieba words; a new catalogue changes the fingerprint.
+    products = [
+        p.content for p in parsed_items if isinstance(p.content, Product) and p.content.validity(today) == "valid"
+    ]
+    tokenizer = tokenizer.with_vocabulary(vocabulary(products))
     fingerprint = f"{embedder.fingerprint}|{chunker.fingerprint}|{tokenizer.fingerprint}"
     previous = store.read_state().get("fingerprint")
     if not reset and previous and previous != fingerprint and store.count():
         report.notes.append(f"note: embeddings/chunking changed ({previous} → {fingerprint}); rebuilding the index")
         reset = True
+    before = store.source_hashes()
     if reset:
         store.reset()
         report.reset = True
 
-    indexed = store.source_hashes()
+    indexed = {} if reset else before
     keep: set[str] = set()
     pending: list[tuple[ItemReport, list[Chunk]]] = []
     for parsed in parsed_items:
@@ -90,17 +101,18 @@ def ingest_folder(
         pending.append((item, chunks))
 
     _write(store, embedder, tokenizer, pending, progress)
-    report.removed = sorted(set(indexed) - keep)
-    store.delete_sources(report.removed)
-    store.write_state(
-        {
-            "version": uuid.uuid4().hex,
-            "fingerprint": fingerprint,
-            "source": str(folder),
-            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-    )
-    return report
+    report.removed = sorted(set(before) - keep)
+    store.delete_sources(set(indexed) - keep)
+    return report, {
+        "fingerprint": fingerprint,
+        "source": str(folder),
+        "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def new_version() -> str:
+    """A fresh index version: other processes reload their snapshot when it changes."""
+    return uuid.uuid4().hex
 
 
 def _write(
@@ -130,6 +142,7 @@ def _write(
 
 
 def _flush(store: ChromaStore, embedder: Embedder, tokenizer: Tokenizer, chunks: list[Chunk]) -> None:
+    """BM25 tokens from the catalogue-aware tokenizer; vectors from the embedder (its own tokenizer)."""
     texts = [index_text(c) for c in chunks]
     store.add(chunks, [tokenizer.tokens(t) for t in texts], embedder.embed_documents(texts))
 

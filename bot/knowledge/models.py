@@ -192,11 +192,13 @@ class Hit(BaseModel):
     products: list[str] = Field(default_factory=list)
     status: str = ""
     score: float  # fused reciprocal-rank score (ordering only)
-    relevance: float  # normalised lexical/semantic overlap with the query (thresholded)
+    relevance: float  # 0-1: the answer gate's confidence that this source answers the question
     coverage: float  # idf-weighted share of the query's terms found in the passage
     similarity: float  # cosine similarity of the embeddings
     bm25_rank: int | None = None
     vector_rank: int | None = None
+    title_rank: int | None = None  # rank of the source's title (or product names) among all titles
+    about_named: bool = False  # the question names a catalogue product this source is about
 
     @property
     def citation(self) -> Citation:
@@ -220,6 +222,7 @@ class Retrieval(BaseModel):
     answerable: bool  # the answer gate's decision
     confidence: float = 0.0  # the gate's score, 0-1 (logs, `kb evaluate`)
     reason: str = ""  # why the gate answered or declined
+    ranked: list[Hit] = Field(default_factory=list)  # every ranked source before the gate (evaluation)
 
     @property
     def evidence(self) -> list[Hit]:
@@ -273,6 +276,7 @@ class IngestReport(BaseModel):
     removed: list[str] = Field(default_factory=list)
     reset: bool = False
     notes: list[str] = Field(default_factory=list)
+    gate: list[str] = Field(default_factory=list)  # what the answer gate was calibrated on, and how well
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for item in self.items if item.outcome == outcome)
@@ -299,4 +303,5 @@ class IngestReport(BaseModel):
         lines += [item.describe() for item in self.items if item.outcome != "unchanged" or item.problems]
         lines += [f"removed   {key}" for key in self.removed]
         lines.append(self.summary())
+        lines += self.gate
         return "\n".join(lines)

@@ -1,80 +1,109 @@
-"""Hybrid retrieval: BM25 over jieba tokens + Chroma vectors, fused with reciprocal-rank fusion.
+"""Hybrid retrieval: BM25 over passages, BM25 over titles and product names, and Chroma vectors, fused
+per source, catalogue-aware, ordered and gated by the calibrated answer gate (gate.py).
 
-RRF orders the hits but its value says nothing about whether the top hit answers the question
-(it is 2/61 for a hit ranked first by both lists, however poor the match). The answer threshold is
-therefore applied to `relevance`, a 0-1 score of the hit itself: the IDF-weighted share of the
-query's terms the passage contains (`coverage`), blended with the cosine similarity of the
-embeddings. Calibrated on the shipped corpus by tests/bench/bench_retrieval.py.
+- Three rankings of sources (documents or products): passages by BM25 (jieba words with the
+  catalogue's names), titles by BM25 over character bigrams and words (a client's question is often
+  a paraphrase of an FAQ's title), and passages by embedding similarity. Reciprocal-rank fusion
+  merges them into candidates.
+- A question that names a catalogue product (name, short name, alias, code) brings that product's
+  entry and the documents about it into the candidates and ahead of the rest. Closed and suspended
+  products stay retrievable, so an answer can say they are not purchasable.
+- The gate gives each candidate a probability that it answers the question, from features of the
+  match (coverage, similarity, BM25, title overlap, rank agreement, product match, unseen words);
+  hits are ordered by it, a same-language source first when nearly as good.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+import yaml
 
+from bot.catalogue import fold
 from bot.knowledge.embeddings import Embedder
-from bot.knowledge.lexical import LexicalIndex, Tokenizer
-from bot.knowledge.models import CHANNELS, Chunk, Hit, Product, SearchMode
-from bot.knowledge.store import NO_END, ChromaStore, ChunkFilter, StoredChunk, day_number
+from bot.knowledge.gate import FEATURES
+from bot.knowledge.models import Hit, SearchMode
+from bot.knowledge.snapshot import Snapshot
+from bot.knowledge.store import ChromaStore, ChunkFilter
 from bot.language import Language
 
-#: Weight of the lexical coverage in `relevance`; the rest is embedding similarity.
-COVERAGE_WEIGHT = 0.5
+INSTITUTIONS_FILE = Path(__file__).parent / "data" / "out_of_domain.yml"
+#: Weights of the three rankings in reciprocal-rank fusion (passages, titles, vectors), per `knowledge.ranking`.
+#: hybrid: BM25 over passages leads (the strongest single ranking on the dev sets); titles and offline vectors
+#: settle its near-ties. bm25: passages alone order the sources; titles and vectors still inform the gate.
+FUSION_WEIGHTS: dict[str, dict[str, float]] = {
+    "hybrid": {"bm25": 1.0, "title": 0.3, "vector": 0.3},
+    "bm25": {"bm25": 1.0, "title": 0.0, "vector": 0.0},
+}
+#: A same-language source with at least this share of the best source's gate probability is cited first.
+NEAR_BEST = 0.85
 
 
 @dataclass
-class Snapshot:
-    """An immutable view of one index version: chunks, the BM25 index and arrays for filtering."""
+class Candidate:
+    """One source considered for a question, with its best passage and the gate's features."""
 
-    chunks: list[Chunk]
-    index: LexicalIndex
-    version: str = ""
-    position: dict[str, int] = field(default_factory=dict)
-    valid_from: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    valid_until: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    flags: dict[str, np.ndarray] = field(default_factory=dict)
+    source: int
+    chunk: int
+    fused: float
+    ranks: dict[str, int]
+    features: dict[str, float] = field(default_factory=dict)
+    about_named: bool = False
+    probability: float | None = None
 
-    @classmethod
-    def build(cls, stored: Sequence[StoredChunk], version: str = "") -> Snapshot:
-        chunks = [s.chunk for s in stored]
-        snapshot = cls(chunks=chunks, index=LexicalIndex([s.tokens for s in stored]), version=version)
-        snapshot.position = {c.id: i for i, c in enumerate(chunks)}
-        snapshot.valid_from = np.asarray([day_number(c.valid_from, 0) for c in chunks], dtype=np.int64)
-        snapshot.valid_until = np.asarray([day_number(c.valid_until, NO_END) for c in chunks], dtype=np.int64)
-        for channel in CHANNELS:
-            snapshot.flags[f"ch_{channel}"] = np.asarray([channel in c.channels for c in chunks], dtype=bool)
-        for level in ("all", "C1", "C2", "C3", "C4", "C5"):
-            snapshot.flags[f"aud_{level}"] = np.asarray([level in c.audience for c in chunks], dtype=bool)
-        return snapshot
-
-    def __len__(self) -> int:
-        return len(self.chunks)
-
-    def mask(self, flt: ChunkFilter) -> np.ndarray:
-        """Chunks usable now: valid today (re-checked at answer time), on this channel, for this audience."""
-        today = day_number(flt.day, 0)
-        ok = (self.valid_from <= today) & (self.valid_until >= today)
-        if flt.channel in CHANNELS:
-            ok &= self.flags[f"ch_{flt.channel}"]
-        elif flt.channel:  # a channel we do not know: only content allowed everywhere
-            for channel in CHANNELS:
-                ok &= self.flags[f"ch_{channel}"]
-        if flt.audience:
-            ok &= self.flags["aud_all"] | self.flags.get(f"aud_{flt.audience}", np.zeros(len(self), dtype=bool))
-        return ok
-
-    def products(self, day: date) -> list[Product]:
-        """The catalogue as indexed, still valid on `day` (closed and suspended ones included)."""
-        out = [Product.model_validate_json(c.product_json) for c in self.chunks if c.product_json]
-        return sorted((p for p in out if p.validity(day) == "valid"), key=lambda p: p.code)
+    def row(self) -> list[float]:
+        return [self.features[name] for name in FEATURES]
 
 
-def _top(scores: np.ndarray, mask: np.ndarray, n: int) -> list[int]:
-    """Indices of the n best positive scores among allowed chunks, best first."""
-    eligible = np.flatnonzero(mask & (scores > 0))
+#: A word rarer than this in general Chinese (jieba's log-probability) and absent from the corpus is
+#: "foreign": a name or a topic from elsewhere (茅台, 双色球), unlike a colloquial word (赶紧).
+RARE_LOGP = math.log(100 / 60_000_000)
+#: Salience (log-ratio of corpus to general frequency) is scaled by this for the gate.
+SALIENCE_SCALE = 10.0
+
+
+@dataclass
+class Query:
+    """What a question is made of, once: its terms, title terms, the products it names, and how
+    telling each of its words is for this corpus."""
+
+    text: str
+    language: Language | None
+    terms: list[str]
+    title_terms: list[str]
+    named: list[str]  # product codes, first mention first
+    salience: dict[str, float] = field(default_factory=dict)  # corpus words: log P(corpus) - log P(Chinese)
+    foreign: float = 0.0
+    elsewhere: bool = False  # names an institution the corpus never mentions
+
+
+_INSTITUTION = re.compile(
+    r"[\u4e00-\u9fff]{2,4}(?:银行|证券|保险|人寿|基金|财富|金融)|\bbank of [a-z]+(?: [a-z]+)?\b|\b[a-z]+ bank\b", re.I
+)
+
+
+@lru_cache(maxsize=1)
+def _known_institutions() -> tuple[str, ...]:
+    data = yaml.safe_load(INSTITUTIONS_FILE.read_text(encoding="utf-8")).get("institutions", {})
+    return tuple(fold(name) for names in data.values() for name in names)
+
+
+def institutions(text: str) -> list[str]:
+    """Institutions a question names (a bank, a broker, a payment platform), folded."""
+    folded = fold(text)
+    found = [m.group(0) for m in _INSTITUTION.finditer(folded)]
+    return found + [name for name in _known_institutions() if name in folded and not any(name in f for f in found)]
+
+
+def _top(scores: np.ndarray, allowed: np.ndarray, n: int) -> list[int]:
+    """Indices of the n best positive scores among allowed entries, best first."""
+    eligible = np.flatnonzero(allowed & (scores > 0))
     if not len(eligible):
         return []
     if len(eligible) > n:
@@ -83,22 +112,48 @@ def _top(scores: np.ndarray, mask: np.ndarray, n: int) -> list[int]:
 
 
 class HybridSearcher:
-    """Ranks allowed chunks for a query; `mode` lets the benchmark compare BM25-only and vector-only."""
+    """Ranks allowed sources for a question; `mode` lets the benchmark compare BM25-only and vector-only."""
 
     def __init__(
         self,
         *,
         store: ChromaStore,
         embedder: Embedder,
-        tokenizer: Tokenizer,
-        rrf_k: int = 60,
+        rrf_k: int = 10,
         candidates: int = 50,
+        ranking: str = "hybrid",
     ) -> None:
+        self._weights = FUSION_WEIGHTS[ranking]
         self._store = store
         self._embedder = embedder
-        self._tokenizer = tokenizer
         self._rrf_k = rrf_k
         self._candidates = candidates
+
+    def parse(self, snapshot: Snapshot, text: str, language: Language | None) -> Query:
+        tokenizer = snapshot.tokenizer
+        named: list[str] = []
+        for product in snapshot.catalogue.named(text):
+            named.append(product.code)
+        terms = tokenizer.tokens(text)
+        salience: dict[str, float] = {}
+        foreign = 0
+        for term in set(terms):
+            corpus = snapshot.index.corpus_logp(term)
+            general = tokenizer.general_logp(term)
+            if corpus is not None:
+                salience[term] = (corpus - general) / SALIENCE_SCALE
+            elif general < RARE_LOGP:
+                foreign += 1
+        return Query(
+            text=text,
+            language=language,
+            terms=terms,
+            title_terms=tokenizer.bigrams(text) + terms,
+            named=named,
+            salience=salience,
+            foreign=foreign / len(set(terms)) if terms else 0.0,
+            elsewhere=any(name not in snapshot.text for name in institutions(text)),
+        )
 
     def search(
         self,
@@ -110,113 +165,217 @@ class HybridSearcher:
         language: Language | None = None,
         mode: SearchMode = "hybrid",
     ) -> list[Hit]:
-        """The k best sources (documents or products), each with its most relevant allowed chunk.
+        """The k best sources, each with its most relevant allowed passage, best first."""
+        parsed = self.parse(snapshot, query, language)
+        candidates = self.candidates(snapshot, parsed, flt, mode=mode, n=k)
+        if mode == "hybrid" and snapshot.gate is not None and candidates:
+            probabilities = snapshot.gate.probabilities(np.asarray([c.row() for c in candidates]))
+            for candidate, p in zip(candidates, probabilities, strict=True):
+                candidate.probability = float(p)
+            candidates = prefer_language(snapshot, candidates, language, snapshot.gate.threshold)
+        return [self._hit(snapshot, c, rank) for rank, c in enumerate(candidates, start=1)]
 
-        Each ranking is collapsed to one entry per source before fusion, so a product with six
-        passages cannot crowd the other sources out of the top ranks.
+    def candidates(
+        self,
+        snapshot: Snapshot,
+        query: Query,
+        flt: ChunkFilter,
+        *,
+        mode: SearchMode = "hybrid",
+        n: int = 4,
+        nearest: list[tuple[str, float]] | None = None,
+    ) -> list[Candidate]:
+        """The n best sources by fused rank (named products' sources first), with their features.
+
+        `nearest` is the unfiltered vector search for the question when the caller did it already
+        (calibration batches hundreds of questions into one Chroma call).
         """
-        if not len(snapshot) or not query.strip():
+        if not len(snapshot) or not query.text.strip():
             return []
         mask = snapshot.mask(flt)
-        allowed = int(mask.sum())
-        if not allowed:
+        if not mask.any():
             return []
-        terms = self._tokenizer.tokens(query)
-        vector = np.asarray(self._embedder.embed_query(query), dtype=np.float64)
-        lexical = _top(snapshot.index.scores(terms), mask, self._candidates) if mode != "vector" else []
+        allowed_sources = np.zeros(len(snapshot.sources), dtype=bool)
+        allowed_sources[snapshot.source_of[mask]] = True
+        chunk_bm25 = snapshot.index.scores(query.terms) if mode != "vector" else np.zeros(len(snapshot))
         similar: dict[int, float] = {}
-        semantic: list[int] = []
+        rankings: dict[str, list[int]] = {}
+        best_chunk: dict[int, int] = {}
+        if mode != "vector":
+            rankings["bm25"] = self._collapse(snapshot, _top(chunk_bm25, mask, self._candidates * 3), best_chunk)
+        if mode == "hybrid":
+            rankings["title"] = _top(snapshot.titles.scores(query.title_terms), allowed_sources, self._candidates)
         if mode != "bm25":
-            semantic, similar = self._vector_ranking(snapshot, vector, flt, mask, allowed, k)
-        fused: dict[str, float] = {}
-        members: dict[str, list[int]] = {}
-        source_ranks: list[dict[str, int]] = []
-        for ranking in (lexical, semantic):
-            ranks: dict[str, int] = {}
-            for index in ranking:
-                source = snapshot.chunks[index].source_key
-                members.setdefault(source, [])
-                if index not in members[source]:
-                    members[source].append(index)
-                if source not in ranks:
-                    ranks[source] = len(ranks) + 1
-                    fused[source] = fused.get(source, 0.0) + 1.0 / (self._rrf_k + ranks[source])
-            source_ranks.append(ranks)
-        # Ties (common when only one list ranks a source) go to the question's language. Damping the
-        # other language more than that lost more good hits than it gained on the benchmark; the
-        # answer step prefers a same-language passage when it is nearly as relevant (extractive.choose).
-        order = sorted(
-            fused,
-            key=lambda src: (-fused[src], snapshot.chunks[members[src][0]].language != language, src),
-        )[:k]
-        self._fill_similarity(snapshot, vector, [i for src in order for i in members[src]], similar)
-        hits = []
-        for rank, source in enumerate(order, start=1):
-            scored = [(self._relevance(snapshot, terms, i, similar), i) for i in members[source]]
-            (relevance, coverage, similarity), index = max(scored)
-            chunk = snapshot.chunks[index]
-            hits.append(
-                Hit(
-                    rank=rank,
-                    chunk_id=chunk.id,
-                    id=chunk.cite_id,
-                    title=chunk.title,
-                    text=chunk.text,
-                    section=chunk.section,
-                    kind=chunk.kind,
-                    doc_type=chunk.doc_type,
-                    language=chunk.language,
-                    products=chunk.products,
-                    status=chunk.status,
-                    score=round(fused[source], 6),
-                    relevance=round(relevance, 4),
-                    coverage=round(coverage, 4),
-                    similarity=round(similarity, 4),
-                    bm25_rank=source_ranks[0].get(source),
-                    vector_rank=source_ranks[1].get(source),
-                )
+            similar = self._similar(snapshot, query.text, flt, mask, nearest)
+            by_similarity = sorted((i for i in similar if mask[i]), key=lambda i: -similar[i])
+            rankings["vector"] = self._collapse(snapshot, by_similarity, best_chunk)
+        fused: dict[int, float] = {}
+        ranks: dict[int, dict[str, int]] = {}
+        for name, ranking in rankings.items():
+            for rank, source in enumerate(ranking[: self._candidates], start=1):
+                weight = self._weights[name] if mode == "hybrid" else 1.0  # bm25 / vector: one ranking
+                fused[source] = fused.get(source, 0.0) + weight / (self._rrf_k + rank)
+                ranks.setdefault(source, {})[name] = rank
+        named = {s for code in query.named for s in snapshot.specific.get(code, ()) if allowed_sources[s]}
+        if mode == "hybrid":
+            for source in named:
+                fused.setdefault(source, 0.0)
+                ranks.setdefault(source, {})
+        ordered = sorted(fused, key=lambda s: (mode == "hybrid" and s not in named, -fused[s], s))[:n]
+        top_fused = max(fused.values(), default=0.0) or 1.0
+        runner_up = sorted(fused.values(), reverse=True)[1:2] or [0.0]
+        floor = min(similar.values(), default=0.0)
+        out = []
+        for source in ordered:
+            chunk = self._best_chunk(snapshot, query, source, mask, similar, floor, best_chunk.get(source))
+            candidate = Candidate(
+                source=source, chunk=chunk, fused=fused[source], ranks=ranks[source], about_named=source in named
             )
-        return hits
+            best_other = runner_up[0] if fused[source] >= top_fused else top_fused
+            margin = max(-1.0, (fused[source] - best_other) / top_fused)
+            candidate.features = self._features(
+                snapshot, query, candidate, chunk_bm25, similar.get(chunk, floor), margin
+            )
+            out.append(candidate)
+        return out
 
     @staticmethod
-    def _relevance(
-        snapshot: Snapshot, terms: list[str], index: int, similar: dict[int, float]
-    ) -> tuple[float, float, float]:
-        coverage = snapshot.index.coverage(terms, index)
-        similarity = max(0.0, min(1.0, similar.get(index, 0.0)))
-        return COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * similarity, coverage, similarity
+    def _collapse(snapshot: Snapshot, chunks: Sequence[int], best_chunk: dict[int, int]) -> list[int]:
+        """Chunk ranking → source ranking (each source at its best chunk's place)."""
+        out: list[int] = []
+        seen: set[int] = set()
+        for index in chunks:
+            source = int(snapshot.source_of[index])
+            if source not in seen:
+                seen.add(source)
+                out.append(source)
+                best_chunk.setdefault(source, index)
+        return out
 
-    def _vector_ranking(
-        self, snapshot: Snapshot, vector: np.ndarray, flt: ChunkFilter, mask: np.ndarray, allowed: int, k: int
-    ) -> tuple[list[int], dict[int, float]]:
-        """Chroma's filtered queries are slow (~40 ms at 10k chunks), so query unfiltered and filter
-        here; only when too few allowed chunks come back is Chroma asked again with a `where`."""
-        wanted = min(self._candidates, allowed)
-        results = self._store.query(vector, min(len(snapshot), self._candidates * 2))
-        if sum(1 for cid, _ in results if self._allowed(snapshot, mask, cid)) < min(wanted, k):
-            results = self._store.query(vector, wanted, flt)
-        ranking: list[int] = []
-        similar: dict[int, float] = {}
-        for chunk_id, similarity in results:
-            index = snapshot.position.get(chunk_id)
-            if index is None:
-                continue  # indexed after this snapshot was taken
-            similar[index] = similarity
-            if mask[index] and len(ranking) < wanted:
-                ranking.append(index)
-        return ranking, similar
+    def nearest(self, snapshot: Snapshot, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
+        """Unfiltered vector search for several questions at once (one embedding batch, one query)."""
+        vectors = self._embedder.embed_documents(list(texts))  # == embed_query for each, batched
+        return self._store.query_many(vectors, min(len(snapshot), self._candidates * 2))
+
+    def _similar(
+        self,
+        snapshot: Snapshot,
+        text: str,
+        flt: ChunkFilter,
+        mask: np.ndarray,
+        nearest: list[tuple[str, float]] | None,
+    ) -> dict[int, float]:
+        """Cosine similarity of the nearest chunks. Chroma's filtered queries are slow (~40 ms at 10k
+        chunks), so query unfiltered and filter here; only when too few allowed chunks come back is
+        Chroma asked again with a `where`."""
+        vector: np.ndarray | None = None
+        if nearest is None:
+            vector = np.asarray(self._embedder.embed_query(text), dtype=np.float64)
+            nearest = self._store.query(vector, min(len(snapshot), self._candidates * 2))
+        known = [(snapshot.position.get(cid), s) for cid, s in nearest]
+        wanted = min(self._candidates, int(mask.sum()))
+        if sum(1 for i, _ in known if i is not None and mask[i]) < wanted:
+            if vector is None:
+                vector = np.asarray(self._embedder.embed_query(text), dtype=np.float64)
+            known += [(snapshot.position.get(cid), s) for cid, s in self._store.query(vector, wanted, flt)]
+        return {i: max(0.0, min(1.0, s)) for i, s in known if i is not None}  # None: indexed after this snapshot
 
     @staticmethod
-    def _allowed(snapshot: Snapshot, mask: np.ndarray, chunk_id: str) -> bool:
-        index = snapshot.position.get(chunk_id)
-        return index is not None and bool(mask[index])
+    def _best_chunk(
+        snapshot: Snapshot,
+        query: Query,
+        source: int,
+        mask: np.ndarray,
+        similar: dict[int, float],
+        floor: float,
+        preferred: int | None,
+    ) -> int:
+        """The source's allowed passage with the best blend of term coverage and similarity."""
+        members = [i for i in snapshot.members[source] if mask[i]]
 
-    def _fill_similarity(
-        self, snapshot: Snapshot, vector: np.ndarray, order: list[int], similar: dict[int, float]
-    ) -> None:
-        """Cosine similarity for the hits the vector list did not rank (fetched from Chroma)."""
-        missing = [snapshot.chunks[i].id for i in order if i not in similar]
-        if not missing:
-            return
-        for chunk_id, stored in self._store.vectors(missing).items():
-            similar[snapshot.position[chunk_id]] = float(np.dot(stored, vector))
+        def quality(i: int) -> tuple[float, bool]:
+            return snapshot.index.coverage(query.terms, i) + similar.get(i, floor), i == preferred
+
+        return max(members, key=quality)
+
+    @staticmethod
+    def _features(
+        snapshot: Snapshot,
+        query: Query,
+        candidate: Candidate,
+        chunk_bm25: np.ndarray,
+        similarity: float,
+        margin: float,
+    ) -> dict[str, float]:
+        index, titles, source = snapshot.index, snapshot.titles, candidate.source
+        members = snapshot.members[source]
+        bm25 = float(chunk_bm25[members].max()) if len(chunk_bm25) else 0.0
+        mass = sum(index.term_weight(t) for t in set(query.terms)) or 1.0
+        title_terms = snapshot.title_terms[source]
+        shared = len(title_terms & set(query.title_terms))
+        chunk = snapshot.chunks[candidate.chunk]
+        named = bool(query.named)
+        return {
+            "coverage": index.coverage(query.terms, candidate.chunk),
+            "similarity": similarity,
+            "bm25": bm25 / mass,
+            "title_query": titles.coverage(query.title_terms, source),
+            "title_source": shared / len(title_terms) if title_terms else 0.0,
+            "rr_bm25": 1.0 / candidate.ranks["bm25"] if "bm25" in candidate.ranks else 0.0,
+            "rr_vector": 1.0 / candidate.ranks["vector"] if "vector" in candidate.ranks else 0.0,
+            "rr_title": 1.0 / candidate.ranks["title"] if "title" in candidate.ranks else 0.0,
+            "margin": margin,
+            "named_about": float(candidate.about_named),
+            "named_other": float(named and not candidate.about_named),
+            "same_language": float(query.language is None or chunk.language == query.language),
+            "salient": max(query.salience.values(), default=-1.0),
+            "salient_hit": max(
+                (v for t, v in query.salience.items() if index.contains(candidate.chunk, t)), default=-1.0
+            ),
+            "foreign": query.foreign,
+            "elsewhere": float(query.elsewhere),
+            "terms": math.log1p(len(set(query.terms))),
+        }
+
+    @staticmethod
+    def _hit(snapshot: Snapshot, candidate: Candidate, rank: int) -> Hit:
+        chunk = snapshot.chunks[candidate.chunk]
+        f = candidate.features
+        blend = 0.5 * f["coverage"] + 0.5 * f["similarity"]
+        return Hit(
+            rank=rank,
+            chunk_id=chunk.id,
+            id=chunk.cite_id,
+            title=chunk.title,
+            text=chunk.text,
+            section=chunk.section,
+            kind=chunk.kind,
+            doc_type=chunk.doc_type,
+            language=chunk.language,
+            products=chunk.products,
+            status=chunk.status,
+            score=round(candidate.fused, 6),
+            relevance=round(candidate.probability if candidate.probability is not None else blend, 4),
+            coverage=round(f["coverage"], 4),
+            similarity=round(f["similarity"], 4),
+            bm25_rank=candidate.ranks.get("bm25"),
+            vector_rank=candidate.ranks.get("vector"),
+            title_rank=candidate.ranks.get("title"),
+            about_named=candidate.about_named,
+        )
+
+
+def prefer_language(
+    snapshot: Snapshot, candidates: list[Candidate], language: Language | None, threshold: float
+) -> list[Candidate]:
+    """A same-language source the gate finds nearly as likely as an other-language best goes first: a
+    Chinese question is answered from Chinese content when there is some (often the translation)."""
+    if not candidates or language is None or snapshot.chunks[candidates[0].chunk].language == language:
+        return candidates
+    top = candidates[0].probability or 0.0
+    for i, candidate in enumerate(candidates[1:], start=1):
+        p = candidate.probability or 0.0
+        same = snapshot.chunks[candidate.chunk].language == language
+        if same and candidate.about_named == candidates[0].about_named and p >= max(threshold, NEAR_BEST * top):
+            return [candidate, *candidates[:i], *candidates[i + 1 :]]
+    return candidates

@@ -19,14 +19,17 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import KnowledgeUnavailable, LLMUnavailable
 from bot.knowledge.audit import AuditSink, JsonlAuditSink, NullAuditSink
+from bot.knowledge.calibration import calibrate, fingerprint
 from bot.knowledge.chunking import Chunker
 from bot.knowledge.embeddings import Embedder, build_embedder
 from bot.knowledge.extractive import ExtractiveAnswerer, decline
+from bot.knowledge.gate import GATE_VERSION, GateModel
 from bot.knowledge.guard import ComplianceGuard, Guard
-from bot.knowledge.ingest import ingest_folder, save_last_report
+from bot.knowledge.ingest import ingest_folder, new_version, save_last_report
 from bot.knowledge.lexical import Tokenizer
 from bot.knowledge.models import AUDIENCES, Answer, Hit, IngestReport, Product, Retrieval, SearchMode
-from bot.knowledge.search import HybridSearcher, Snapshot
+from bot.knowledge.search import HybridSearcher
+from bot.knowledge.snapshot import Snapshot
 from bot.knowledge.store import ChromaStore, ChunkFilter
 from bot.language import Language, detect_language
 from bot.settings import KnowledgeSettings, Settings
@@ -88,6 +91,7 @@ class KnowledgeService:
         self._embedder: Embedder | None = None
         self._searcher: HybridSearcher | None = None
         self._snapshot: Snapshot | None = None
+        self._store_version = ""  # the index version our Chroma client has seen
         self._checked_at = 0.0
 
     @classmethod
@@ -141,39 +145,72 @@ class KnowledgeService:
         with self._lock:
             if self._store is None:
                 self._store = self._open_store()
+                self._store_version = self._store.version()
             if self._embedder is None:
                 self._embedder = self._make_embedder(self._tokenizer)
             if self._searcher is None:
                 self._searcher = HybridSearcher(
                     store=self._store,
                     embedder=self._embedder,
-                    tokenizer=self._tokenizer,
                     rrf_k=self._settings.rrf_k,
                     candidates=self._settings.candidates,
+                    ranking=self._settings.ranking,
                 )
             return self._store, self._embedder, self._searcher
 
     def _current(self) -> Snapshot:
-        """The index snapshot, reloaded when another process re-ingested (checked every refresh_s)."""
+        """The index snapshot, reloaded when another process re-ingested (checked every refresh_s;
+        0 = before every question, so new content is used from the next question on)."""
         store, _, _ = self._parts()
         with self._lock:
             now = time.monotonic()
             if self._snapshot is not None and now - self._checked_at < self._settings.refresh_s:
                 return self._snapshot
-            version = store.read_state().get("version", "")
+            version = store.version()
+            if version != self._store_version:  # written by another process: our client is stale
+                store.reopen()
+                self._store_version = version
             if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = Snapshot.build(store.load(), version=version)
+                self._snapshot = self._load(store.read_state())
             self._checked_at = now
             return self._snapshot
+
+    def _load(self, state: dict[str, str]) -> Snapshot:
+        """A snapshot of the store with its stored gate, or a gate calibrated now if none fits."""
+        store, embedder, _ = self._parts()
+        snapshot = Snapshot.build(store.load(), tokenizer=self._tokenizer, version=state.get("version", ""))
+        gate = GateModel.model_validate_json(state["gate"]) if state.get("gate") else None
+        key = fingerprint(snapshot, self._calibration_key(embedder), self._settings.gate_decline_target)
+        if gate is None or gate.version != GATE_VERSION or gate.fingerprint != key:
+            if snapshot.sources:
+                logger.warning("the index has no answer gate for this content; calibrating (run `advisor kb ingest`)")
+            gate = self._calibrate(snapshot)
+        snapshot.gate = gate
+        return snapshot
+
+    def _calibration_key(self, embedder: Embedder) -> str:
+        """The gate depends on the vectors and on how candidates are ranked."""
+        return f"{embedder.fingerprint}|{self._settings.ranking}|{self._settings.rrf_k}"
+
+    def _calibrate(self, snapshot: Snapshot) -> GateModel | None:
+        _, embedder, searcher = self._parts()
+        return calibrate(
+            snapshot,
+            searcher,
+            day=self._today(),
+            embedder=self._calibration_key(embedder),
+            target_decline=self._settings.gate_decline_target,
+        )
 
     # -- sync API (CLI, benchmark, worker threads) ----------------------------------------------
 
     def ingest(self, path: Path, *, reset: bool = False, progress: bool | None = None) -> IngestReport:
-        """Make the index mirror the folder's approved, currently valid content."""
+        """Make the index mirror the folder's approved, currently valid content, then calibrate the
+        answer gate on it and store both (the new version is what other processes reload)."""
         store, embedder, _ = self._parts()
         chunker = Chunker(chunk_size=self._settings.chunk_size, chunk_overlap=self._settings.chunk_overlap)
         with self._lock:
-            report = ingest_folder(
+            report, state = ingest_folder(
                 path,
                 store=store,
                 embedder=embedder,
@@ -183,7 +220,15 @@ class KnowledgeService:
                 reset=reset,
                 progress=progress,
             )
-            self._snapshot = None
+            version = new_version()
+            snapshot = Snapshot.build(store.load(), tokenizer=self._tokenizer, version=version)
+            snapshot.gate = self._calibrate(snapshot)
+            if snapshot.gate is not None:
+                state["gate"] = snapshot.gate.model_dump_json()
+                report.gate = snapshot.gate.describe()
+            store.write_state({"version": version, **state})
+            self._store_version = version
+            self._snapshot, self._checked_at = snapshot, time.monotonic()
         if self._report_path is not None:
             save_last_report(report, self._report_path)
         return report
@@ -198,9 +243,21 @@ class KnowledgeService:
         language: Language | None = None,
         mode: SearchMode = "hybrid",
     ) -> list[Hit]:
-        """Ranked chunks usable today on `channel` for `audience` (None = no filter)."""
+        """Ranked sources usable today on `channel` for `audience` (None = no filter), best first;
+        `relevance` is the answer gate's probability that the source answers the question."""
+        return self._search(self._current(), query, channel, audience, k, language, mode)
+
+    def _search(
+        self,
+        snapshot: Snapshot,
+        query: str,
+        channel: str | None,
+        audience: str | None,
+        k: int,
+        language: Language | None,
+        mode: SearchMode = "hybrid",
+    ) -> list[Hit]:
         _, _, searcher = self._parts()
-        snapshot = self._current()
         flt = ChunkFilter(day=self._today(), channel=channel, audience=audience_of(audience))
         return searcher.search(snapshot, query, flt, k=k, language=language or detect_language(query), mode=mode)
 
@@ -213,8 +270,15 @@ class KnowledgeService:
         return store.count() == 0
 
     @property
+    def gate(self) -> GateModel | None:
+        """The answer gate of the current index (None when the index is empty)."""
+        return self._current().gate
+
+    @property
     def relevance_threshold(self) -> float:
-        return self._settings.relevance_threshold
+        """A hit is evidence when its `relevance` (the gate's probability) reaches this."""
+        gate = self.gate
+        return gate.threshold if gate is not None else 1.0
 
     # -- async API (the app) --------------------------------------------------------------------
 
@@ -257,21 +321,35 @@ class KnowledgeService:
         risk_level: str | None = None,
         focus: Sequence[str] = (),
     ) -> Retrieval:
-        """Ranked evidence for `question` and the answer gate's decision (sync: runs in a worker thread)."""
-        hits = self.search_sync(
-            question, channel=channel, audience=risk_level, k=self._settings.top_k, language=language
-        )
-        catalogue = {p.code: p for p in self.products()}
-        relevant = [h for h in hits if h.relevance >= self._settings.relevance_threshold]
+        """Ranked evidence for `question` and the answer gate's decision (sync: runs in a worker thread).
+
+        `hits` are the sources the gate accepts, the one to cite first; `products` are the catalogue
+        products the question names (else the conversation's `focus`).
+        """
+        snapshot = self._current()
+        ranked = self._search(snapshot, question, channel, risk_level, self._settings.top_k, language)
+        catalogue = {p.code: p for p in snapshot.products(self._today())}
+        named = [p.code for p in snapshot.catalogue.named(question)] or list(focus)
+        gate = snapshot.gate
+        threshold = gate.threshold if gate is not None else 1.0
+        evidence = [h for h in ranked if h.relevance >= threshold]
+        confidence = max((h.relevance for h in ranked), default=0.0)
+        if not ranked:
+            reason = "no usable content"
+        elif evidence:
+            reason = f"gate: {confidence:.2f} >= {threshold:.2f}"
+        else:
+            reason = f"gate: {confidence:.2f} < {threshold:.2f}"
         return Retrieval(
             query=question,
             language=language,
-            hits=relevant,
-            products=[catalogue[c] for c in focus if c in catalogue],
+            hits=evidence,
+            products=[catalogue[c] for c in named if c in catalogue],
             catalogue=catalogue,
-            answerable=bool(relevant),
-            confidence=max((h.relevance for h in hits), default=0.0),
-            reason="relevance threshold",
+            answerable=bool(evidence),
+            confidence=confidence,
+            reason=reason,
+            ranked=ranked,
         )
 
     async def compose(

@@ -6,6 +6,7 @@ points it at a Chroma server (`HttpClient`). Chroma errors become `KnowledgeUnav
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -136,15 +137,11 @@ class ChromaStore:
         port: int = 8001,
     ) -> None:
         self._lock = threading.Lock()
-        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-        with self._translate("open the Chroma store"):
-            if mode == "http":
-                self._client = chromadb.HttpClient(host=host, port=port, settings=settings)
-            else:
-                if path is None:
-                    raise ConfigError("knowledge.chroma_mode embedded needs a data directory")
-                path.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(path), settings=settings)
+        self._mode, self._path, self._host, self._port = mode, path, host, port
+        self._version_file = path / f"{collection}.version" if mode != "http" and path is not None else None
+        if mode != "http" and path is None:
+            raise ConfigError("knowledge.chroma_mode embedded needs a data directory")
+        self._client = self._connect()
         self._name = collection
         try:
             self._chunks = self._open(collection)
@@ -153,6 +150,33 @@ class ChromaStore:
             if "name" in str(exc).lower():
                 raise ConfigError(f"knowledge.collection {collection!r} is not a valid name: {exc}") from exc
             raise
+
+    def _connect(self) -> Any:
+        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+        with self._translate("open the Chroma store"):
+            if self._mode == "http":
+                return chromadb.HttpClient(host=self._host, port=self._port, settings=settings)
+            assert self._path is not None
+            self._path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self._path), settings=settings)
+
+    def reopen(self) -> None:
+        """See another process's writes (embedded mode): Chroma's embedded client keeps its vector index
+        in memory and never reloads it, so after `advisor kb ingest` in another process its queries
+        miss the new chunks and reading their vectors fails. A new client reads the files afresh.
+
+        (Chroma shares one client system per path within a process: it is rebuilt only when this
+        store holds the last reference, which is the app's case; in-process writers share it anyway.)
+        """
+        if self._mode == "http":
+            return
+        with self._lock, self._translate("reopen the Chroma store"):
+            close = getattr(self._client, "close", None)
+            if close is not None:
+                close()
+            self._client = self._connect()
+            self._chunks = self._open(self._name)
+            self._state = self._open(f"{self._name}-state")
 
     def _open(self, name: str) -> Any:
         with self._translate(f"open collection {name}"):
@@ -171,13 +195,13 @@ class ChromaStore:
             raise KnowledgeUnavailable(f"could not {what}: {exc}") from exc
 
     def count(self) -> int:
-        with self._translate("count chunks"):
+        with self._lock, self._translate("count chunks"):
             return int(self._chunks.count())
 
     def load(self) -> list[StoredChunk]:
         """Every chunk with its metadata (not the vectors), paged."""
         out: list[StoredChunk] = []
-        with self._translate("read chunks"):
+        with self._lock, self._translate("read chunks"):
             offset = 0
             while True:
                 page = self._chunks.get(include=["documents", "metadatas"], limit=5000, offset=offset)
@@ -215,23 +239,32 @@ class ChromaStore:
         self, vector: Sequence[float] | np.ndarray, n: int, flt: ChunkFilter | None = None
     ) -> list[tuple[str, float]]:
         """Nearest chunks as (id, cosine similarity), best first."""
-        if n <= 0:
-            return []
-        with self._translate("search vectors"):
+        return self.query_many([vector], n, flt)[0]
+
+    def query_many(
+        self, vectors: Sequence[Sequence[float] | np.ndarray], n: int, flt: ChunkFilter | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """`query` for several vectors in one call (calibration asks hundreds of questions)."""
+        if n <= 0 or not len(vectors):
+            return [[] for _ in vectors]
+        with self._lock, self._translate("search vectors"):
             result = self._chunks.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                query_embeddings=np.asarray(vectors, dtype=np.float32),
                 n_results=n,
                 where=where(flt) if flt else None,
                 include=["distances"],
             )
-        ids = result["ids"][0] if result["ids"] else []
-        distances = result["distances"][0] if result.get("distances") else []
-        return [(chunk_id, 1.0 - float(d)) for chunk_id, d in zip(ids, distances, strict=True)]
+        ids = result["ids"] or [[] for _ in vectors]
+        distances = result.get("distances") or [[] for _ in vectors]
+        return [
+            [(chunk_id, 1.0 - float(d)) for chunk_id, d in zip(row_ids, row_d, strict=True)]
+            for row_ids, row_d in zip(ids, distances, strict=True)
+        ]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
-        with self._translate("read vectors"):
+        with self._lock, self._translate("read vectors"):
             page = self._chunks.get(ids=list(ids), include=["embeddings"])
         embeddings = page.get("embeddings")
         if embeddings is None:
@@ -251,7 +284,7 @@ class ChromaStore:
         self._state = self._open(f"{self._name}-state")
 
     def read_state(self) -> dict[str, str]:
-        with self._translate("read the store state"):
+        with self._lock, self._translate("read the store state"):
             page = self._state.get(ids=["state"], include=["metadatas"])
         metas = page.get("metadatas") or []
         return {k: str(v) for k, v in (metas[0] or {}).items()} if metas else {}
@@ -259,6 +292,20 @@ class ChromaStore:
     def write_state(self, state: dict[str, str]) -> None:
         with self._lock, self._translate("write the store state"):
             self._state.upsert(ids=["state"], embeddings=[[1.0, 0.0]], metadatas=[dict(state)])
+        if self._version_file is not None and "version" in state:
+            tmp = self._version_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(state["version"], encoding="utf-8")
+            tmp.replace(self._version_file)
+
+    def version(self) -> str:
+        """The index version, cheaply: a file beside an embedded store (a stat and a read, checked before
+        every question), else the state record."""
+        if self._version_file is not None:
+            try:
+                return self._version_file.read_text(encoding="utf-8").strip()
+            except OSError:
+                pass
+        return self.read_state().get("version", "")
 
     def close(self) -> None:
         with self._translate("close the store"):

@@ -71,3 +71,67 @@ def test_errors_are_reported_not_raised(cli_corpus: Path, tmp_path: Path) -> Non
     assert result.exit_code == 2 and "not a folder" in result.output
     result = runner.invoke(app, ["ask", "理财", "--risk-level", "R3"])
     assert result.exit_code == 2 and "C1" in result.output
+
+
+def test_ingest_prints_what_the_gate_calibrated(cli_corpus: Path) -> None:
+    result = runner.invoke(app, ["kb", "ingest", str(cli_corpus)])
+    assert "answer gate: calibrated on" in result.stdout and "out-of-domain declined" in result.stdout
+    report = json.loads(runner.invoke(app, ["kb", "ingest", str(cli_corpus), "--json"]).stdout)
+    assert report["gate"] and "threshold" in report["gate"][1]
+
+
+def test_ask_batch_answers_one_json_line_per_question(cli_corpus: Path, tmp_path: Path) -> None:
+    runner.invoke(app, ["kb", "ingest", str(cli_corpus)])
+    batch = tmp_path / "questions.jsonl"
+    lines = [
+        {"q": "稳享的管理费是多少？"},
+        {"q": "How do I redeem a wealth product?", "channel": "voice", "language": "en"},
+        {"q": "红烧肉怎么做才不腻？"},
+    ]
+    batch.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["ask", "--batch", str(batch), "--json"])
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 3 and all(
+        set(a) == {"answer", "citations", "grounded", "mode", "disclosures"} for a in answers
+    )
+    assert answers[0]["citations"][0]["id"] == "WM100"
+    assert answers[1]["grounded"] and answers[1]["citations"][0]["id"] == "faq-redeem-en"
+    assert not answers[2]["grounded"]
+
+
+def test_ask_batch_reports_bad_lines_and_answers_the_rest(cli_corpus: Path, tmp_path: Path) -> None:
+    runner.invoke(app, ["kb", "ingest", str(cli_corpus)])
+    batch = tmp_path / "bad.jsonl"
+    batch.write_text(
+        '{"q": "稳享的管理费是多少？"}\nnot json\n{"q": " "}\n{"q": "x", "channel": "fax"}\n', encoding="utf-8"
+    )
+    result = runner.invoke(app, ["ask", "--batch", str(batch), "--json"])
+    assert result.exit_code == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert out[0]["grounded"] and [o["line"] for o in out[1:]] == [2, 3, 4]
+    assert "not JSON" in out[1]["error"] and "empty" in out[2]["error"] and "channel" in out[3]["error"]
+    assert runner.invoke(app, ["ask", "--batch", str(tmp_path / "missing.jsonl")]).exit_code == 2
+    assert runner.invoke(app, ["ask"]).exit_code == 2  # neither a question nor a batch
+
+
+def test_kb_evaluate(cli_corpus: Path, tmp_path: Path) -> None:
+    runner.invoke(app, ["kb", "ingest", str(cli_corpus)])
+    batch = tmp_path / "eval.jsonl"
+    lines = [
+        {"q": "稳享的管理费是多少？", "expect": ["WM100"]},
+        {"q": "业绩比较基准是预期收益吗？", "expect": ["faq-benchmark-zh"]},
+        {"q": "稳享的管理费是多少？", "expect": ["faq-redeem-zh"]},  # a deliberate miss
+        {"q": "Who won the NBA finals?", "expect": []},
+    ]
+    batch.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    result = runner.invoke(app, ["kb", "evaluate", str(batch), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    assert summary["questions"] == 3 and summary["out_of_scope"] == 1
+    assert summary["answered_correct"] == pytest.approx(2 / 3, abs=0.001) and summary["out_of_scope_declined"] == 1.0
+    assert summary["hit@1"] == pytest.approx(2 / 3, abs=0.001)
+    assert [m["line"] for m in report["misses"]] == [3] and report["misses"][0]["problem"] == "wrong citation"
+    text = runner.invoke(app, ["kb", "evaluate", str(batch)]).stdout
+    assert "answered_correct 0.667" in text and "line 3: wrong citation" in text

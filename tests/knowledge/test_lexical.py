@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
 from bot.knowledge.lexical import LexicalIndex, Tokenizer, stem
+from bot.knowledge.models import Product
+from bot.knowledge.snapshot import vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +42,46 @@ def test_english_stemming_is_light_and_symmetric() -> None:
 
 
 def test_finance_words_stay_whole(tokenizer: Tokenizer) -> None:
-    tokens = tokenizer.tokens("业绩比较基准和月月享")
-    assert "业绩比较基准" in tokens and "月月享" in tokens
+    assert "业绩比较基准" in tokenizer.tokens("业绩比较基准是什么")
+
+
+def test_catalogue_names_join_the_user_dictionary(tokenizer: Tokenizer) -> None:
+    """Product names come from the catalogue at ingestion (no static list, no NLU data)."""
+    assert "岚山宝" not in tokenizer.tokens("岚山宝怎么赎回")
+    catalogue = tokenizer.with_vocabulary(["岚山宝", "云杉银行岚山宝现金管理类理财产品"])
+    assert "岚山宝" in catalogue.tokens("岚山宝怎么赎回")
+    full = catalogue.tokens("云杉银行岚山宝现金管理类理财产品的费用")
+    assert {"云杉银行岚山宝现金管理类理财产品", "岚山宝", "理财"} <= set(full)  # the name, and what is in it
+    assert catalogue.fingerprint != tokenizer.fingerprint  # a new catalogue re-indexes
+    assert tokenizer.with_vocabulary([]) is tokenizer
+
+
+def test_vocabulary_is_the_catalogues_names_and_aliases() -> None:
+    product = Product.model_validate(
+        {
+            "code": "YS001",
+            "name": "云杉银行岚山宝现金管理类理财产品",
+            "aliases": ["岚山", "Lanshan"],
+            "type": "wealth_management",
+            "risk_level": "R1",
+            "description": "示例。",
+            "status": "on_sale",
+        }
+    )
+    words = vocabulary([product])
+    assert {"岚山", "岚山宝", "云杉银行岚山宝现金管理类理财产品"} <= set(words) and "lanshan" not in words
+
+
+def test_synonyms_are_data(tmp_path: Path) -> None:
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_text("# test\n起购金额, 门槛, 最低买多少\n", encoding="utf-8")
+    tokens = Tokenizer(synonyms_file=synonyms).tokens("这款的门槛高吗")
+    assert "起购金额" in tokens and "门槛" not in tokens
+
+
+def test_general_chinese_frequency(tokenizer: Tokenizer) -> None:
+    """What every text says (明天) is common; a specialised word (托管费) is not."""
+    assert tokenizer.general_logp("明天") > tokenizer.general_logp("托管费")
 
 
 def test_chinese_runs_feed_the_bigram_features(tokenizer: Tokenizer) -> None:

@@ -1,0 +1,90 @@
+"""The answer gate: calibrated at ingestion on the content, stored with the index, used by every process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.knowledge import calibration
+from bot.knowledge.gate import FEATURES, SIGNS, GateModel
+from bot.knowledge.service import KnowledgeService
+from tests.knowledge.conftest import ServiceFactory
+
+
+def test_ingest_calibrates_and_reports_the_gate(make_service: ServiceFactory, corpus: Path) -> None:
+    service = make_service()
+    report = service.ingest(corpus, progress=False)
+    gate = service.gate
+    assert gate is not None and 0 < gate.threshold < 1
+    assert gate.report.content_questions > 20 and gate.report.out_of_domain > 100
+    assert gate.report.decline_rate >= gate.report.target_decline - 0.01  # out of fold, on the shipped set
+    details = report.details()
+    assert "answer gate: calibrated on" in details and "threshold" in details and "cross-validated" in details
+    assert set(gate.named_weights()) == set(FEATURES)
+
+
+def test_the_gate_is_stored_with_the_index(
+    make_service: ServiceFactory, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = make_service()
+    first.ingest(corpus, progress=False)
+    stored = GateModel.model_validate_json(first._parts()[0].read_state()["gate"])
+    assert stored.fingerprint == first.gate.fingerprint  # type: ignore[union-attr]
+
+    trained: list[object] = []
+    real = calibration._train
+    monkeypatch.setattr(calibration, "_train", lambda *a, **k: trained.append(1) or real(*a, **k))
+    monkeypatch.setattr(calibration, "_CACHE", calibration.OrderedDict())
+    other = make_service()  # another process: same store, nothing in memory
+    assert other.gate is not None and other.gate.threshold == stored.threshold
+    assert trained == []  # read from the index, not recalibrated
+
+
+def test_weights_keep_their_signs() -> None:
+    """A feature that happens to go the wrong way in the synthetic questions gets no weight."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    x = rng.normal(size=(400, len(FEATURES)))
+    coverage, foreign = FEATURES.index("coverage"), FEATURES.index("foreign")
+    x[:, coverage] -= 2 * y  # "more coverage, less likely right": an artefact
+    x[:, foreign] += 2 * y
+    weights, _ = calibration.fit_logistic(x, y)
+    assert weights[coverage] == pytest.approx(0, abs=1e-6) and weights[foreign] == pytest.approx(0, abs=1e-6)
+    assert all(w >= -1e-9 for f, w in zip(FEATURES, weights, strict=True) if SIGNS[f] > 0)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "answered"),
+    [
+        ("稳享的管理费是多少？", "zh", True),
+        ("业绩比较基准是预期收益吗？", "zh", True),
+        ("How do I redeem a wealth product?", "en", True),
+        ("红烧肉怎么做才不腻？", "zh", False),
+        ("Who won the NBA finals?", "en", False),
+        ("工商银行的稳享理财收益多少？", "zh", False),  # another bank's product of the same name
+    ],
+)
+def test_answers_its_content_and_declines_the_rest(
+    service: KnowledgeService, question: str, language: str, answered: bool
+) -> None:
+    retrieval = service.retrieve(question, language=language, channel="web")  # type: ignore[arg-type]
+    assert retrieval.answerable is answered, retrieval.reason
+    assert all(h.relevance >= service.relevance_threshold for h in retrieval.hits)
+
+
+def test_an_empty_index_has_no_gate_and_declines(make_service: ServiceFactory, tmp_path: Path) -> None:
+    service = make_service()
+    service.ingest(tmp_path, progress=False)
+    retrieval = service.retrieve("理财怎么赎回？", language="zh", channel="web")
+    assert service.gate is None and not retrieval.answerable and retrieval.reason == "no usable content"
+
+
+def test_probes_come_from_the_content(service: KnowledgeService) -> None:
+    snapshot = service._current()
+    probes = calibration.content_probes(snapshot, calibration.noise_words(snapshot))
+    texts = {p.text for p in probes}
+    assert "业绩比较基准是预期收益吗？" in texts  # a title, as is
+    assert any("稳享" in t and t != "稳享" for t in texts)  # a product question with a short name
+    assert all(p.expected for p in probes)
