@@ -48,6 +48,7 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
 class FakeAnswer:
     def __init__(self, answer: str, citations: list[Citation], grounded: bool) -> None:
         self.answer, self.citations, self.grounded = answer, citations, grounded
+        self.approved: list[str] = []
 
 
 class FakeAnswerer:
