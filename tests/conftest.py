@@ -13,8 +13,9 @@ from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.models import Citation
 from bot.settings import Settings, load_settings
 
-# The `browser` fixture (Debian chromium + playwright) for every browser test.
-pytest_plugins = ["tests.support.browser"]
+# The `browser` fixture (Debian chromium + playwright) for every browser test; `demo_knowledge`
+# (the shipped demo content, ingested once per session).
+pytest_plugins = ["tests.support.browser", "tests.support.demo"]
 
 
 @pytest.fixture

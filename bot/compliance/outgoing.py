@@ -6,8 +6,8 @@
   approved content (`BotMessage.approved`); each one the knowledge base confirms is approved is taken
   out before the claim rules run (only the product names in it stay, so a recommendation composed
   around it is still seen). Everything the bot composes around it is checked as before, and a
-  recommendation the bot composes (kind "recommendation") is checked for suitability over its whole
-  text. LLM text never carries approved spans.
+  recommendation the bot composes (kind "recommendation") is checked for the suitability of every
+  product it names, approved text or not. LLM text never carries approved spans.
 - Required disclosures are judged over the whole turn: they appear once, at the end of its last
   message, and only when some message discusses a wealth product or performance (never on greetings,
   questionnaire steps or goodbyes, unless one names a wealth product).
@@ -75,16 +75,17 @@ def disclosure_wording(language: Language) -> tuple[str, ...]:
 
 
 def strip_disclosures(text: str, language: Language) -> tuple[str, list[str]]:
-    """`text` without the disclosure sentences it carries as sentences of their own, and those found.
-
-    Wording inside a sentence ("…与理财产品不同：理财非存款…") is part of that sentence and stays.
-    """
+    """`text` without the disclosure wording it carries, and the wording found (to be said once, at the
+    end). Wording that ends a sentence after a comma or colon ("基金不是存款，不保本，理财非存款…") leaves
+    the sentence ended there ("基金不是存款，不保本。")."""
     found: list[str] = []
+    stop = "。" if language == "zh" else "."
     for wording in disclosure_wording(language):
-        pattern = re.compile(_SENTENCE_BEFORE + re.escape(wording))
-        if pattern.search(text):
+        whole = re.compile(_SENTENCE_BEFORE + re.escape(wording))
+        tail = re.compile(r"\s*[，,：:]\s*" + re.escape(wording))
+        if whole.search(text) or tail.search(text):
             found.append(wording)
-            text = pattern.sub("", text)
+            text = tail.sub(stop, whole.sub("", text))
     if found:
         text = re.sub(r"[ \t]+\n", "\n", text)
         text = re.sub(r"\n{2,}", "\n", text).strip()
@@ -143,10 +144,19 @@ class OutgoingGuard:
     ) -> list[Violation]:
         composed = _without(message.text, spans, catalogue)
         violations = self._check(composed, language, message.risk_level, products)
-        if spans and message.kind == "recommendation":  # the bot's own recommendation: all of it
-            whole = self._check(message.text, language, message.risk_level, products)
-            violations += [v for v in whole if v.rule in SUITABILITY_RULES and v not in violations]
+        if message.kind == "recommendation":
+            violations += [v for v in self._recommended(message, catalogue, products) if v not in violations]
         return violations
+
+    def _recommended(self, message: BotMessage, catalogue: Catalogue, products: list[ProductRef]) -> list[Violation]:
+        """A recommendation (a list of suggestions, say) recommends every product it names, whether or not a
+        sentence says "推荐": each is put to the guard as recommended to this client, approved text or not."""
+        names = dict.fromkeys(m.surface for m in catalogue.find(message.text))
+        if not names:
+            return []
+        probe = "\n".join(f"推荐{name}。" for name in names)
+        found = self._check(probe, "zh", message.risk_level, products)
+        return [v for v in found if v.rule in SUITABILITY_RULES]
 
     async def _approved_spans(self, message: BotMessage) -> list[str]:
         """The message's approved texts that are in it and that the knowledge base confirms (in a

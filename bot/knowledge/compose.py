@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.catalogue import catalogue_for
-from bot.compliance.outgoing import join_disclosures, strip_disclosures
+from bot.compliance.outgoing import disclosure_wording, join_disclosures, strip_disclosures
 from bot.dialogue.models import Citation
 from bot.knowledge.extractive import NEAR_BEST, Quote, Quoter, budget_for, decline, message
 from bot.knowledge.facts import Fact, citation, description, product_facts, side_by_side, status_note
@@ -53,6 +53,7 @@ class Draft:
     approved: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     quotes: list[Quote] = field(default_factory=list)
+    sourced: bool = False  # a line already says "根据《…》": later sources are "另据《…》"
 
     def add(self, text: str, approved: Sequence[str] = (), citations: Sequence[Citation] = ()) -> None:
         self.lines.append(text)
@@ -77,8 +78,19 @@ class Composer:
         self._max_chars = max_chars
         self._max_voice_chars = max_voice_chars
 
-    def compose(self, retrieval: Retrieval, *, channel: str, weight: Callable[[str], float]) -> Answer:
-        """The answer to `retrieval.query`, or a decline when nothing can be said in its language."""
+    def compose(
+        self,
+        retrieval: Retrieval,
+        *,
+        channel: str,
+        weight: Callable[[str], float],
+        notices: Callable[[str], str] = lambda _: "",
+    ) -> Answer:
+        """The answer to `retrieval.query`, or a decline when nothing can be said in its language.
+
+        `notices(source_id)` gives the risk notice compliance attached to a document: a quote from it
+        carries that wording (once, at the end) even when the quoted sentences would not trigger it.
+        """
         language = retrieval.language
         questions = parts(retrieval.query, language)
         topics = all_topics(questions)
@@ -90,6 +102,7 @@ class Composer:
         if len(about) == 1 and not topics:  # "朝夕是什么？": the approved description says it
             fact = description(about[0], language, intro=not voice)
             draft.add_facts([fact] if fact is not None else [])
+            draft.sourced = fact is not None
         open_parts = [p for p in questions if not self._answered(p, covered, compared, retrieval, weight)]
         if open_parts:
             budget = budget_for(channel, language, chars=self._max_chars, voice_chars=self._max_voice_chars)
@@ -100,7 +113,7 @@ class Composer:
         if not draft.lines:
             other = any(h.language != language for h in retrieval.evidence)
             return decline(language, reason="other_language_only" if other else "decline")
-        return self._finish(draft, retrieval, about)
+        return self._finish(draft, retrieval, about, notices)
 
     def _passages(
         self,
@@ -134,7 +147,7 @@ class Composer:
             question = "".join(texts)
             quote = self._quoter.quote(question, hit, share, weight)
             if quote is not None and (not draft.lines or self._adds(quote, question, draft, weight)):
-                _add_quote(draft, quote, retrieval, first=not draft.quotes, voice=voice)
+                _add_quote(draft, quote, retrieval, first=not draft.sourced, voice=voice)
         if voice or not draft.quotes or len(open_parts) > 1:
             return
         first = draft.quotes[0].hit
@@ -167,7 +180,9 @@ class Composer:
         relevant = self._quoter.covers(question, quote.text, weight) >= MIN_COVERAGE
         return relevant and self._quoter.novel(quote.text, "".join(draft.lines))
 
-    def _finish(self, draft: Draft, retrieval: Retrieval, about: list[Product]) -> Answer:
+    def _finish(
+        self, draft: Draft, retrieval: Retrieval, about: list[Product], notices: Callable[[str], str]
+    ) -> Answer:
         """Status notes, then the required wording once, at the end."""
         language = retrieval.language
         discussed = _discussed(draft, about, retrieval.catalogue)
@@ -177,21 +192,31 @@ class Composer:
                 draft.add(note)
         # A quoted description may end with the wording: it moves to the end, said once.
         body, carried = strip_disclosures("\n".join(draft.lines), language)
+        attached = "\n".join(notices(source) for source in dict.fromkeys(q.hit.id for q in draft.quotes))
         # Titles count as what the answer is about even when a voice answer does not say them.
         subject = "\n".join([body, *(q.hit.title for q in draft.quotes)])
         needed = self._guard.disclosures(
             subject, language=language, products=list(retrieval.catalogue.values()), about=discussed
         )
-        disclosures = [*carried, *(d for d in needed if d not in carried)]
+        wording = disclosure_wording(language)
+        disclosures = [w for w in wording if w in carried or w in needed or w in attached]
+        disclosures += [d for d in needed if d not in disclosures]
         text = body + ("\n" + join_disclosures(disclosures, language) if disclosures else "")
+        # A quote that lost its trailing wording is still approved text, up to where the wording began.
+        approved = [_unworded(a, language) for a in draft.approved]
         return Answer(
             answer=text,
             citations=draft.citations,
             grounded=True,
             mode="extractive",
             disclosures=disclosures,
-            approved=list(dict.fromkeys(draft.approved)),
+            approved=list(dict.fromkeys(a for a in approved if a)),
         )
+
+
+def _unworded(text: str, language: Language) -> str:
+    stripped, found = strip_disclosures(text, language)
+    return stripped.rstrip("。.") if found else text
 
 
 def _facts(
@@ -216,6 +241,7 @@ def _add_quote(draft: Draft, quote: Quote, retrieval: Retrieval, *, first: bool,
     intro = "" if voice else message("source_intro" if first else "also_intro", language, title=source.title)
     draft.add(intro + quote.text, [*quote.sentences, *([hit.title] if intro and product is None else [])], [source])
     draft.quotes.append(quote)
+    draft.sourced = True
 
 
 def _candidates(retrieval: Retrieval, about: Sequence[Product], draft: Draft) -> list[Hit]:

@@ -66,6 +66,11 @@ def reads_as(sentence: str, language: Language) -> bool:
     return len(_CJK.findall(running)) <= MAX_FOREIGN_SHARE * len(running)
 
 
+def notices(text: str) -> list[str]:
+    """The risk-notice lines of a passage ("风险提示：…", "Risk notice: …")."""
+    return [line.strip() for line in text.splitlines() if _NOTICE.match(line.strip())]
+
+
 def split_sentences(text: str, language: Language = "zh") -> list[str]:
     """Sentences (Chinese: also clauses ended by ；), each an exact substring of `text` once stripped."""
     splitter = _SPLIT_EN if language == "en" else _SPLIT

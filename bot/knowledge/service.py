@@ -22,7 +22,7 @@ from bot.knowledge.audit import AuditSink, JsonlAuditSink, NullAuditSink
 from bot.knowledge.chunking import Chunker
 from bot.knowledge.compose import Composer
 from bot.knowledge.embeddings import Embedder, build_embedder
-from bot.knowledge.extractive import decline
+from bot.knowledge.extractive import decline, notices
 from bot.knowledge.guard import ComplianceGuard, Guard
 from bot.knowledge.ingest import ingest_folder, save_last_report
 from bot.knowledge.lexical import Tokenizer
@@ -297,7 +297,16 @@ class KnowledgeService:
             except LLMUnavailable as exc:
                 logger.warning("generative answer unavailable, answering extractively: %s", exc)
         weight = self._current().index.term_weight
-        return await asyncio.to_thread(self._composer.compose, retrieval, channel=channel, weight=weight)
+        return await asyncio.to_thread(
+            self._composer.compose, retrieval, channel=channel, weight=weight, notices=self._notices
+        )
+
+    def _notices(self, source_id: str) -> str:
+        """The risk-notice lines of a document, wherever its chunks put them."""
+        snapshot = self._current()
+        return "\n".join(
+            line for c in snapshot.chunks if c.source_key == f"doc:{source_id}" for line in notices(c.text)
+        )
 
     def is_approved(self, text: str) -> bool:
         """Whether `text` is quoted verbatim from content approved and valid today: a passage, a
