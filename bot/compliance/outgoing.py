@@ -74,15 +74,22 @@ def disclosure_wording(language: Language) -> tuple[str, ...]:
     return tuple(disclosures_for(_PROBE[language], language=language))
 
 
+@lru_cache(maxsize=2)
+def _wording_patterns(language: Language) -> tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]:
+    """Each disclosure sentence, found as a sentence of its own, or ending one after a comma or colon."""
+    return tuple(
+        (w, re.compile(_SENTENCE_BEFORE + re.escape(w)), re.compile(r"\s*[，,：:]\s*" + re.escape(w)))
+        for w in disclosure_wording(language)
+    )
+
+
 def strip_disclosures(text: str, language: Language) -> tuple[str, list[str]]:
     """`text` without the disclosure wording it carries, and the wording found (to be said once, at the
     end). Wording that ends a sentence after a comma or colon ("基金不是存款，不保本，理财非存款…") leaves
     the sentence ended there ("基金不是存款，不保本。")."""
     found: list[str] = []
     stop = "。" if language == "zh" else "."
-    for wording in disclosure_wording(language):
-        whole = re.compile(_SENTENCE_BEFORE + re.escape(wording))
-        tail = re.compile(r"\s*[，,：:]\s*" + re.escape(wording))
+    for wording, whole, tail in _wording_patterns(language):
         if whole.search(text) or tail.search(text):
             found.append(wording)
             text = tail.sub(stop, whole.sub("", text))

@@ -183,3 +183,15 @@ async def test_dev_questions_never_mix_languages_or_repeat_the_wording(demo_know
             assert answer.answer.count(wording) <= 1, (item["q"], answer.answer)
         assert not re.search(r"下表|上表|the table below", text), (item["q"], text)
     assert answered >= 50
+
+
+async def test_the_readmes_first_example_question_is_answered_from_the_demo_content(
+    demo_knowledge: KnowledgeService,
+) -> None:
+    from tests.support.demo import DEMO
+
+    readme = (DEMO.parent / "README.md").read_text(encoding="utf-8")
+    question = re.search(r'advisor ask "([^"]+)"', readme)
+    assert question is not None
+    answer = await ask(demo_knowledge, question.group(1))
+    assert answer.citations
