@@ -32,7 +32,7 @@ _NOTICE = re.compile(r"^(?:风险提示|风险揭示|Risk notice|Risk warning)\s
 _STOPS = ("。", "！", "？", ".", "!", "?", "”", '"', "）", ")")
 #: Passages this close (share of the best relevance) count as equally good.
 NEAR_BEST = 0.85
-_CJK = re.compile(r"[\u3400-\u9fff]")
+CJK = re.compile(r"[\u3400-\u9fff]")
 _BRACKETED = re.compile(r"\([^()]*\)|（[^（）]*）")
 #: Share of Chinese characters (outside brackets) above which an English sentence is not quoted.
 MAX_FOREIGN_SHARE = 0.05
@@ -63,7 +63,7 @@ def reads_as(sentence: str, language: Language) -> bool:
     if language == "zh":
         return True
     running = _BRACKETED.sub("", sentence)
-    return len(_CJK.findall(running)) <= MAX_FOREIGN_SHARE * len(running)
+    return len(CJK.findall(running)) <= MAX_FOREIGN_SHARE * len(running)
 
 
 def notices(text: str) -> list[str]:

@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.dialogue.models import Citation
-from bot.knowledge.extractive import message, messages, split_sentences
+from bot.knowledge.extractive import CJK, message, messages, split_sentences
 from bot.knowledge.models import Product
 from bot.knowledge.questions import Topic, composition
 from bot.language import Language
 
 _LEADING_LABEL = re.compile(r"^(?:业绩比较基准|performance benchmark)\s*[:：]?\s*", re.IGNORECASE)
-_CJK = re.compile(r"[\u3400-\u9fff]")
 #: Fields compared on a call when the question names none: short enough to be heard.
 VOICE_COMPARISON: tuple[Topic, ...] = ("risk", "minimum", "term")
 
@@ -44,14 +43,14 @@ def citation(product: Product, language: Language) -> Citation:
 def short_name(product: Product, language: Language) -> str:
     """What a client calls the product: its first alias in the reply's language, else its name."""
     for alias in product.aliases:
-        if bool(_CJK.search(alias)) == (language == "zh"):
+        if bool(CJK.search(alias)) == (language == "zh"):
             return alias
     return product.name if language == "zh" else (product.name_en or product.code)
 
 
 def _readable(text: str, language: Language) -> bool:
     """A field may go into an English reply only when it holds no Chinese."""
-    return language == "zh" or not _CJK.search(text)
+    return language == "zh" or not CJK.search(text)
 
 
 def _amount(value: float) -> str:

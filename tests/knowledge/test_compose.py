@@ -8,8 +8,10 @@ product, a closed product not said to be closed, the required wording repeated.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pytest
+import yaml
 
 from bot.compliance.outgoing import disclosure_wording
 from bot.knowledge.compose import Composer
@@ -18,14 +20,22 @@ from bot.knowledge.lexical import Tokenizer
 from bot.knowledge.models import Answer, Hit, Retrieval
 from bot.knowledge.service import KnowledgeService
 from bot.language import Language
+from tests.support.demo import DEMO
 
 RISK_ZH, PERFORMANCE_ZH = disclosure_wording("zh")
 _ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z ,.;'’]{20,}")
 _CHINESE_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
-async def ask(service: KnowledgeService, question: str, language: Language = "zh", **kwargs: object) -> Answer:
-    answer = await service.answer(question, language=language, channel=str(kwargs.pop("channel", "web")), **kwargs)  # type: ignore[arg-type]
+async def ask(
+    service: KnowledgeService,
+    question: str,
+    language: Language = "zh",
+    *,
+    channel: str = "web",
+    focus: Sequence[str] = (),
+) -> Answer:
+    answer = await service.answer(question, language=language, channel=channel, focus=focus)
     assert answer.grounded, f"{question!r} was declined: {answer.answer}"
     return answer
 
@@ -165,10 +175,6 @@ async def test_a_product_description_ending_with_the_wording_does_not_repeat_it(
 async def test_dev_questions_never_mix_languages_or_repeat_the_wording(demo_knowledge: KnowledgeService) -> None:
     """Across the demo's retrieval questions (dev set): every answer in the question's language, the
     required wording at most once, no sentence about a table."""
-    import yaml
-
-    from tests.support.demo import DEMO
-
     questions = yaml.safe_load((DEMO.parent / "tests" / "data" / "retrieval_questions.yml").read_text("utf-8"))
     answered = 0
     for item in questions:
@@ -188,8 +194,6 @@ async def test_dev_questions_never_mix_languages_or_repeat_the_wording(demo_know
 async def test_the_readmes_first_example_question_is_answered_from_the_demo_content(
     demo_knowledge: KnowledgeService,
 ) -> None:
-    from tests.support.demo import DEMO
-
     readme = (DEMO.parent / "README.md").read_text(encoding="utf-8")
     question = re.search(r'advisor ask "([^"]+)"', readme)
     assert question is not None
