@@ -29,6 +29,7 @@ from bot.console.auth import ConsoleAuth
 from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
 from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
+from bot.dialogue.render import Identity
 from bot.dialogue.views import router as analytics_router
 from bot.flows import DialogueFlows
 from bot.knowledge.audit import JsonlAuditSink
@@ -71,11 +72,15 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
         app.state.rasa_client = rasa
         app.state.knowledge = answerer
         audit = JsonlAuditSink(settings.data_dir / "audit" / "compliance.jsonl") if settings.compliance.audit else None
+        identity = Identity.from_settings(settings.app)
         guard = OutgoingGuard(
-            products=lambda: [product_ref(p) for p in answerer.products()], audit=MeteredAuditSink(audit, metrics)
+            products=lambda: [product_ref(p) for p in answerer.products()],
+            audit=MeteredAuditSink(audit, metrics),
+            approved=getattr(answerer, "is_approved", None),
+            identity=identity,
         )
         app.state.gateway = MeteredGateway(
-            rasa, guard=guard, default_language=settings.default_language, metrics=metrics
+            rasa, guard=guard, default_language=settings.default_language, metrics=metrics, identity=identity
         )
         await asyncio.to_thread(migrate, settings.database_url)
         engine = make_engine(settings.database_url)

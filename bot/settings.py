@@ -35,6 +35,9 @@ class AppSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = "http://localhost:8000"
+    # Who the bot speaks for: filled into responses, scripts and fallbacks at render time.
+    bank_name: str = Field(default="示例银行", min_length=1)
+    bank_name_en: str = Field(default="Demo Bank", min_length=1)
     hotline: str = "400-000-0000"
     log_level: str = "INFO"
     # Where the JSON logs go: auto = a file (data_dir/logs/app.jsonl) when run in a terminal, stderr otherwise.

@@ -42,7 +42,7 @@ async def build_voice_runtime(
     if config.auth_token is None:
         logger.info("voice webhooks disabled: set ADVISOR_TELEPHONY__AUTH_TOKEN (it signs Twilio's requests)")
         return None
-    texts = await asyncio.to_thread(VoiceTexts.load)
+    texts = (await asyncio.to_thread(VoiceTexts.load)).for_bank(settings.app.bank_name, settings.app.bank_name_en)
     today = datetime.now(ZoneInfo(config.timezone)).date()
     openings = await asyncio.to_thread(ApprovedOpenings.load, settings.knowledge.source_dir, today=today)
     service = VoiceService(

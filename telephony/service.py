@@ -75,7 +75,7 @@ class VoiceService:
         lines = self._lines(ctx)
         if form.is_machine:
             await self._record(attempt_id=attempt_id, outcome=Outcome(voicemail=True))
-            return twiml.hangup([lines.voicemail.format(hotline=self._hotline)], voice=self._voice(ctx.lang))
+            return twiml.hangup([lines.voicemail.replace("{hotline}", self._hotline)], voice=self._voice(ctx.lang))
         metadata: dict[str, Any] = {k: getattr(ctx, k) for k in _CONTEXT_METADATA if getattr(ctx, k) is not None}
         messages = await self._dialogue(form.call_sid, OPENING, ctx, metadata)
         if not messages:
@@ -91,7 +91,7 @@ class VoiceService:
         speech = form.speech_result.strip()
         if not speech:
             if silence >= 1:
-                return twiml.hangup([lines.silence_goodbye.format(hotline=self._hotline)], voice=voice)
+                return twiml.hangup([lines.silence_goodbye.replace("{hotline}", self._hotline)], voice=voice)
             return self._listen([lines.reprompt], ctx, silence=silence + 1)
         messages = await self._dialogue(form.call_sid, speech, ctx, {"attempt_id": attempt_id})
         if messages is None:

@@ -42,6 +42,19 @@ class VoiceTexts(BaseModel):
         except (OSError, yaml.YAMLError, ValidationError) as exc:
             raise ConfigError(f"{path}: cannot load the voice texts: {exc}") from exc
 
+    def for_bank(self, name_zh: str, name_en: str) -> VoiceTexts:
+        """The lines with {bank_name} filled in (config.yml app.bank_name / app.bank_name_en)."""
+
+        def fill(lines: VoiceLines, name: str) -> VoiceLines:
+            return VoiceLines.model_validate({k: v.replace("{bank_name}", name) for k, v in lines.model_dump().items()})
+
+        scripts = {
+            sid: {lang: {k: v.replace("{bank_name}", name_zh if lang == "zh" else name_en) for k, v in ov.items()}
+                  for lang, ov in by_lang.items()}
+            for sid, by_lang in self.scripts.items()
+        }  # fmt: skip
+        return VoiceTexts(zh=fill(self.zh, name_zh), en=fill(self.en, name_en), scripts=scripts)
+
     def lines(self, language: Language, script_id: str | None = None) -> VoiceLines:
         base = self.zh if language == "zh" else self.en
         override = self.scripts.get(script_id or "", {}).get(language)

@@ -13,8 +13,9 @@ from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.models import Citation
 from bot.settings import Settings, load_settings
 
-# The `browser` fixture (Debian chromium + playwright) for every browser test.
-pytest_plugins = ["tests.support.browser"]
+# The `browser` fixture (Debian chromium + playwright) for every browser test; `demo_knowledge`
+# (the shipped demo content, ingested once per session).
+pytest_plugins = ["tests.support.browser", "tests.support.demo"]
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
 class FakeAnswer:
     def __init__(self, answer: str, citations: list[Citation], grounded: bool) -> None:
         self.answer, self.citations, self.grounded = answer, citations, grounded
+        self.approved: list[str] = []
 
 
 class FakeAnswerer:

@@ -79,7 +79,12 @@ class ActionRecommend(Action):
                 "text": "\n".join([body, *disclosures]),
                 "kind": "recommendation",
                 "risk_level": level,
-                "citations": [{"id": p.code, "title": p.name} for p in products],
+                "citations": [
+                    {"id": p.code, "title": p.name_en if ctx.language == "en" and p.name_en else p.name}
+                    for p in products
+                ],
+                # The descriptions are approved text; the guard still checks this recommendation's suitability.
+                "approved": [p.description.strip() for p in products],
             }
         )
         dispatcher.utter_message(response="utter_recommendation_followup")

@@ -21,6 +21,7 @@ class AnswerPayload(Protocol):
     answer: str
     citations: list[Citation]
     grounded: bool
+    approved: list[str]
 
 
 class Answerer(Protocol):
@@ -72,6 +73,7 @@ class ActionAnswerQuestion(Action):
                 "text": result.answer,
                 "kind": "answer" if result.grounded else "declined",
                 "citations": [c.model_dump() for c in result.citations],
+                "approved": list(result.approved),  # verbatim approved texts; the outgoing guard verifies them
             }
         )
         return []

@@ -169,7 +169,7 @@ def shell(
             for message in body.get("messages", []):
                 typer.secho(message["text"], fg="cyan")
                 for cite in message.get("citations", []):
-                    typer.secho(f"  [{cite['id']}] {cite['title']}", dim=True)
+                    typer.secho(f"  《{cite['title']}》", dim=True)
             if response.status_code != 200:
                 typer.secho(body.get("message") or json.dumps(body, ensure_ascii=False), fg="yellow")
 

@@ -25,6 +25,8 @@ class BotMessage(BaseModel):
     buttons: list[dict[str, Any]] = Field(default_factory=list)
     end_conversation: bool = False
     risk_level: str | None = None  # the client level a recommendation was made for (for the guard)
+    # Texts quoted verbatim from approved content; the guard verifies them and skips claim rules inside.
+    approved: list[str] = Field(default_factory=list)
 
 
 class Reply(BaseModel):
@@ -35,13 +37,13 @@ class Reply(BaseModel):
     messages: list[BotMessage]
 
     def as_text(self) -> str:
-        """The reply as one plain-text message with its sources, for text channels without rich cards."""
-        parts: list[str] = []
-        for message in self.messages:
-            if not message.text.strip():
-                continue
-            parts.append(message.text)
-            if message.citations:
-                label = "来源" if self.language == "zh" else "Sources"
-                parts[-1] += f"\n{label}: " + "; ".join(f"{c.title} [{c.id}]" for c in message.citations)
+        """The reply as one plain-text message with its sources, for text channels without rich cards.
+
+        Sources are shown by title (internal ids mean nothing to a client), once each, after the text.
+        """
+        parts = [m.text for m in self.messages if m.text.strip()]
+        titles = list(dict.fromkeys(c.title for m in self.messages for c in m.citations))
+        if titles:
+            sources = "".join(f"《{t}》" for t in titles) if self.language == "zh" else "; ".join(titles)
+            parts.append(("来源：" if self.language == "zh" else "Sources: ") + sources)
         return "\n\n".join(parts)

@@ -9,7 +9,7 @@ from typing import Any
 from bot.compliance.outgoing import OutgoingGuard
 from bot.dialogue.client import RasaClient
 from bot.dialogue.models import Reply
-from bot.dialogue.render import render
+from bot.dialogue.render import Identity, render
 from bot.language import Language, detect_language
 
 
@@ -23,9 +23,11 @@ class DialogueGateway:
         guard: OutgoingGuard,
         default_language: Language,
         memory: int = 100_000,
+        identity: Identity | None = None,
     ) -> None:
         self._client = client
         self._guard = guard
+        self._identity = identity or Identity.from_settings()
         self._default_language = default_language
         # Last language per conversation, so "1" or "👍" is answered in the language used before.
         self._languages: OrderedDict[str, Language] = OrderedDict()
@@ -69,6 +71,6 @@ class DialogueGateway:
         }
         raw = await self._client.send(conversation_id, text, meta)
         messages = await self._guard.apply(
-            render(raw, language), language=language, conversation_id=conversation_id, channel=channel
+            render(raw, language, self._identity), language=language, conversation_id=conversation_id, channel=channel
         )
         return Reply(conversation_id=conversation_id, language=language, messages=messages)

@@ -1,7 +1,9 @@
-"""Extractive answers (no LLM): the most relevant approved passage(s), trimmed, cited, with disclosures.
+"""Quoting approved passages: the sentences of a hit that answer (part of) a question, verbatim.
 
 Quoting approved text is the safest answer there is: it was reviewed by compliance word for word.
-Trimming keeps whole sentences around the one that best matches the question.
+A quote keeps whole sentences around the one that best matches the question, never a sentence that
+points at content left out ("下表汇总了…" without the table), and never the passage's own risk notice
+(the required wording is appended once, at the end of the reply).
 """
 
 from __future__ import annotations
@@ -15,18 +17,25 @@ from typing import Any
 
 import yaml
 
-from bot.dialogue.models import Citation
-from bot.knowledge.guard import Guard
+from bot.compliance.outgoing import disclosure_wording
 from bot.knowledge.lexical import Tokenizer
-from bot.knowledge.models import Answer, Hit, Product
+from bot.knowledge.models import Answer, Hit
+from bot.knowledge.questions import names_a_figure, points_back, points_forward
 from bot.language import Language
 
 MESSAGES_FILE = Path(__file__).parent / "data" / "messages.yml"
 _SPLIT = re.compile(r"(?<=[。！？；!?;])|\n+|(?<=[.])\s+(?=[A-Z0-9“\"(])")
+# English sentences end at . ! ? (a semicolon joins clauses of one sentence).
+_SPLIT_EN = re.compile(r"(?<=[!?])\s+|\n+|(?<=[.])\s+(?=[A-Z0-9“\"(])")
 # A passage's own risk-notice line: the required wording is appended once, at the end, instead.
 _NOTICE = re.compile(r"^(?:风险提示|风险揭示|Risk notice|Risk warning)\s*[:：]", re.I)
-#: Passages this close (share of the best relevance) count as equally good; same language wins.
+_STOPS = ("。", "！", "？", ".", "!", "?", "”", '"', "）", ")")
+#: Passages this close (share of the best relevance) count as equally good.
 NEAR_BEST = 0.85
+CJK = re.compile(r"[\u3400-\u9fff]")
+_BRACKETED = re.compile(r"\([^()]*\)|（[^（）]*）")
+#: Share of Chinese characters (outside brackets) above which an English sentence is not quoted.
+MAX_FOREIGN_SHARE = 0.05
 #: English needs more characters than Chinese for the same content.
 EN_CHAR_FACTOR = 2.2
 
@@ -42,136 +51,147 @@ def message(key: str, language: Language, **values: str) -> str:
     return text.format(**values) if values else text
 
 
-def decline(language: Language, *, unavailable: bool = False) -> Answer:
+def decline(language: Language, *, unavailable: bool = False, reason: str = "decline") -> Answer:
     """Never a guess: say so, and offer a human advisor."""
-    text = message("unavailable" if unavailable else "decline", language)
+    text = message("unavailable" if unavailable else reason, language)
     return Answer(answer=text, citations=[], grounded=False, mode="extractive", disclosures=[])
 
 
-def split_sentences(text: str) -> list[str]:
-    return [part.strip() for part in _SPLIT.split(text) if part and part.strip()]
+def reads_as(sentence: str, language: Language) -> bool:
+    """An English sentence may gloss a Chinese term or name in brackets ("management fee (管理费)");
+    one with Chinese in its running text is not English."""
+    if language == "zh":
+        return True
+    running = _BRACKETED.sub("", sentence)
+    return len(CJK.findall(running)) <= MAX_FOREIGN_SHARE * len(running)
 
 
-def choose(hits: Sequence[Hit], language: Language) -> list[Hit]:
-    """Hits in answer order: the best, but a same-language hit nearly as good goes first."""
-    if not hits:
-        return []
-    best = max(h.relevance for h in hits)
-    near = [h for h in hits if h.relevance >= NEAR_BEST * best]
-    same = [h for h in near if h.language == language]
-    first = same[0] if same else hits[0]
-    return [first, *[h for h in hits if h is not first]]
+def notices(text: str) -> list[str]:
+    """The risk-notice lines of a passage ("风险提示：…", "Risk notice: …")."""
+    return [line.strip() for line in text.splitlines() if _NOTICE.match(line.strip())]
 
 
-@dataclass
-class Passage:
-    """The trimmed text of one hit, ready to quote."""
-
-    hit: Hit
-    text: str
+def split_sentences(text: str, language: Language = "zh") -> list[str]:
+    """Sentences (Chinese: also clauses ended by ；), each an exact substring of `text` once stripped."""
+    splitter = _SPLIT_EN if language == "en" else _SPLIT
+    return [part.strip() for part in splitter.split(text) if part and part.strip()]
 
 
-class ExtractiveAnswerer:
-    """Builds an answer by quoting approved passages."""
-
-    def __init__(self, *, tokenizer: Tokenizer, guard: Guard, max_chars: int, max_voice_chars: int) -> None:
-        self._tokenizer = tokenizer
-        self._guard = guard
-        self._max_chars = max_chars
-        self._max_voice_chars = max_voice_chars
-
-    def trim(self, question: str, text: str, budget: int, weight: Callable[[str], float]) -> str:
-        """Whole sentences around the one that best matches the question, within `budget` characters."""
-        sentences = [s for s in split_sentences(text) if not _NOTICE.match(s)]
-        if not sentences:
-            return text.strip()[:budget]
-        if sum(len(s) for s in sentences) <= budget:
-            return _join(sentences)
-        terms = set(self._tokenizer.tokens(question))
-        scores = [sum(weight(t) for t in terms & set(self._tokenizer.tokens(s))) for s in sentences]
-        best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
-        start = end = best
-        length = len(sentences[best])
-        while True:
-            options = [i for i in (end + 1, start - 1) if 0 <= i < len(sentences)]
-            options = [i for i in options if length + len(sentences[i]) <= budget]
-            if not options:
-                break
-            pick = max(options, key=lambda i: (scores[i], i > end))
-            if scores[pick] == 0 and length >= budget // 2:
-                break
-            start, end = min(start, pick), max(end, pick)
-            length += len(sentences[pick])
-        chosen = _join(sentences[start : end + 1])
-        return chosen if len(chosen) <= budget else chosen[: budget - 1] + "…"
-
-    def answer(
-        self,
-        question: str,
-        *,
-        language: Language,
-        channel: str,
-        hits: Sequence[Hit],
-        catalogue: dict[str, Product],
-        weight: Callable[[str], float],
-    ) -> Answer:
-        """`hits` are the relevant ones (already above the threshold), best first."""
-        ordered = choose(hits, language)
-        if not ordered:
-            return decline(language)
-        voice = channel == "voice"
-        budget = self._max_voice_chars if voice else self._max_chars
-        if language == "en":
-            budget = int(budget * EN_CHAR_FACTOR)
-        first = ordered[0]
-        passages = [Passage(first, self.trim(question, first.text, budget, weight))]
-        room = budget - len(passages[0].text)
-        second = next((h for h in ordered[1:] if h.id != first.id and h.language == first.language), None)
-        if (
-            not voice
-            and second is not None
-            and second.relevance >= NEAR_BEST * first.relevance
-            and room >= min(120, budget // 3)
-        ):
-            passages.append(Passage(second, self.trim(question, second.text, room, weight)))
-
-        parts: list[str] = []
-        for n, passage in enumerate(passages):
-            intro = (
-                "" if voice else message("source_intro" if n == 0 else "also_intro", language, title=passage.hit.title)
-            )
-            foreign = message("other_language", language) if passage.hit.language != language else ""
-            parts.append(f"{intro}{foreign}{passage.text}")
-        about = _products(passages, catalogue)
-        for product in about:
-            if product.status != "on_sale":
-                name = product.name if language == "zh" else (product.name_en or product.name)
-                parts.append(messages()["status_note"][product.status][language].format(name=name))
-        body = "\n".join(parts)
-        disclosures = self._guard.disclosures(body, language=language, products=list(catalogue.values()), about=about)
-        text = body + ("\n" + " ".join(disclosures) if disclosures else "")
-        citations: list[Citation] = []
-        for passage in passages:
-            if passage.hit.citation not in citations:
-                citations.append(passage.hit.citation)
-        return Answer(answer=text, citations=citations, grounded=True, mode="extractive", disclosures=disclosures)
-
-
-def _products(passages: Sequence[Passage], catalogue: dict[str, Product]) -> list[Product]:
-    """Catalogue products the quoted passages are about (a product's own passage, or a document's
-    `products` list), in order, without repeats."""
-    seen: dict[str, Product] = {}
-    for passage in passages:
-        for code in passage.hit.products:
-            if code in catalogue and code not in seen:
-                seen[code] = catalogue[code]
-    return list(seen.values())
-
-
-def _join(sentences: Sequence[str]) -> str:
+def join_sentences(sentences: Sequence[str]) -> str:
     out = ""
     for sentence in sentences:
         if out and (out[-1].isascii() and sentence[:1].isascii()):
             out += " "
         out += sentence
     return out
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The sentences quoted from one hit (each an exact substring of the hit's approved text)."""
+
+    hit: Hit
+    sentences: tuple[str, ...]
+    cut: bool = False  # the last sentence was cut at a clause end to fit the budget
+
+    @property
+    def text(self) -> str:
+        text = join_sentences(self.sentences)
+        if self.cut:
+            return text + "…"
+        return text if text.endswith(_STOPS) else text + ("。" if self.hit.language == "zh" else ".")
+
+
+class Quoter:
+    """Picks the sentences of a passage that answer a question, within a character budget."""
+
+    def __init__(self, *, tokenizer: Tokenizer) -> None:
+        self._tokenizer = tokenizer
+
+    def sentences(self, hit: Hit) -> list[str]:
+        """The quotable sentences of a hit: no risk-notice lines, no bare disclosure sentences (the
+        required wording is appended once, at the end of the reply)."""
+        wording = set(disclosure_wording("zh")) | set(disclosure_wording("en"))
+        return [
+            s
+            for s in split_sentences(hit.text, hit.language)
+            if not _NOTICE.match(s) and s not in wording and reads_as(s, hit.language)
+        ]
+
+    def quotable(self, hit: Hit) -> str:
+        """The part of a hit that could be quoted (no notices, no sentences about a figure)."""
+        return " ".join(s for s in self.sentences(hit) if not names_a_figure(s, hit.language))
+
+    def score(self, question: str, text: str, weight: Callable[[str], float]) -> float:
+        """How much of the question's weighted vocabulary `text` holds."""
+        terms = set(self._tokenizer.tokens(question))
+        return sum(weight(t) for t in terms & set(self._tokenizer.tokens(text)))
+
+    def covers(self, question: str, text: str, weight: Callable[[str], float]) -> float:
+        """Share (0-1) of the question's weighted vocabulary that `text` holds."""
+        whole = self.score(question, question, weight)
+        return self.score(question, text, weight) / whole if whole else 0.0
+
+    def novel(self, text: str, said: str, *, share: float = 0.5) -> bool:
+        """Whether at least `share` of `text`'s words are not already in `said` (no near-repeats)."""
+        words = set(self._tokenizer.tokens(text))
+        return bool(words) and len(words - set(self._tokenizer.tokens(said))) >= share * len(words)
+
+    def quote(self, question: str, hit: Hit, budget: int, weight: Callable[[str], float]) -> Quote | None:
+        """Whole sentences around the one that best matches `question`, within `budget` characters."""
+        sentences = self.sentences(hit)
+        if not sentences:
+            return None
+        scores = [self.score(question, s, weight) for s in sentences]
+        best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+        start, end = self._window(sentences, scores, best, budget)
+        language = hit.language
+        last = len(sentences) - 1
+        # A sentence pointing ahead ("下表…") needs the rest of the passage; one pointing back, what precedes.
+        kept = [
+            i
+            for i in range(start, end + 1)
+            if not names_a_figure(sentences[i], language)
+            and not (points_forward(sentences[i], language) and (i == end or end < last))
+            and not (points_back(sentences[i], language) and i == start)
+        ]
+        if not kept:
+            return None
+        chosen = [sentences[i] for i in kept]
+        chosen[-1] = chosen[-1].rstrip("；;，,、 ") or chosen[-1]  # the quote ends a sentence, not a clause
+        if len(chosen) == 1 and len(chosen[0]) > budget:  # one long sentence: cut at a clause end
+            cut = _cut(chosen[0], budget)
+            return Quote(hit, (cut,), cut=cut != chosen[0])
+        return Quote(hit, tuple(chosen))
+
+    @staticmethod
+    def _window(sentences: list[str], scores: list[float], best: int, budget: int) -> tuple[int, int]:
+        start = end = best
+        length = len(sentences[best])
+        while True:
+            options = [i for i in (end + 1, start - 1) if 0 <= i < len(sentences)]
+            options = [i for i in options if length + len(sentences[i]) <= budget]
+            if not options:
+                return start, end
+            pick = max(options, key=lambda i: (scores[i], i > end))
+            if scores[pick] == 0 and length >= budget // 2:
+                return start, end
+            start, end = min(start, pick), max(end, pick)
+            length += len(sentences[pick])
+
+
+def _cut(sentence: str, budget: int) -> str:
+    """The longest leading run of clauses within `budget` (a quote never ends mid-clause)."""
+    clauses = re.split(r"(?<=[，,、：:])", sentence)
+    out = ""
+    for clause in clauses:
+        if out and len(out) + len(clause) > budget:
+            break
+        out += clause
+    return out.rstrip("，,、：: ")
+
+
+def budget_for(channel: str, language: Language, *, chars: int, voice_chars: int) -> int:
+    """Characters an answer may quote on `channel`; English needs about twice as many."""
+    budget = voice_chars if channel == "voice" else chars
+    return int(budget * EN_CHAR_FACTOR) if language == "en" else budget

@@ -238,6 +238,10 @@ class Answer(BaseModel):
     grounded: bool
     mode: Literal["extractive", "generative"]
     disclosures: list[str]
+    # Texts the answer quotes verbatim from approved content (passages, titles, product fields): the
+    # outgoing guard skips claim rules inside them once it has checked they are approved. Never LLM text.
+    # Internal: not part of the `advisor ask --json` contract.
+    approved: list[str] = Field(default_factory=list, exclude=True)
 
 
 class Problem(BaseModel):

@@ -21,8 +21,9 @@ from bot.errors import KnowledgeUnavailable, LLMUnavailable
 from bot.knowledge.audit import AuditSink, JsonlAuditSink, NullAuditSink
 from bot.knowledge.calibration import calibrate, fingerprint
 from bot.knowledge.chunking import Chunker
+from bot.knowledge.compose import Composer
 from bot.knowledge.embeddings import Embedder, build_embedder
-from bot.knowledge.extractive import ExtractiveAnswerer, decline
+from bot.knowledge.extractive import decline, notices
 from bot.knowledge.gate import GATE_VERSION, GateModel
 from bot.knowledge.guard import ComplianceGuard, Guard
 from bot.knowledge.ingest import ingest_folder, new_version, save_last_report
@@ -36,7 +37,8 @@ from bot.settings import KnowledgeSettings, Settings
 
 if TYPE_CHECKING:  # openai and langchain-core load only when an LLM is configured (~2 s of imports)
     from bot.knowledge.generative import GenerativeAnswerer, PromptSet
-    from bot.knowledge.llm import ChatModel
+    from bot.knowledge.llm import ChatModel, Message
+    from bot.knowledge.rewrite import Rewriter
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +76,16 @@ class KnowledgeService:
         self._today = today or (lambda: datetime.now(zone).date())
         self._chat = chat
         self._generative: GenerativeAnswerer | None = None
+        self._rewriter: Rewriter | None = None
         if chat is not None and prompts is not None:
             from bot.knowledge.generative import GenerativeAnswerer
+            from bot.knowledge.rewrite import Rewriter
 
             self._generative = GenerativeAnswerer(
                 chat=chat, prompts=prompts, guard=self._guard, audit=audit or NullAuditSink()
             )
-        self._extractive = ExtractiveAnswerer(
+            self._rewriter = Rewriter(chat=chat, prompts=prompts)
+        self._composer = Composer(
             tokenizer=self._tokenizer,
             guard=self._guard,
             max_chars=knowledge.max_answer_chars,
@@ -93,6 +98,7 @@ class KnowledgeService:
         self._snapshot: Snapshot | None = None
         self._store_version = ""  # the index version our Chroma client has seen
         self._checked_at = 0.0
+        self._corpus: tuple[Snapshot, date, str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KnowledgeService:
@@ -364,26 +370,69 @@ class KnowledgeService:
         if self._generative is not None:
             try:
                 return await self._generative.answer(
-                    retrieval.query,
-                    language=retrieval.language,
-                    channel=channel,
-                    hits=retrieval.evidence,
-                    catalogue=retrieval.catalogue,
-                    risk_level=risk_level,
-                    conversation_id=conversation_id,
+                    retrieval, channel=channel, risk_level=risk_level, conversation_id=conversation_id
                 )
             except LLMUnavailable as exc:
                 logger.warning("generative answer unavailable, answering extractively: %s", exc)
         weight = self._current().index.term_weight
         return await asyncio.to_thread(
-            self._extractive.answer,
-            retrieval.query,
-            language=retrieval.language,
-            channel=channel,
-            hits=retrieval.evidence,
-            catalogue=retrieval.catalogue,
-            weight=weight,
+            self._composer.compose, retrieval, channel=channel, weight=weight, notices=self._notices
         )
+
+    def _notices(self, source_id: str) -> str:
+        """The risk-notice lines of a document, wherever its chunks put them."""
+        snapshot = self._current()
+        return "\n".join(
+            line for c in snapshot.chunks if c.source_key == f"doc:{source_id}" for line in notices(c.text)
+        )
+
+    def is_approved(self, text: str) -> bool:
+        """Whether `text` is quoted verbatim from content approved and valid today: a passage, a
+        title or a product field. The outgoing guard asks before it trusts a message's approved spans."""
+        needle = text.strip()
+        return bool(needle) and needle in self._approved_corpus()
+
+    def _approved_corpus(self) -> str:
+        """Every approved text of the current index in one string (built once per index version)."""
+        snapshot, today = self._current(), self._today()
+        with self._lock:
+            cached = self._corpus
+            if cached is not None and cached[0] is snapshot and cached[1] == today:
+                return cached[2]
+            valid = [
+                c
+                for c in snapshot.chunks
+                if (c.valid_from is None or c.valid_from <= today) and (c.valid_until is None or c.valid_until >= today)
+            ]
+            texts = [t for c in valid for t in (c.title, c.text)]
+            for product in snapshot.products(today):
+                texts += [product.name, product.description, product.liquidity or "", product.benchmark or ""]
+                texts += [*product.fees.keys(), *product.fees.values()]
+            corpus = "\x00".join(texts)
+            self._corpus = (snapshot, today, corpus)
+            return corpus
+
+    async def standalone(self, question: str, history: Sequence[Message], *, language: Language | None = None) -> str:
+        """`question` rewritten to stand on its own, using the conversation's last turns (role, text) with
+        role "user" or "assistant", oldest first. Without an LLM, without history, or on any failure of
+        the model: the question unchanged. Call it before `answer`; never raises for LLM failures."""
+        if self._rewriter is None or not history or not question.strip():
+            return question
+        lang = language or detect_language(question) or self._history_language(history)
+        try:
+            return await self._rewriter.standalone(question, history, language=lang)
+        except LLMUnavailable as exc:
+            logger.warning("follow-up rewrite unavailable, retrieving with the question as asked: %s", exc)
+            return question
+
+    @staticmethod
+    def _history_language(history: Sequence[Message]) -> Language:
+        """For a question with no words ("1"), the language of the conversation's last user turn."""
+        for role, text in reversed(history):
+            found = detect_language(text) if role == "user" else None
+            if found is not None:
+                return found
+        return "zh"
 
     async def aclose(self) -> None:
         if self._chat is not None:

@@ -68,7 +68,8 @@ def test_zh_assessment_then_only_suitable_suggestions_then_lead(stack: Stack) ->
     assert suggestions, text
     codes = [c["id"] for c in suggestions[0]["citations"]]
     assert codes and all(int(RISK[code][1]) <= int(level[1]) for code in codes)
-    assert "理财非存款" in suggestions[0]["text"]
+    wording = "理财非存款、产品有风险、投资须谨慎。"
+    assert text.count(wording) == 1 and wording in result[-1]["text"], "once per reply, at its end"
     say(stack, sender, f"我对{codes[0]}挺感兴趣的，想买一点")
     leads = leads_for(stack, sender)
     assert any(lead["type"] == "product_interest" and codes[0] in lead["product_code"] for lead in leads), leads

@@ -51,5 +51,5 @@ def test_a_clients_chinese_question_gets_a_grounded_answer_with_disclosures(
     sent = "\n".join(wecom.sent_texts())
     assert "AI" in sent, "the conversation opens with the AI disclosure"
     assert "赎回" in sent and "理财非存款、产品有风险、投资须谨慎" in sent
-    assert "来源: " in sent, f"the answer cites approved content: {sent}"
+    assert "来源：《" in sent, f"the answer cites approved content by title: {sent}"
     assert all(c.body["touser"] == "wmRealRasa" for c in wecom.calls_to("/cgi-bin/kf/send_msg"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge.audit import JsonlAuditSink
-from bot.knowledge.generative import PromptSet, cite
+from bot.knowledge.generative import PromptSet, cite, sources_for
 from bot.knowledge.llm import OpenAIChat
 from bot.knowledge.models import Hit
 from bot.knowledge.service import KnowledgeService
@@ -41,8 +41,9 @@ async def test_good_reply_is_used_with_its_citations(generative: KnowledgeServic
     openai_server.reply(Reply("稳享每笔份额持有满90天后可以赎回[2]，赎回资金T+1个交易日到账[2][1]。"))
     answer = await generative.answer(QUESTION, language="zh", channel="web", conversation_id="web:u1")
     assert answer.mode == "generative" and answer.grounded
-    hits = [h for h in generative.search_sync(QUESTION, k=4) if h.relevance >= generative.relevance_threshold]
-    assert [c.id for c in answer.citations] == [hits[1].id, hits[0].id]  # renumbered by first citation
+    # Sources as the prompt numbers them: the products the question names, then the evidence.
+    hits = sources_for(generative.retrieve(QUESTION, language="zh", channel="web"))
+    assert [c.id for c in answer.citations] == [hits[1].citation.id, hits[0].citation.id]  # renumbered
     assert answer.answer.startswith("稳享每笔份额持有满90天后可以赎回[1]，赎回资金T+1个交易日到账[1][2]。")
     assert "理财非存款、产品有风险、投资须谨慎。" in answer.disclosures
     request = openai_server.requests[0]

@@ -20,6 +20,8 @@ from tests.support.servers import free_port, serve
 from tests.support.tcp_proxy import TcpProxy
 
 E2E_API_KEY = "e2e-leads-key"
+# The e2e stack speaks for a bank other than the demo's, so tests can see the name come from config.
+E2E_BANK = {"bank_name": "澄江银行", "bank_name_en": "Chengjiang Bank", "hotline": "400-888-6666"}
 
 
 @dataclass
@@ -36,7 +38,7 @@ def stack_settings(data_dir: Path) -> Settings:
     return load_settings(
         data_dir=data_dir,
         rasa={"port": free_port(), "auth_token": SecretStr("e2e-token")},
-        app={"port": free_port()},
+        app={"port": free_port(), **E2E_BANK},
         leads={"api_key": SecretStr(E2E_API_KEY)},
     )
 

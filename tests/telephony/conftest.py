@@ -79,8 +79,9 @@ def voice_app(
     rasa = RasaClient(dialogue_url, token=None, timeout_s=5)
     gateway = DialogueGateway(rasa, guard=OutgoingGuard(products=list, audit=None), default_language="zh")
     config = telephony_settings(settings, transfer_number="+14155550199", public_base_url=public_base_url)
+    texts = VoiceTexts.load().for_bank(settings.app.bank_name, settings.app.bank_name_en)
     service = VoiceService(
-        gateway=gateway, store=store, texts=VoiceTexts.load(), settings=config, public_base_url=public_base_url,
+        gateway=gateway, store=store, texts=texts, settings=config, public_base_url=public_base_url,
         hotline="400-000-0000", now=lambda: clock[0],
         openings=ApprovedOpenings.load(settings.knowledge.source_dir, today=clock[0].date()),
     )  # fmt: skip

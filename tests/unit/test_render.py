@@ -1,4 +1,17 @@
-from bot.dialogue.render import render
+"""Rendering Rasa's messages: the user's language, citations and kinds, and the bank's identity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.dialogue.render import Identity, render
+from bot.settings import REPO_ROOT, load_settings
+from telephony.texts import VoiceTexts
+
+DOMAIN = REPO_ROOT / "bot" / "rasa_project" / "domain.yml"
 
 
 def test_bilingual_response_rendered_in_user_language() -> None:
@@ -18,3 +31,48 @@ def test_action_payload_keeps_citations_and_kind() -> None:
 def test_plain_text_and_empty_messages() -> None:
     raw = [{"text": "plain"}, {"custom": {"kind": "noop"}}, {"image": "x.png"}]
     assert [m.text for m in render(raw, "zh")] == ["plain"]
+
+
+def test_identity_placeholders_are_filled_in_the_reply_language_and_nothing_else() -> None:
+    identity = Identity(bank_name="澄江银行", bank_name_en="Chengjiang Bank", hotline="400-123-4567")
+    raw = [
+        {"custom": {"zh": "我是{bank_name}的AI助手，热线{hotline}。", "en": "I'm {bank_name}'s; call {hotline}."}},
+        {"custom": {"text": "费率见{表1}，{level}不变。"}},
+    ]
+    zh = render(raw, "zh", identity)
+    assert zh[0].text == "我是澄江银行的AI助手，热线400-123-4567。"
+    assert zh[1].text == "费率见{表1}，{level}不变。", "other braces are content, not placeholders"
+    assert render(raw, "en", identity)[0].text == "I'm Chengjiang Bank's; call 400-123-4567."
+
+
+def test_identity_comes_from_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ADVISOR_APP__BANK_NAME", "澄江银行")
+    monkeypatch.setenv("ADVISOR_APP__BANK_NAME_EN", "Chengjiang Bank")
+    identity = Identity.from_settings(load_settings(data_dir=tmp_path).app)
+    assert (identity.bank_name, identity.bank_name_en) == ("澄江银行", "Chengjiang Bank")
+    assert identity.hotline == load_settings(data_dir=tmp_path).app.hotline
+
+
+def test_the_domain_names_no_bank_and_rasa_passes_the_placeholders_through() -> None:
+    """Every response says {bank_name}, never a bank; the placeholders are slots whose value is the
+    placeholder itself, so Rasa's own interpolation leaves them for the app (and logs no error)."""
+    domain = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))
+    texts = [
+        text
+        for variants in domain["responses"].values()
+        for variant in variants
+        for text in (variant.get("custom") or {}).values()
+        if isinstance(text, str)
+    ]
+    assert not [t for t in texts if "示例银行" in t or "Demo Bank" in t]
+    assert any("{bank_name}" in t for t in texts)
+    for name in ("bank_name", "hotline"):
+        assert domain["slots"][name]["initial_value"] == "{" + name + "}"
+        assert domain["slots"][name]["influence_conversation"] is False
+
+
+def test_voice_lines_name_the_configured_bank() -> None:
+    texts = VoiceTexts.load().for_bank("澄江银行", "Chengjiang Bank")
+    assert "澄江银行" in texts.zh.fallback_opening and "Chengjiang Bank" in texts.en.voicemail
+    assert "{bank_name}" not in texts.zh.voicemail + texts.en.fallback_opening
+    assert "{hotline}" in texts.zh.voicemail, "the hotline is filled in when the line is spoken"

@@ -30,7 +30,8 @@ async def test_fast_answer_is_an_encrypted_passive_reply(
     response = await ask(http, clock, "稳利1号的风险等级？")
     assert response.headers["content-type"].startswith("application/xml")
     reply = open_passive_reply(response.text)
-    assert reply["Content"] == "稳利1号：R2，期限90天。\n\n理财非存款、产品有风险、投资须谨慎。"
+    # The disclosure, sent as a message of its own, ends the reply's last message (once per turn).
+    assert reply["Content"] == "稳利1号：R2，期限90天。\n理财非存款、产品有风险、投资须谨慎。"
     assert reply["ToUserName"] == "advisor_li" and reply["FromUserName"] == "ww1436e0e65a779aee"
     assert rasa_api.turns[0]["sender"] == "wecom_staff:advisor_li"
     assert wecom_api.calls_to(APP_SEND) == []

@@ -21,7 +21,7 @@
       c.textContent = "来源 / Sources: ";
       citations.forEach(function (x) {
         const s = document.createElement("span");
-        s.textContent = x.title + " [" + x.id + "]";
+        s.textContent = x.title;
         c.appendChild(s);
       });
       div.appendChild(c);
