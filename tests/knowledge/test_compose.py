@@ -57,9 +57,9 @@ def assert_disclosed_once_at_the_end(answer: Answer, language: Language = "zh") 
 
 
 async def test_a_chinese_question_is_answered_from_chinese_content_only(demo_knowledge: KnowledgeService) -> None:
-    # Retrieval ranks the English holiday FAQ first; the Chinese one must be quoted, never the English.
+    # Both holiday FAQs are relevant; the Chinese one must be quoted, never the English.
     hits = demo_knowledge.search_sync("节假日可以赎回吗？", channel="web", k=4)
-    assert hits[0].language == "en", "the premise: the English FAQ ranks first"
+    assert {"faq-holiday-zh", "faq-holiday-en"} <= {h.id for h in hits}, "the premise: both languages retrieved"
     answer = await ask(demo_knowledge, "节假日可以赎回吗？")
     assert [c.id for c in answer.citations] == ["faq-holiday-zh"]
     assert "节后首个交易日" in answer.answer
