@@ -35,6 +35,9 @@ class AppSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = "http://localhost:8000"
+    # Who the bot speaks for: filled into responses, scripts and fallbacks at render time.
+    bank_name: str = Field(default="示例银行", min_length=1)
+    bank_name_en: str = Field(default="Demo Bank", min_length=1)
     hotline: str = "400-000-0000"
     log_level: str = "INFO"
     max_message_chars: int = 2000
@@ -148,9 +151,19 @@ class WeComSettings(BaseModel):
     database_url: str | None = None
 
 
-class ChannelsSettings(BaseModel):
-    """Channels that end in the app besides web chat."""
+class WebChatSettings(BaseModel):
+    """The web chat page: suggested questions on its first screen and the history it restores."""
 
+    suggestions: int = Field(default=5, ge=0, le=6)
+    # Approved FAQ document ids offered first (when valid for web); the rest follow in id order.
+    suggested_faqs: list[str] = Field(default_factory=list)
+    history_messages: int = Field(default=200, ge=1, le=1000)
+
+
+class ChannelsSettings(BaseModel):
+    """Channels that end in the app: web chat and WeCom."""
+
+    web: WebChatSettings = Field(default_factory=WebChatSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
 
 
