@@ -8,11 +8,13 @@ and compliance guard (without auditing again: the guard audited them when they w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.compliance.models import ProductRef
 from bot.compliance.outgoing import OutgoingGuard
 from bot.dialogue import analytics
 from bot.dialogue.models import BotMessage
@@ -23,7 +25,8 @@ from bot.language import Language, detect_language
 # and a restart hides what came before it (as Rasa's tracker API does).
 _TYPES = ("user", "bot", "restart")
 _SESSION_START = "action_session_start"
-# One visible message per event at most (a session start adds one event): enough events per message.
+# Every event read shows at least one message except a session start, which comes with a client
+# message: twice as many events as wanted messages is always enough.
 _EVENTS_PER_MESSAGE = 2
 
 
@@ -92,13 +95,21 @@ def fold(events: Sequence[dict[str, Any]]) -> list[Turn]:
 class ConversationHistory:
     """Reads one conversation from Rasa's SQL tracker store and renders it for the web page."""
 
-    def __init__(self, *, tracker_store: Path, guard: OutgoingGuard, default_language: Language) -> None:
+    def __init__(
+        self, *, tracker_store: Path, products: Callable[[], Sequence[ProductRef]], default_language: Language
+    ) -> None:
         self._path = tracker_store
-        self._guard = guard
+        self._guard = OutgoingGuard(products=products, audit=None)  # audited once, when it was sent
         self._default_language = default_language
 
+    async def load(self, conversation_id: str, *, messages: int) -> tuple[Language | None, list[Line]]:
+        """The latest `messages` visible messages and the conversation's current language (None when
+        the store holds no such conversation)."""
+        events = await asyncio.to_thread(self.events, conversation_id, messages=messages)
+        return await self.lines(conversation_id, events, messages=messages)
+
     def events(self, conversation_id: str, *, messages: int) -> list[dict[str, Any]]:
-        """The raw events behind the latest `messages` visible messages (blocking: run it in a thread)."""
+        """The raw events behind the latest `messages` visible messages (blocking)."""
         if not self._path.exists():
             return []
         engine = analytics.tracker_engine(f"sqlite:///{self._path}")
@@ -112,7 +123,7 @@ class ConversationHistory:
     async def lines(
         self, conversation_id: str, events: Sequence[dict[str, Any]], *, messages: int
     ) -> tuple[Language | None, list[Line]]:
-        """The latest `messages` visible messages and the conversation's current language."""
+        """Each turn rendered in its own language and guarded, as the client saw it."""
         turns = fold(events)
         language = next((t.language for t in turns if t.language), None) or self._default_language
         lines: list[Line] = []

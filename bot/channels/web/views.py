@@ -22,7 +22,6 @@ from bot.channels.web.models import (
     WelcomeResponse,
     chat_message,
 )
-from bot.compliance.outgoing import OutgoingGuard
 from bot.deps import GatewayDep, SettingsDep
 from bot.errors import DialogueUnavailable
 from bot.knowledge.guard import product_ref
@@ -68,40 +67,35 @@ async def chat(
 
 
 @router.get("/api/chat/welcome", response_model=WelcomeResponse)
-async def chat_welcome(
-    request: Request, settings: SettingsDep, lang: Annotated[Language, Query()] = "zh"
-) -> WelcomeResponse:
+async def chat_welcome(request: Request, settings: SettingsDep, lang: Language | None = None) -> WelcomeResponse:
     """The first screen: a bilingual greeting naming the bank, and suggested questions in `lang` drawn
     from the approved FAQ content that is ingested and valid today for the web channel."""
+    language = lang or settings.default_language
     web = settings.channels.web
-    suggested = await asyncio.to_thread(welcome.suggestions, request.app.state.knowledge, language=lang, web=web)
+    suggested = await asyncio.to_thread(welcome.suggestions, request.app.state.knowledge, language=language, web=web)
     return WelcomeResponse(
-        language=lang,
+        language=language,
         bank_name=welcome.Bilingual(zh=settings.app.bank_name, en=settings.app.bank_name_en),
         greeting=welcome.greeting(settings.app),
-        suggestions_title=getattr(welcome.web_texts().suggestions_title, lang),
+        suggestions_title=getattr(welcome.web_texts().suggestions_title, language),
         suggestions=suggested,
     )
 
 
 @router.get("/api/chat/history", response_model=HistoryResponse)
 async def chat_history(
-    request: Request,
-    settings: SettingsDep,
-    sender_id: Annotated[str, Query(pattern=HISTORY_SENDER_ID)],
+    request: Request, settings: SettingsDep, sender_id: Annotated[str, Query(pattern=HISTORY_SENDER_ID)]
 ) -> HistoryResponse:
     """The visible history of this web conversation (client texts and rendered bot messages with their
     sources and quick replies), from Rasa's tracker store; no messages when the server has none."""
-    conversation_id = f"web:{sender_id}"  # web conversations only, whatever the id says
     knowledge = request.app.state.knowledge
     history = ConversationHistory(
         tracker_store=settings.tracker_store_path,
-        guard=OutgoingGuard(products=lambda: [product_ref(p) for p in knowledge.products()], audit=None),
+        products=lambda: [product_ref(p) for p in knowledge.products()],
         default_language=settings.default_language,
     )
-    limit = settings.channels.web.history_messages
-    events = await asyncio.to_thread(history.events, conversation_id, messages=limit)
-    language, lines = await history.lines(conversation_id, events, messages=limit)
+    # web conversations only, whatever the id says
+    language, lines = await history.load(f"web:{sender_id}", messages=settings.channels.web.history_messages)
     return HistoryResponse(
         sender_id=sender_id,
         language=language,
