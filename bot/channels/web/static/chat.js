@@ -198,7 +198,6 @@
     const box = document.getElementById("suggestions");
     const list = document.getElementById("suggestion-list");
     langToggle.textContent = lang === "zh" ? "EN" : "中文";
-    langToggle.setAttribute("aria-pressed", lang === "en" ? "true" : "false");
     langToggle.setAttribute("aria-label", lang === "zh" ? "推荐问题改用英文 / Suggestions in English" : "推荐问题改用中文 / Suggestions in Chinese");
     try {
       const res = await fetch("/api/chat/welcome?lang=" + lang);
