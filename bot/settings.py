@@ -154,9 +154,19 @@ class WeComSettings(BaseModel):
     database_url: str | None = None
 
 
-class ChannelsSettings(BaseModel):
-    """Channels that end in the app besides web chat."""
+class WebChatSettings(BaseModel):
+    """The web chat page: suggested questions on its first screen and the history it restores."""
 
+    suggestions: int = Field(default=5, ge=0, le=6)
+    # Approved FAQ document ids offered first (when valid for web); the rest follow in id order.
+    suggested_faqs: list[str] = Field(default_factory=list)
+    history_messages: int = Field(default=200, ge=1, le=1000)
+
+
+class ChannelsSettings(BaseModel):
+    """Channels that end in the app: web chat and WeCom."""
+
+    web: WebChatSettings = Field(default_factory=WebChatSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
 
 

@@ -1,20 +1,22 @@
-"""Turn analytics over Rasa's SQL tracker store: each user turn's intent, confidence, channel and actions.
+"""Reads of Rasa's SQL tracker store: turn analytics (each user turn's intent, confidence, channel and
+actions) and one conversation's events (the web chat's restored history).
 
 Rasa owns the `events` table (SQLTrackerStore: sender_id, type_name, timestamp, intent_name,
-action_name, data JSON). We only read it, so the audit trail stays Rasa's own record. The client's
-words are left out unless asked for: analytics need the intent, not the text.
+action_name, data JSON). We only read it, so the audit trail stays Rasa's own record. Turn analytics
+leave the client's words out unless asked for: they need the intent, not the text.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, select
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, and_, create_engine, or_, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 _events = Table(
     "events",
@@ -53,6 +55,25 @@ class Turn:
 def tracker_engine(url: str) -> Engine:
     """An engine on the tracker store (read-only use)."""
     return create_engine(url)
+
+
+def conversation_events(
+    engine: Engine, conversation_id: str, *, types: Sequence[str], actions: Sequence[str] = (), limit: int
+) -> list[dict[str, Any]]:
+    """The latest `limit` events of these types (or runs of these actions) in one conversation, oldest
+    first, in Rasa's own order (SQLTrackerStore replays by timestamp). Each is the event's JSON."""
+    wanted: ColumnElement[bool] = _events.c.type_name.in_(tuple(types))
+    if actions:
+        wanted = or_(wanted, and_(_events.c.type_name == "action", _events.c.action_name.in_(tuple(actions))))
+    query = (
+        select(_events.c.data)
+        .where(_events.c.sender_id == conversation_id, wanted)
+        .order_by(_events.c.timestamp.desc(), _events.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).scalars().all()
+    return [json.loads(data or "{}") for data in reversed(rows)]
 
 
 def turns(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, Field
 
 from bot.language import Language
@@ -16,13 +14,24 @@ class Citation(BaseModel):
     title: str
 
 
+class Button(BaseModel):
+    """A quick reply: the label shown and the plain text sent back as the client's message when tapped.
+
+    The payload is never an "/intent" command (the gateway refuses text starting with "/"), so what a
+    client taps is exactly what they could have typed, and the conversation's record shows it.
+    """
+
+    title: str
+    payload: str
+
+
 class BotMessage(BaseModel):
     """One rendered bot message, in the conversation's language, ready for a channel."""
 
     text: str
     kind: str | None = None
     citations: list[Citation] = Field(default_factory=list)
-    buttons: list[dict[str, Any]] = Field(default_factory=list)
+    buttons: list[Button] = Field(default_factory=list)
     end_conversation: bool = False
     risk_level: str | None = None  # the client level a recommendation was made for (for the guard)
     # Texts quoted verbatim from approved content; the guard verifies them and skips claim rules inside.

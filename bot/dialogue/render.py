@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.dialogue.models import BotMessage, Citation
+from bot.dialogue.models import BotMessage, Button, Citation
 from bot.language import Language
 from bot.settings import AppSettings
 
@@ -53,11 +53,36 @@ def render(raw: list[dict[str, Any]], language: Language, identity: Identity | N
                     text=who.fill(str(text), language),
                     kind=custom.get("kind"),
                     citations=[Citation(**c) for c in custom.get("citations", [])],
+                    buttons=buttons(custom.get("buttons"), language),
                     end_conversation=bool(custom.get("end_conversation", False)) or custom.get("kind") in END_KINDS,
                     risk_level=custom.get("risk_level"),
                     approved=[str(a) for a in custom.get("approved", []) if isinstance(a, str)],
                 )
             )
         elif item.get("text"):
-            messages.append(BotMessage(text=who.fill(str(item["text"]), language), buttons=item.get("buttons") or []))
+            text = who.fill(str(item["text"]), language)
+            messages.append(BotMessage(text=text, buttons=buttons(item.get("buttons"), language)))
     return [m for m in messages if m.text]
+
+
+def buttons(raw: Any, language: Language) -> list[Button]:
+    """Quick replies in `language`: `title` and `payload` are each a string or a {"zh", "en"} mapping.
+
+    A missing payload, or a Rasa "/intent" payload, sends the title instead: the gateway refuses text
+    starting with "/" (nothing a client sends may trigger an internal command).
+    """
+    out: list[Button] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        title = _pick(item.get("title"), language)
+        payload = _pick(item.get("payload"), language)
+        if title:
+            out.append(Button(title=title, payload=payload if payload and not payload.startswith("/") else title))
+    return out
+
+
+def _pick(value: Any, language: Language) -> str:
+    if isinstance(value, dict):
+        value = value.get(language) or value.get("zh") or ""
+    return str(value).strip() if value is not None else ""

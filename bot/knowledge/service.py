@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.dialogue.models import Citation
 from bot.errors import KnowledgeUnavailable, LLMUnavailable
 from bot.knowledge.audit import AuditSink, JsonlAuditSink, NullAuditSink
 from bot.knowledge.calibration import calibrate, fingerprint
@@ -270,6 +271,24 @@ class KnowledgeService:
     def products(self) -> list[Product]:
         """The current catalogue (closed and suspended products included, with their status)."""
         return self._current().products(self._today())
+
+    def documents(self, *, doc_type: str, channel: str, language: Language) -> list[Citation]:
+        """Indexed documents of one type, valid today on `channel` for every audience, by id: what a
+        channel may offer before it knows who is asking (the web chat's suggested questions)."""
+        today = self._today()
+        found: dict[str, str] = {}
+        for chunk in self._current().chunks:
+            if (
+                chunk.kind == "doc"
+                and chunk.doc_type == doc_type
+                and chunk.language == language
+                and channel in chunk.channels
+                and "all" in chunk.audience
+                and (chunk.valid_from is None or chunk.valid_from <= today)
+                and (chunk.valid_until is None or today <= chunk.valid_until)
+            ):
+                found.setdefault(chunk.cite_id, chunk.title)
+        return [Citation(id=doc_id, title=title) for doc_id, title in sorted(found.items())]
 
     def is_empty(self) -> bool:
         store, _, _ = self._parts()

@@ -76,3 +76,35 @@ def test_voice_lines_name_the_configured_bank() -> None:
     assert "澄江银行" in texts.zh.fallback_opening and "Chengjiang Bank" in texts.en.voicemail
     assert "{bank_name}" not in texts.zh.voicemail + texts.en.fallback_opening
     assert "{hotline}" in texts.zh.voicemail, "the hotline is filled in when the line is spoken"
+
+
+def test_buttons_in_a_bilingual_payload_are_rendered_in_the_user_language() -> None:
+    raw = [
+        {
+            "custom": {
+                "zh": "您的年龄段是？",
+                "en": "Your age band?",
+                "buttons": [
+                    {"title": {"zh": "A. 18-30岁", "en": "A. 18-30"}, "payload": {"zh": "18-30岁", "en": "18-30"}},
+                    {"title": "B. 31-45"},
+                    {"payload": "no title"},
+                    "junk",
+                ],
+            }
+        }
+    ]
+    (en,) = render(raw, "en")
+    assert [(b.title, b.payload) for b in en.buttons] == [("A. 18-30", "18-30"), ("B. 31-45", "B. 31-45")]
+    (zh,) = render(raw, "zh")
+    assert [(b.title, b.payload) for b in zh.buttons] == [("A. 18-30岁", "18-30岁"), ("B. 31-45", "B. 31-45")]
+
+
+def test_rasa_intent_payloads_become_the_visible_title() -> None:
+    raw = [
+        {
+            "text": "现在测评吗？",
+            "buttons": [{"title": "好的", "payload": "/affirm"}, {"title": "不用", "payload": "/deny"}],
+        }
+    ]
+    (message,) = render(raw, "zh")
+    assert [(b.title, b.payload) for b in message.buttons] == [("好的", "好的"), ("不用", "不用")]

@@ -1,45 +1,36 @@
-"""Web chat: the page at / and the chat API (a contract: POST /api/chat)."""
+"""Web chat: the page at / and its API (a contract): POST /api/chat, GET /api/chat/welcome,
+GET /api/chat/history."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, Field, field_validator
 
+from bot.channels.web import welcome
+from bot.channels.web.history import ConversationHistory
+from bot.channels.web.models import (
+    HISTORY_SENDER_ID,
+    ChatRequest,
+    ChatResponse,
+    HistoryMessage,
+    HistoryResponse,
+    WelcomeResponse,
+    chat_message,
+)
 from bot.deps import GatewayDep, SettingsDep
+from bot.dialogue.render import Identity
 from bot.errors import DialogueUnavailable
+from bot.knowledge.guard import product_ref
+from bot.language import Language
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["web"])
 STATIC_DIR = Path(__file__).parent / "static"
-
-
-class ChatRequest(BaseModel):
-    """One web chat turn."""
-
-    sender_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")
-    message: str = Field(min_length=1, max_length=2000)
-
-    @field_validator("message")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("message must not be empty / 消息不能为空")
-        return value
-
-
-class ChatMessage(BaseModel):
-    text: str
-    kind: str | None = None
-    citations: list[dict[str, str]] = Field(default_factory=list)
-
-
-class ChatResponse(BaseModel):
-    messages: list[ChatMessage]
 
 
 def busy_message(hotline: str) -> str:
@@ -73,11 +64,45 @@ async def chat(
             status_code=503,
             content={"error": "dialogue_unavailable", "message": busy_message(settings.app.hotline)},
         )
-    return ChatResponse(
-        messages=[
-            ChatMessage(text=m.text, kind=m.kind, citations=[c.model_dump() for c in m.citations])
-            for m in reply.messages
-        ]
+    return ChatResponse(messages=[chat_message(m) for m in reply.messages])
+
+
+@router.get("/api/chat/welcome", response_model=WelcomeResponse)
+async def chat_welcome(request: Request, settings: SettingsDep, lang: Language | None = None) -> WelcomeResponse:
+    """The first screen: a bilingual greeting naming the bank, and suggested questions in `lang` drawn
+    from the approved FAQ content that is ingested and valid today for the web channel."""
+    language = lang or settings.default_language
+    web = settings.channels.web
+    suggested = await asyncio.to_thread(welcome.suggestions, request.app.state.knowledge, language=language, web=web)
+    return WelcomeResponse(
+        language=language,
+        bank_name=welcome.Bilingual(zh=settings.app.bank_name, en=settings.app.bank_name_en),
+        greeting=welcome.greeting(settings.app),
+        suggestions_title=getattr(welcome.web_texts().suggestions_title, language),
+        suggestions=suggested,
+    )
+
+
+@router.get("/api/chat/history", response_model=HistoryResponse)
+async def chat_history(
+    request: Request, settings: SettingsDep, sender_id: Annotated[str, Query(pattern=HISTORY_SENDER_ID)]
+) -> HistoryResponse:
+    """The visible history of this web conversation (client texts and rendered bot messages with their
+    sources and quick replies), from Rasa's tracker store; no messages when the server has none."""
+    knowledge = request.app.state.knowledge
+    history = ConversationHistory(
+        tracker_store=settings.tracker_store_path,
+        products=lambda: [product_ref(p) for p in knowledge.products()],
+        default_language=settings.default_language,
+        identity=Identity.from_settings(settings.app),
+        approved=getattr(knowledge, "is_approved", None),
+    )
+    # web conversations only, whatever the id says
+    language, lines = await history.load(f"web:{sender_id}", messages=settings.channels.web.history_messages)
+    return HistoryResponse(
+        sender_id=sender_id,
+        language=language,
+        messages=[HistoryMessage(role=line.role, **chat_message(line.message).model_dump()) for line in lines],
     )
 
 
