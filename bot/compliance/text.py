@@ -88,6 +88,12 @@ def clause_start(text: str, sentence: Segment, position: int, *, lookback: int |
     return start
 
 
+def clause_end(text: str, sentence: Segment, position: int) -> int:
+    """End of the clause holding ``position`` (the next comma/colon, else the sentence end)."""
+    match = _CLAUSE_END.search(text, position, sentence.end)
+    return match.start() if match else sentence.end
+
+
 def clauses(text: str, sentence: Segment) -> list[Segment]:
     """The comma/colon-delimited clauses of one sentence."""
     parts: list[Segment] = []
