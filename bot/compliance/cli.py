@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from bot.compliance.evaluation import evaluate
+from bot.compliance.evaluation import LABELLED_SETS, report
 from bot.compliance.models import ProductRef
 from bot.compliance.service import check, detect_language
-from bot.settings import REPO_ROOT, get_settings
+from bot.settings import get_settings
 
 compliance_app = typer.Typer(help="The compliance guard every reply passes.", no_args_is_help=True)
 
@@ -62,8 +62,12 @@ def check_text(
 
 
 @compliance_app.command("evaluate")
-def evaluate_set(
-    path: Annotated[Path, typer.Argument(exists=True)] = REPO_ROOT / "tests" / "data" / "compliance_labelled.yml",
+def evaluate_sets(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(exists=True, help="Labelled sets (default: the project's two).")
+    ] = None,
+    dev_errors: Annotated[bool, typer.Option("--dev-errors", help="Also list the dev split's wrong items.")] = False,
 ) -> None:
-    """Recall / false-positive rate of the guard on a labelled set."""
-    typer.echo(json.dumps(evaluate(path), ensure_ascii=False, indent=2, default=str))
+    """Recall / false-positive rate per labelled set, dev and holdout apart, per kind (JSON)."""
+    result = report(paths or LABELLED_SETS, dev_errors=dev_errors)
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))

@@ -38,8 +38,11 @@ def stated_level(text: str) -> str | None:
     The latest mention wins (a corrected level comes last), the longer one on a tie; a level in the
     scope of a negation is skipped.
     """
-    rules = load_rules()
-    folded = normalize(text).text
+    return level_in(normalize(text).text, load_rules())
+
+
+def level_in(folded: str, rules: RuleSet) -> str | None:
+    """``stated_level`` on text already normalised (the guard has it at hand)."""
     best: tuple[int, int, int] | None = None
     for level, pattern in rules.levels.words.items():
         for match in pattern.finditer(folded):

@@ -14,7 +14,7 @@ from bot.compliance.claims import Subject, build_scene, find_claims
 from bot.compliance.disclosures import missing_disclosures
 from bot.compliance.models import CRITICAL_RULES, GuardResult, ProductRef, Violation
 from bot.compliance.rules import load_rules
-from bot.compliance.levels import parse_client_level, stated_level
+from bot.compliance.levels import level_in, parse_client_level
 from bot.compliance.suitability import find_mentions, find_recommendations, rated_mentions, suitability_hits
 from bot.compliance.text import contains_cjk, normalize
 
@@ -54,7 +54,7 @@ def check(
     recommended = find_recommendations(scene, rules, mentions)
     if client_level is not None:
         # The text's own word on the client's level counts when it is lower ("您是保守型，推荐您…").
-        told = stated_level(text)
+        told = level_in(normalized.text, rules)
         client_level = min(client_level, int(told[1])) if told else client_level
         recommended += find_recommendations(scene, rules, rated_mentions(scene, rules, mentions))
     for rule, rec in suitability_hits(recommended, client_level):
