@@ -111,9 +111,13 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
         return True
     if context.post.search(text[end : sentence.end][: context.post_chars]):
         return True
-    if context.reported.search(text[max(sentence.start, start - _LOOKBACK) : start]):
+    reported = context.reported.search(text[max(sentence.start, start - _LOOKBACK) : start])
+    if reported:
+        # Someone else's words are ours only when nobody warns against them: "别信那些说…的人" before,
+        # "…那是违规的" after (in this sentence or the next).
+        lead = text[max(sentence.start, start - _LOOKBACK) : start][: reported.start()]
         following = scene.sentences[index + 1].end if index + 1 < len(scene.sentences) else len(text)
-        return context.refutation.search(text[end:following]) is not None
+        return context.warning.search(lead) is not None or context.refutation.search(text[end:following]) is not None
     if not nested:
         # One level only: "不能保证您不会亏" is negated through 保证; deeper nesting is rare in replies.
         verbs = list(context.scope_verbs.finditer(pre))

@@ -88,6 +88,7 @@ class Context:
     scope_verbs: re.Pattern[str]
     reported: re.Pattern[str]
     refutation: re.Pattern[str]
+    warning: re.Pattern[str]
     rhetorical: re.Pattern[str]
     quote_before: re.Pattern[str]
     quote_after: re.Pattern[str]
@@ -230,6 +231,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
             scope_verbs=c("scope_verbs"),
             reported=c("reported"),
             refutation=c("refutation"),
+            warning=c("warning"),
             rhetorical=c("rhetorical"),
             quote_before=c("quote_before"),
             quote_after=c("quote_after"),
