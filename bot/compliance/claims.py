@@ -212,9 +212,16 @@ def frame_claims(scene: Scene, context: Context, frame: Frame) -> list[tuple[int
             continue
         if not all(p.search(text, begin, stop) for p in frame.near):
             continue
+        if frame.about_wealth and not _names_wealth(scene, context, start):
+            continue
         if all(_asserted_in(scene, context, p, begin, stop) for p in frame.with_):
             found.append((start, end))
     return found
+
+
+def _names_wealth(scene: Scene, context: Context, position: int) -> bool:
+    sentence = scene.sentences[scene.sentence_index(position)]
+    return any(s.wealth for s in _subjects(scene, context, sentence.start, sentence.end))
 
 
 def _scope(scene: Scene, frame: Frame, start: int, end: int) -> tuple[int, int]:

@@ -50,7 +50,8 @@ class Frame:
     """A claim made of parts: the ``claim`` words, with other words nearby that make them a claim.
 
     ``with_`` parts must each be asserted (not negated, questioned, quoted) within the scope,
-    ``near`` parts need only occur there, and any ``unless`` part there cancels the frame.
+    ``near`` parts need only occur there, and any ``unless`` part there cancels the frame. With
+    ``about: wealth`` the sentence must also name a wealth product (catalogue name or generic word).
     ``examples`` (hit / pass) document the frame and are run by the tests.
     """
 
@@ -60,6 +61,7 @@ class Frame:
     with_: tuple[re.Pattern[str], ...] = ()
     near: tuple[re.Pattern[str], ...] = ()
     unless: tuple[re.Pattern[str], ...] = ()
+    about_wealth: bool = False  # the sentence must name a wealth product (by catalogue or word)
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -181,6 +183,7 @@ def _frame(name: str, raw: dict[str, Any], macros: dict[str, str], where: str) -
         with_=parts("with"),
         near=parts("near"),
         unless=parts("unless"),
+        about_wealth=raw.get("about") == "wealth",
         examples={kind: tuple(str(t) for t in examples.get(kind) or ()) for kind in ("hit", "pass")},
     )
 
