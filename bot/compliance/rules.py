@@ -250,7 +250,8 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
                 critical=bool(spec["critical"]),
                 deposit_exempt=bool(spec.get("deposit_exempt", False)),
                 patterns=tuple(
-                    _pattern(p, macros, f"claims.{name}.patterns[{i}]") for i, p in enumerate(spec.get("patterns") or ())
+                    _pattern(p, macros, f"claims.{name}.patterns[{i}]")
+                    for i, p in enumerate(spec.get("patterns") or ())
                 ),
                 supersedes=frozenset(spec.get("supersedes", [])),
                 frames=tuple(

@@ -12,9 +12,9 @@ from typing import Literal
 
 from bot.compliance.claims import Subject, build_scene, find_claims
 from bot.compliance.disclosures import missing_disclosures
+from bot.compliance.levels import level_in, parse_client_level
 from bot.compliance.models import CRITICAL_RULES, GuardResult, ProductRef, Violation
 from bot.compliance.rules import load_rules
-from bot.compliance.levels import level_in, parse_client_level
 from bot.compliance.suitability import find_mentions, find_recommendations, rated_mentions, suitability_hits
 from bot.compliance.text import contains_cjk, normalize
 

@@ -28,7 +28,10 @@ from bot.compliance import check  # noqa: E402
 from bot.compliance.rules import load_rules  # noqa: E402
 from bot.roleplay.catalogue import load_catalogue  # noqa: E402
 
-SETS = (REPO / "tests" / "data" / "compliance_labelled.yml", REPO / "tests" / "data" / "heldout" / "compliance_sentences.yml")
+SETS = (
+    REPO / "tests" / "data" / "compliance_labelled.yml",
+    REPO / "tests" / "data" / "heldout" / "compliance_sentences.yml",
+)
 TARGETS = {"p95_ms": 2.0}
 
 
