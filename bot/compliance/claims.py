@@ -19,7 +19,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.compliance.rules import ClaimRule, Context, Frame, RuleSet
+from bot.compliance.rules import ClaimRule, Context, Frame, FrameScope, RuleSet
 from bot.compliance.text import Normalized, Segment, clause_end, clause_start, is_question, quoted, sentences
 
 # Context is read from a bounded look-back so one huge unpunctuated message stays linear, not quadratic.
@@ -207,14 +207,14 @@ def frame_claims(scene: Scene, context: Context, frame: Frame) -> list[tuple[int
         start, end = match.span()
         if any(p.start <= start < p.end for p in scene.products):
             continue  # a word inside a product's name (臻选) is not the advisor's verb
-        begin, stop = _scope(scene, frame, start, end)
-        if any(p.search(text, begin, stop) for p in frame.unless):
+        spans = {scope: _scope(scene, scope, start, end) for scope in _scopes(frame)}
+        if any(p.regex.search(text, *spans[p.scope or frame.scope]) for p in frame.unless):
             continue
-        if not all(p.search(text, begin, stop) for p in frame.near):
+        if not all(p.regex.search(text, *spans[p.scope or frame.scope]) for p in frame.near):
             continue
         if frame.about_wealth and not _names_wealth(scene, context, start):
             continue
-        if all(_asserted_in(scene, context, p, begin, stop) for p in frame.with_):
+        if all(_asserted_in(scene, context, p.regex, *spans[p.scope or frame.scope]) for p in frame.with_):
             found.append((start, end))
     return found
 
@@ -224,15 +224,19 @@ def _names_wealth(scene: Scene, context: Context, position: int) -> bool:
     return any(s.wealth for s in _subjects(scene, context, sentence.start, sentence.end))
 
 
-def _scope(scene: Scene, frame: Frame, start: int, end: int) -> tuple[int, int]:
+def _scopes(frame: Frame) -> set[FrameScope]:
+    return {frame.scope, *(p.scope for p in (*frame.with_, *frame.near, *frame.unless) if p.scope)}
+
+
+def _scope(scene: Scene, scope: FrameScope, start: int, end: int) -> tuple[int, int]:
     index = scene.sentence_index(start)
     sentence = scene.sentences[index]
-    if frame.scope == "clause":
+    if scope == "clause":
         return (
             clause_start(scene.text, sentence, start, lookback=_LOOKBACK),
             clause_end(scene.text, sentence, end),
         )
-    if frame.scope == "window":
+    if scope == "window":
         last = len(scene.sentences) - 1
         return scene.sentences[max(0, index - 1)].start, scene.sentences[min(last, index + 1)].end
     return sentence.start, sentence.end

@@ -46,11 +46,20 @@ class Pattern:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a frame, looked for within the frame's scope unless it names its own."""
+
+    regex: re.Pattern[str]
+    scope: FrameScope | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Frame:
     """A claim made of parts: the ``claim`` words, with other words nearby that make them a claim.
 
     ``with_`` parts must each be asserted (not negated, questioned, quoted) within the scope,
-    ``near`` parts need only occur there, and any ``unless`` part there cancels the frame. With
+    ``near`` parts need only occur there, and any ``unless`` part there cancels the frame; a part may
+    name a scope of its own (a target in the claim's clause, a topic in the window). With
     ``about: wealth`` the sentence must also name a wealth product (catalogue name or generic word).
     ``examples`` (hit / pass) document the frame and are run by the tests.
     """
@@ -58,9 +67,9 @@ class Frame:
     name: str
     scope: FrameScope
     claim: re.Pattern[str]
-    with_: tuple[re.Pattern[str], ...] = ()
-    near: tuple[re.Pattern[str], ...] = ()
-    unless: tuple[re.Pattern[str], ...] = ()
+    with_: tuple[Part, ...] = ()
+    near: tuple[Part, ...] = ()
+    unless: tuple[Part, ...] = ()
     about_wealth: bool = False  # the sentence must name a wealth product (by catalogue or word)
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -172,8 +181,16 @@ def _frame(name: str, raw: dict[str, Any], macros: dict[str, str], where: str) -
     if scope not in _SCOPES:
         raise RulesFileError(f"{RULES_PATH.name}: {where}.scope must be one of {_SCOPES}, got {scope!r}")
 
-    def parts(key: str) -> tuple[re.Pattern[str], ...]:
-        return tuple(_compile(p, macros, f"{where}.{key}[{i}]") for i, p in enumerate(raw.get(key) or ()))
+    def part(item: Any, at: str) -> Part:
+        if isinstance(item, dict):
+            own = item.get("scope")
+            if own not in _SCOPES:
+                raise RulesFileError(f"{RULES_PATH.name}: {at}.scope must be one of {_SCOPES}, got {own!r}")
+            return Part(_compile(str(item.get("re")), macros, at), own)
+        return Part(_compile(item, macros, at))
+
+    def parts(key: str) -> tuple[Part, ...]:
+        return tuple(part(p, f"{where}.{key}[{i}]") for i, p in enumerate(raw.get(key) or ()))
 
     examples = raw.get("examples") or {}
     return Frame(
