@@ -143,6 +143,13 @@ class RuleSet:
     outcome: re.Pattern[str]  # outcome words: what a second opinion looks for in text the rules pass
 
 
+def _alternatives(value: Any) -> str:
+    """A regex written as a list (one alternative per line, for reviewers) is their alternation."""
+    if isinstance(value, list):
+        return "|".join(f"(?:{item})" for item in value)
+    return str(value)
+
+
 def _expand(macros: dict[str, str]) -> dict[str, str]:
     """Macros may use earlier macros (<CERTAIN> inside <CERTAIN_CLAIM>); expand them once, in order."""
     expanded: dict[str, str] = {}
@@ -186,8 +193,8 @@ def _frame(name: str, raw: dict[str, Any], macros: dict[str, str], where: str) -
             own = item.get("scope")
             if own not in _SCOPES:
                 raise RulesFileError(f"{RULES_PATH.name}: {at}.scope must be one of {_SCOPES}, got {own!r}")
-            return Part(_compile(str(item.get("re")), macros, at), own)
-        return Part(_compile(item, macros, at))
+            return Part(_compile(_alternatives(item.get("re")), macros, at), own)
+        return Part(_compile(_alternatives(item), macros, at))
 
     def parts(key: str) -> tuple[Part, ...]:
         return tuple(part(p, f"{where}.{key}[{i}]") for i, p in enumerate(raw.get(key) or ()))
@@ -196,7 +203,7 @@ def _frame(name: str, raw: dict[str, Any], macros: dict[str, str], where: str) -
     return Frame(
         name=name,
         scope=scope,
-        claim=_compile(raw["claim"], macros, f"{where}.claim"),
+        claim=_compile(_alternatives(raw["claim"]), macros, f"{where}.claim"),
         with_=parts("with"),
         near=parts("near"),
         unless=parts("unless"),
@@ -232,7 +239,7 @@ def _disclosure(name: str, raw: dict[str, Any], macros: dict[str, str]) -> Discl
 def parse_rules(data: dict[str, Any]) -> RuleSet:
     """Build a RuleSet from the parsed YAML mapping (split out so tests can feed variants)."""
     try:
-        macros = _expand({str(k): str(v) for k, v in data.get("macros", {}).items()})
+        macros = _expand({str(k): _alternatives(v) for k, v in data.get("macros", {}).items()})
         ctx = data["context"]
 
         def c(key: str) -> re.Pattern[str]:
