@@ -163,7 +163,7 @@ def _subjects(scene: Scene, context: Context, begin: int, end: int) -> list[Subj
             if not any(n.start <= m.start() < n.end for n in named):
                 found.append(Subject(m.start(), m.end(), wealth))
     return sorted(
-        (s for s in found if not context.deposit_comparison.search(text[max(0, s.start - 12) : s.start])),
+        (s for s in found if not context.not_subject.search(text[max(0, s.start - 12) : s.start])),
         key=lambda s: s.start,
     )
 

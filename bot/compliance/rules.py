@@ -106,7 +106,7 @@ class Context:
     quote_chain: re.Pattern[str]
     deposit_terms: re.Pattern[str]
     deposit_after: re.Pattern[str]
-    deposit_comparison: re.Pattern[str]
+    not_subject: re.Pattern[str]
     wealth_terms: re.Pattern[str]
 
 
@@ -265,7 +265,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
             quote_chain=c("quote_chain"),
             deposit_terms=c("deposit_terms"),
             deposit_after=c("deposit_after"),
-            deposit_comparison=c("deposit_comparison"),
+            not_subject=c("not_subject"),
             wealth_terms=c("wealth_terms"),
         )
         claims = tuple(

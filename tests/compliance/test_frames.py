@@ -70,3 +70,24 @@ def test_unknown_scope_and_macro_fail_loudly() -> None:
     data["claims"]["guarantee"]["frames"]["certain_outcome"]["claim"] = "<NO_SUCH_LEXICON>"
     with pytest.raises(RulesFileError, match="unknown macro"):
         parse_rules(data)
+
+
+def test_a_regex_may_be_written_as_a_list_of_alternatives_and_a_part_may_name_its_scope() -> None:
+    import yaml
+
+    from bot.compliance.rules import RULES_PATH, RulesFileError
+
+    data = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
+    data["claims"]["guarantee"]["frames"] = {
+        "demo": {
+            "claim": ["稳拿", "包拿"],
+            "near": [{"scope": "clause", "re": ["利息", "收益"]}],
+            "examples": {"hit": ["包拿利息。"], "pass": ["利息，包拿。"]},
+        }
+    }
+    [frame] = next(rule for rule in parse_rules(data).claims if rule.name == "guarantee").frames
+    assert frame.claim.fullmatch("包拿") and frame.near[0].scope == "clause"
+    assert frame_fires(frame, "包拿利息。") and not frame_fires(frame, "利息，包拿。")
+    data["claims"]["guarantee"]["frames"]["demo"]["near"] = [{"scope": "page", "re": "利息"}]
+    with pytest.raises(RulesFileError, match="scope"):
+        parse_rules(data)
