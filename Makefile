@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ADVISOR := .venv/bin/advisor
 PY := .venv/bin/python
 
-.PHONY: bootstrap run test lint bench bench-retrieval bench-voice bench-campaign train lock-rasa clean
+.PHONY: bootstrap run test lint bench bench-retrieval bench-voice bench-campaign bench-guard train lock-rasa clean
 
 bootstrap:
 	@bash bot/runtime/bootstrap.sh
@@ -35,6 +35,9 @@ bench-retrieval: bootstrap
 
 bench-campaign: bootstrap
 	@$(PY) tests/bench/bench_campaign_plan.py
+
+bench-guard: bootstrap
+	@$(PY) tests/bench/bench_guard.py
 
 bench-voice: bootstrap
 	@$(ADVISOR) train

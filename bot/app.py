@@ -24,7 +24,9 @@ from bot.campaigns.views import router as campaigns_router
 from bot.channels.web import views as web_views
 from bot.channels.wecom import WeComRuntime
 from bot.channels.wecom import router as wecom_router
+from bot.compliance import ProductRef
 from bot.compliance.outgoing import OutgoingGuard
+from bot.compliance.second_opinion import ReviewedGuard, second_opinion_from_settings
 from bot.console.auth import ConsoleAuth
 from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
 from bot.db import make_engine, migrate, session_factory
@@ -73,11 +75,17 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
         app.state.knowledge = answerer
         audit = JsonlAuditSink(settings.data_dir / "audit" / "compliance.jsonl") if settings.compliance.audit else None
         identity = Identity.from_settings(settings.app)
-        guard = OutgoingGuard(
-            products=lambda: [product_ref(p) for p in answerer.products()],
-            audit=MeteredAuditSink(audit, metrics),
-            approved=getattr(answerer, "is_approved", None),
-            identity=identity,
+
+        def products() -> list[ProductRef]:
+            return [product_ref(p) for p in answerer.products()]  # read per turn: content refreshes
+
+        metered = MeteredAuditSink(audit, metrics)
+        reviewer = second_opinion_from_settings(settings)
+        approved = getattr(answerer, "is_approved", None)
+        guard = (
+            ReviewedGuard(reviewer=reviewer, products=products, audit=metered, approved=approved, identity=identity)
+            if reviewer
+            else OutgoingGuard(products=products, audit=metered, approved=approved, identity=identity)
         )
         app.state.gateway = MeteredGateway(
             rasa, guard=guard, default_language=settings.default_language, metrics=metrics, identity=identity
@@ -110,6 +118,8 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             await wecom.aclose()
             await outbox.aclose()
             await rasa.aclose()
+            if reviewer is not None:
+                await reviewer.aclose()
             await answerer.aclose()
             engine.dispose()
 

@@ -129,6 +129,7 @@ class ComplianceSettings(BaseModel):
     """The guard every outgoing message passes."""
 
     audit: bool = True
+    second_opinion: bool = False  # with llm.provider set: an LLM reviews text the rules pass
 
 
 class WeComSettings(BaseModel):

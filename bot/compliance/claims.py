@@ -1,20 +1,26 @@
-"""Forbidden-claim detection: keyword hits from rules.yml, kept only when the text really makes the claim.
+"""Forbidden-claim detection: keyword patterns and frames from rules.yml, kept only when the text makes the claim.
 
 A bare keyword match would flag the disclaimers the regulation itself requires (本产品不保本,
 returns are not guaranteed) and the client's own questions quoted back. So each hit is checked
 against its context: negation before it (within its clause, reset by 但/but), a refutation after it,
-question sentences, quotations of someone else's words, hearsay that is refuted, and, for guarantee
-and deposit wording, whether the subject is a real deposit (大额存单保本保息 is a fact, not a claim).
+question sentences, quotations of someone else's words, hearsay or attributions that are refuted,
+and, for guarantee and deposit wording, whether the subject is a deposit or a government bond
+(大额存单保本保息 is a fact, not a claim).
+
+Keywords alone cannot catch a claim made in ordinary words (到时候一分都少不了), so a frame binds the
+claim words to the words that make them a claim (a certainty marker and an outcome in one clause),
+each part judged for negation and attribution on its own.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.compliance.rules import Context, RuleSet
-from bot.compliance.text import Normalized, Segment, clause_start, is_question, quoted, sentences
+from bot.compliance.rules import ClaimRule, Context, Frame, FrameScope, RuleSet
+from bot.compliance.text import Normalized, Segment, clause_end, clause_start, is_question, quoted, sentences
 
 # Context is read from a bounded look-back so one huge unpunctuated message stays linear, not quadratic.
 _LOOKBACK = 120
@@ -28,17 +34,26 @@ class Hit:
     critical: bool
     position: int
     sentence: Segment
+    source: str  # which pattern or frame of the rule found it ("frames.certain_outcome"), for reviewers
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A product word in the text: a catalogue product or a generic term, and whether it is a wealth product."""
+
+    start: int
+    end: int
+    wealth: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Scene:
-    """Per-message facts shared by all rules: sentences, masked quotes, and subject vocabularies."""
+    """Per-message facts shared by all rules: sentences, masked quotes, and the catalogue's products named."""
 
     text: str
     sentences: tuple[Segment, ...]
     masked: tuple[Segment, ...]
-    wealth_names: tuple[str, ...]
-    deposit_names: tuple[str, ...]
+    products: tuple[Subject, ...]
     starts: tuple[int, ...]
 
     def sentence_index(self, position: int) -> int:
@@ -50,33 +65,29 @@ class Scene:
         return any(seg.start <= position < seg.end for seg in self.masked)
 
 
-def build_scene(
-    normalized: Normalized,
-    context: Context,
-    *,
-    wealth_names: Sequence[str] = (),
-    deposit_names: Sequence[str] = (),
-) -> Scene:
+def build_scene(normalized: Normalized, context: Context, *, products: Sequence[Subject] = ()) -> Scene:
     """Segment the message once and find the quotations that are not our own claims."""
     text = normalized.text
     masked: list[Segment] = []
+    previous: Segment | None = None  # the last quotation masked, so "“A”或“B”" masks both
     for whole, inner in quoted(text):
         content = text[inner.start : inner.end].rstrip(" .!。")
-        before = text[max(0, whole.start - 14) : whole.start]
+        before = text[max(0, whole.start - 20) : whole.start]
         after = text[whole.end : whole.end + 14]
         if (
             content.endswith(("?", "吗", "呢"))
             or context.quote_before.search(before)
             or context.quote_after.search(after)
+            or (previous is not None and context.quote_chain.fullmatch(text[previous.end : whole.start]))
         ):
             masked.append(inner)
+            previous = whole
     segs = tuple(sentences(text)) or (Segment(0, len(text)),)
     return Scene(
         text=text,
         sentences=segs,
         masked=tuple(masked),
-        wealth_names=tuple(wealth_names),
-        deposit_names=tuple(deposit_names),
+        products=tuple(products),
         starts=tuple(seg.start for seg in segs),
     )
 
@@ -100,9 +111,13 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
         return True
     if context.post.search(text[end : sentence.end][: context.post_chars]):
         return True
-    if context.reported.search(text[max(sentence.start, start - _LOOKBACK) : start]):
+    reported = context.reported.search(text[max(sentence.start, start - _LOOKBACK) : start])
+    if reported:
+        # Someone else's words are ours only when nobody warns against them: "别信那些说…的人" before,
+        # "…那是违规的" after (in this sentence or the next).
+        lead = text[max(sentence.start, start - _LOOKBACK) : start][: reported.start()]
         following = scene.sentences[index + 1].end if index + 1 < len(scene.sentences) else len(text)
-        return context.refutation.search(text[end:following]) is not None
+        return context.warning.search(lead) is not None or context.refutation.search(text[end:following]) is not None
     if not nested:
         # One level only: "不能保证您不会亏" is negated through 保证; deeper nesting is rare in replies.
         verbs = list(context.scope_verbs.finditer(pre))
@@ -119,56 +134,119 @@ def _negated(context: Context, pre: str) -> bool:
 
 
 def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -> bool:
-    """True when the subject is a real deposit: the first product word of the clause (else sentence)."""
+    """True when the claim is about a deposit or a government bond (by catalogue type, else by word).
+
+    The subject is the nearest product word before the claim in its sentence, else the first one
+    after it in its clause ("还本付息的储蓄国债"); a product after 比/跟/像 is compared with, not
+    described ("跟存款一样" says something about the other product).
+    """
     text = scene.text
     sentence = scene.sentences[scene.sentence_index(start)]
     if context.deposit_after.search(text[end : sentence.end]):
         return True
-    for begin in (clause_start(text, sentence, start, lookback=_LOOKBACK), sentence.start):
-        begin = max(begin, start - _LOOKBACK)
-        subject = _first_subject(scene, context, text[begin:start])
-        if subject is not None:
-            return subject == "deposit"
-    return False
+    begin = max(sentence.start, start - _LOOKBACK)
+    before = [s for s in _subjects(scene, context, begin, start) if s.end <= start]
+    if before:
+        return not before[-1].wealth
+    after = _subjects(scene, context, end, clause_end(scene.text, sentence, end))
+    return bool(after) and not after[0].wealth
 
 
-def _first_subject(scene: Scene, context: Context, pre: str) -> str | None:
-    """Which product word comes first in ``pre``: "deposit", "wealth", or None if neither."""
-    deposit = [
-        m.start()
-        for m in context.deposit_terms.finditer(pre)
-        if not context.deposit_comparison.search(pre[max(0, m.start() - 12) : m.start()])
-    ] + [pre.find(n) for n in scene.deposit_names if n in pre]
-    wealth = [m.start() for m in context.wealth_terms.finditer(pre)] + [
-        pre.find(n) for n in scene.wealth_names if n in pre
-    ]
-    if not deposit and not wealth:
-        return None
-    return "deposit" if min(deposit, default=len(pre)) < min(wealth, default=len(pre)) else "wealth"
+def _subjects(scene: Scene, context: Context, begin: int, end: int) -> list[Subject]:
+    """Product words in ``[begin, end)`` in order, comparisons left out; a catalogue name wins over a
+    generic word inside it (a wealth product called 存单宝 is not a deposit)."""
+    text = scene.text
+    named = [s for s in scene.products if begin <= s.start < end]
+    found = list(named)
+    for pattern, wealth in ((context.deposit_terms, False), (context.wealth_terms, True)):
+        for m in pattern.finditer(text, begin, end):
+            if not any(n.start <= m.start() < n.end for n in named):
+                found.append(Subject(m.start(), m.end(), wealth))
+    return sorted(
+        (s for s in found if not context.not_subject.search(text[max(0, s.start - 12) : s.start])),
+        key=lambda s: s.start,
+    )
 
 
 def find_claims(scene: Scene, rules: RuleSet) -> list[Hit]:
     """All forbidden claims the message asserts, one hit per rule per sentence."""
     context = rules.context
     hits: dict[tuple[str, int], Hit] = {}
+
+    def keep(rule: ClaimRule, start: int, end: int, source: str) -> None:
+        index = scene.sentence_index(start)
+        key = (rule.name, index)
+        if key in hits and hits[key].position <= start:
+            return  # one finding per rule per sentence is all a reviewer needs
+        if end > start and _asserted(scene, context, rule.deposit_exempt, start, end):
+            hits[key] = Hit(rule.name, rule.critical, start, scene.sentences[index], source)
+
     for rule in rules.claims:
-        for pattern in rule.patterns:
+        for number, pattern in enumerate(rule.patterns):
             if pattern.unless_text is not None and pattern.unless_text.search(scene.text):
                 continue
             for match in pattern.regex.finditer(scene.text):
-                start, end = match.span()
-                index = scene.sentence_index(start)
-                key = (rule.name, index)
-                if key in hits and hits[key].position <= start:
-                    continue  # one finding per rule per sentence is all a reviewer needs
-                if end > start and _asserted(scene, context, rule.deposit_exempt, start, end):
-                    hits[key] = Hit(rule.name, rule.critical, start, scene.sentences[index])
+                keep(rule, match.start(), match.end(), f"patterns[{number}]")
+        for frame in rule.frames:
+            for start, end in frame_claims(scene, context, frame):
+                keep(rule, start, end, f"frames.{frame.name}")
     for rule in rules.claims:
         for weaker in rule.supersedes:
             for rule_name, index in list(hits):
                 if rule_name == rule.name:
                     hits.pop((weaker, index), None)
     return sorted(hits.values(), key=lambda hit: hit.position)
+
+
+def frame_claims(scene: Scene, context: Context, frame: Frame) -> list[tuple[int, int]]:
+    """Spans of ``frame.claim`` whose scope holds the frame's other parts (the claim itself is judged by
+    the caller, like any keyword hit)."""
+    text = scene.text
+    found: list[tuple[int, int]] = []
+    for match in frame.claim.finditer(text):
+        start, end = match.span()
+        if any(p.start <= start < p.end for p in scene.products):
+            continue  # a word inside a product's name (臻选) is not the advisor's verb
+        spans = {scope: _scope(scene, scope, start, end) for scope in _scopes(frame)}
+        if any(p.regex.search(text, *spans[p.scope or frame.scope]) for p in frame.unless):
+            continue
+        if not all(p.regex.search(text, *spans[p.scope or frame.scope]) for p in frame.near):
+            continue
+        if frame.about_wealth and not _names_wealth(scene, context, start):
+            continue
+        if all(_asserted_in(scene, context, p.regex, *spans[p.scope or frame.scope]) for p in frame.with_):
+            found.append((start, end))
+    return found
+
+
+def _names_wealth(scene: Scene, context: Context, position: int) -> bool:
+    sentence = scene.sentences[scene.sentence_index(position)]
+    return any(s.wealth for s in _subjects(scene, context, sentence.start, sentence.end))
+
+
+def _scopes(frame: Frame) -> set[FrameScope]:
+    return {frame.scope, *(p.scope for p in (*frame.with_, *frame.near, *frame.unless) if p.scope)}
+
+
+def _scope(scene: Scene, scope: FrameScope, start: int, end: int) -> tuple[int, int]:
+    index = scene.sentence_index(start)
+    sentence = scene.sentences[index]
+    if scope == "clause":
+        return (
+            clause_start(scene.text, sentence, start, lookback=_LOOKBACK),
+            clause_end(scene.text, sentence, end),
+        )
+    if scope == "window":
+        last = len(scene.sentences) - 1
+        return scene.sentences[max(0, index - 1)].start, scene.sentences[min(last, index + 1)].end
+    return sentence.start, sentence.end
+
+
+def _asserted_in(scene: Scene, context: Context, pattern: re.Pattern[str], begin: int, stop: int) -> bool:
+    return any(
+        m.end() > m.start() and not is_neutralised(scene, context, m.start(), m.end())
+        for m in pattern.finditer(scene.text, begin, stop)
+    )
 
 
 def _asserted(scene: Scene, context: Context, deposit_exempt: bool, start: int, end: int) -> bool:

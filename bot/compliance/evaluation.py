@@ -1,12 +1,16 @@
-"""Measure the guard on a labelled set: recall on violations, false-positive rate on compliant text.
+"""Measure the guard on labelled sets: recall on violations, false-positive rate on compliant text.
 
-Labels judge forbidden claims and suitability only, so items are checked with
-``require_disclosures=False``. The set's own catalogue is passed as ``products`` and each item's
-``client`` (if any) as the client's risk level. A bench/CLI command can print the returned dict.
+Labels judge forbidden claims, suitability and abuse of the risk assessment, so items are checked
+with ``require_disclosures=False``. Each set's own catalogue is passed as ``products`` and each
+item's ``client`` (if any) as the client's risk level.
+
+Held-out items are for reporting only: ``report`` gives their figures (overall and per kind) and
+lists the wrong items of the dev split alone, so nobody tunes rules on a held-out sentence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -14,6 +18,14 @@ import yaml
 
 from bot.compliance.models import ProductRef
 from bot.compliance.service import check
+from bot.settings import REPO_ROOT
+
+#: The project's own labelled sentences and the independently written held-out set.
+LABELLED_SETS = (
+    REPO_ROOT / "tests" / "data" / "compliance_labelled.yml",
+    REPO_ROOT / "tests" / "data" / "heldout" / "compliance_sentences.yml",
+)
+SPLITS = ("dev", "holdout")
 
 
 class RuleCounts(TypedDict):
@@ -22,6 +34,15 @@ class RuleCounts(TypedDict):
     expected: int
     caught: int
     extra: int
+
+
+class KindCounts(TypedDict):
+    """Per kind of item (certainty, warning, ...): how many, and how many the guard judged right."""
+
+    items: int
+    violation: bool
+    right: int
+    rate: float
 
 
 class Evaluation(TypedDict):
@@ -39,6 +60,7 @@ class Evaluation(TypedDict):
     fpr: float
     precision: float
     per_rule: dict[str, RuleCounts]
+    per_kind: dict[str, KindCounts]
     misses: list[dict[str, Any]]
     false_positives: list[dict[str, Any]]
     rule_mismatches: list[dict[str, Any]]
@@ -52,12 +74,13 @@ def load_labelled(labelled_path: str | Path) -> tuple[list[ProductRef], list[dic
 
 
 def evaluate(labelled_path: str | Path, *, split: str | None = None) -> Evaluation:
-    """Recall, FPR, precision, per-rule counts and the misses; ``split`` ("dev"/"holdout") filters items."""
+    """Recall, FPR, precision, per-rule and per-kind counts and the wrong items; ``split`` filters."""
     catalogue, items = load_labelled(labelled_path)
     if split is not None:
         items = [i for i in items if i.get("split", "dev") == split]
     tp = fn = fp = tn = 0
     per_rule: dict[str, RuleCounts] = {}
+    per_kind: dict[str, KindCounts] = {}
     misses: list[dict[str, Any]] = []
     false_positives: list[dict[str, Any]] = []
     mismatches: list[dict[str, Any]] = []
@@ -67,7 +90,8 @@ def evaluate(labelled_path: str | Path, *, split: str | None = None) -> Evaluati
         )
         got = sorted({v.rule for v in result.violations})
         expected = sorted(set(item.get("rules") or []))
-        record = {"text": item["text"], "expected": expected, "got": got}
+        record = {"text": item["text"], "kind": item.get("kind"), "expected": expected, "got": got}
+        right = result.ok != bool(item["violation"])
         if item["violation"]:
             if result.ok:
                 fn += 1
@@ -88,6 +112,13 @@ def evaluate(labelled_path: str | Path, *, split: str | None = None) -> Evaluati
                 counts["caught"] += rule in got
             else:
                 counts["extra"] += 1
+        if item.get("kind"):
+            kind = per_kind.setdefault(
+                item["kind"], {"items": 0, "violation": bool(item["violation"]), "right": 0, "rate": 0.0}
+            )
+            kind["items"] += 1
+            kind["right"] += right
+            kind["rate"] = round(kind["right"] / kind["items"], 3)
     return {
         "split": split,
         "items": len(items),
@@ -101,7 +132,37 @@ def evaluate(labelled_path: str | Path, *, split: str | None = None) -> Evaluati
         "fpr": fp / (fp + tn) if fp + tn else 0.0,
         "precision": tp / (tp + fp) if tp + fp else 1.0,
         "per_rule": dict(sorted(per_rule.items())),
+        "per_kind": dict(sorted(per_kind.items())),
         "misses": misses,
         "false_positives": false_positives,
         "rule_mismatches": mismatches,
     }
+
+
+_LISTS = ("misses", "false_positives", "rule_mismatches")
+
+
+def figures(evaluation: Evaluation, *, with_errors: bool = False) -> dict[str, Any]:
+    """The numbers of an evaluation, rounded; the wrong items only when asked (dev data only)."""
+    out: dict[str, Any] = {
+        key: round(value, 3) if isinstance(value, float) else value
+        for key, value in evaluation.items()
+        if key not in _LISTS and not (key == "per_kind" and not value)
+    }
+    if with_errors:
+        out.update({key: evaluation[key] for key in _LISTS})  # type: ignore[literal-required]
+    return out
+
+
+def report(paths: Sequence[Path] = LABELLED_SETS, *, dev_errors: bool = False) -> dict[str, Any]:
+    """Dev and holdout figures of every labelled set, per kind where items have one.
+
+    ``dev_errors`` adds the dev split's wrong items; held-out items are never listed.
+    """
+    out: dict[str, Any] = {}
+    for path in paths:
+        name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
+        out[name] = {
+            split: figures(evaluate(path, split=split), with_errors=dev_errors and split == "dev") for split in SPLITS
+        }
+    return out

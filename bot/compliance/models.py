@@ -18,6 +18,8 @@ RuleName = Literal[
     "missing_performance_disclaimer",
     "suitability",
     "risk_level_unknown",
+    "sale_before_assessment",
+    "assessment_coaching",
 ]
 
 #: Rules that make a message unsendable on their own (销售管理暂行办法 第二十五条 (一)(二)(四)(九)).
@@ -29,6 +31,8 @@ CRITICAL_RULES: frozenset[str] = frozenset(
         "expected_return",
         "suitability",
         "risk_level_unknown",
+        "sale_before_assessment",
+        "assessment_coaching",
     }
 )
 

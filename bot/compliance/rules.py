@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 RULES_PATH = Path(__file__).with_name("rules.yml")
 # ASCII word semantics: CJK characters are not \w, so `\bguaranteed\b` also matches in 是guaranteed的.
 _FLAGS = re.IGNORECASE | re.ASCII
-CLAIM_RULES = frozenset({"guarantee", "certain_return", "deposit_confusion", "exaggeration", "expected_return"})
+#: Rules `claims:` may define: forbidden wording (第二十五条) and abuse of the risk assessment (第二十五条(八)).
+CLAIM_RULES = frozenset(
+    {
+        "guarantee",
+        "certain_return",
+        "deposit_confusion",
+        "exaggeration",
+        "expected_return",
+        "sale_before_assessment",
+        "assessment_coaching",
+    }
+)
+FrameScope = Literal["clause", "sentence", "window"]
+_SCOPES: tuple[FrameScope, ...] = ("clause", "sentence", "window")
 
 
 class RulesFileError(ValueError):
@@ -33,14 +46,44 @@ class Pattern:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a frame, looked for within the frame's scope unless it names its own."""
+
+    regex: re.Pattern[str]
+    scope: FrameScope | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A claim made of parts: the ``claim`` words, with other words nearby that make them a claim.
+
+    ``with_`` parts must each be asserted (not negated, questioned, quoted) within the scope,
+    ``near`` parts need only occur there, and any ``unless`` part there cancels the frame; a part may
+    name a scope of its own (a target in the claim's clause, a topic in the window). With
+    ``about: wealth`` the sentence must also name a wealth product (catalogue name or generic word).
+    ``examples`` (hit / pass) document the frame and are run by the tests.
+    """
+
+    name: str
+    scope: FrameScope
+    claim: re.Pattern[str]
+    with_: tuple[Part, ...] = ()
+    near: tuple[Part, ...] = ()
+    unless: tuple[Part, ...] = ()
+    about_wealth: bool = False  # the sentence must name a wealth product (by catalogue or word)
+    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimRule:
-    """A forbidden-claim rule (guarantee, certain_return, ...)."""
+    """A forbidden-claim rule (guarantee, certain_return, ...): keyword patterns and frames."""
 
     name: str
     critical: bool
     deposit_exempt: bool
     patterns: tuple[Pattern, ...]
     supersedes: frozenset[str] = frozenset()  # weaker rules not reported for the same sentence
+    frames: tuple[Frame, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +99,14 @@ class Context:
     scope_verbs: re.Pattern[str]
     reported: re.Pattern[str]
     refutation: re.Pattern[str]
+    warning: re.Pattern[str]
     rhetorical: re.Pattern[str]
     quote_before: re.Pattern[str]
     quote_after: re.Pattern[str]
+    quote_chain: re.Pattern[str]
     deposit_terms: re.Pattern[str]
     deposit_after: re.Pattern[str]
-    deposit_comparison: re.Pattern[str]
+    not_subject: re.Pattern[str]
     wealth_terms: re.Pattern[str]
 
 
@@ -76,6 +121,16 @@ class Disclosure:
 
 
 @dataclass(frozen=True, slots=True)
+class Levels:
+    """Investor levels in words (C1..C5) and what negates a level a client states (不敢碰激进的)."""
+
+    names: dict[str, int]  # 稳健 -> 2, balanced -> 3 (folded)
+    words: dict[int, re.Pattern[str]]
+    negation: re.Pattern[str]
+    product: re.Pattern[str]  # a product named only by its rating (这款R4的产品, an R4 fund)
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     """Everything the guard needs, compiled."""
 
@@ -84,11 +139,32 @@ class RuleSet:
     recommendation: re.Pattern[str]
     risk: Disclosure
     performance: Disclosure
+    levels: Levels
+    outcome: re.Pattern[str]  # outcome words: what a second opinion looks for in text the rules pass
+
+
+def _alternatives(value: Any) -> str:
+    """A regex written as a list (one alternative per line, for reviewers) is their alternation."""
+    if isinstance(value, list):
+        return "|".join(f"(?:{item})" for item in value)
+    return str(value)
+
+
+def _expand(macros: dict[str, str]) -> dict[str, str]:
+    """Macros may use earlier macros (<CERTAIN> inside <CERTAIN_CLAIM>); expand them once, in order."""
+    expanded: dict[str, str] = {}
+    for name, value in macros.items():
+        for earlier, body in expanded.items():
+            value = value.replace(f"<{earlier}>", body)
+        expanded[name] = value
+    return expanded
 
 
 def _compile(source: str, macros: dict[str, str], where: str) -> re.Pattern[str]:
     for name, value in macros.items():
         source = source.replace(f"<{name}>", value)
+    if re.search(r"<[A-Z][A-Z_]+>", source):
+        raise RulesFileError(f"{RULES_PATH.name}: unknown macro at {where}: {re.findall(r'<[A-Z][A-Z_]+>', source)}")
     try:
         return re.compile(source, _FLAGS)
     except re.error as exc:
@@ -107,6 +183,46 @@ def _pattern(raw: Any, macros: dict[str, str], where: str) -> Pattern:
     raise RulesFileError(f"{RULES_PATH.name}: {where} must be a regex string or {{re: ..., unless_text: ...}}")
 
 
+def _frame(name: str, raw: dict[str, Any], macros: dict[str, str], where: str) -> Frame:
+    scope = raw.get("scope", "clause")
+    if scope not in _SCOPES:
+        raise RulesFileError(f"{RULES_PATH.name}: {where}.scope must be one of {_SCOPES}, got {scope!r}")
+
+    def part(item: Any, at: str) -> Part:
+        if isinstance(item, dict):
+            own = item.get("scope")
+            if own not in _SCOPES:
+                raise RulesFileError(f"{RULES_PATH.name}: {at}.scope must be one of {_SCOPES}, got {own!r}")
+            return Part(_compile(_alternatives(item.get("re")), macros, at), own)
+        return Part(_compile(_alternatives(item), macros, at))
+
+    def parts(key: str) -> tuple[Part, ...]:
+        return tuple(part(p, f"{where}.{key}[{i}]") for i, p in enumerate(raw.get(key) or ()))
+
+    examples = raw.get("examples") or {}
+    return Frame(
+        name=name,
+        scope=scope,
+        claim=_compile(_alternatives(raw["claim"]), macros, f"{where}.claim"),
+        with_=parts("with"),
+        near=parts("near"),
+        unless=parts("unless"),
+        about_wealth=raw.get("about") == "wealth",
+        examples={kind: tuple(str(t) for t in examples.get(kind) or ()) for kind in ("hit", "pass")},
+    )
+
+
+def _levels(raw: dict[str, Any], macros: dict[str, str]) -> Levels:
+    return Levels(
+        names={str(name).casefold(): int(level[1]) for level, names in raw["names"].items() for name in names},
+        words={
+            int(level[1]): _compile(pattern, macros, f"levels.words.{level}") for level, pattern in raw["words"].items()
+        },
+        negation=_compile(raw["negation"], macros, "levels.negation"),
+        product=_compile(raw["product"], macros, "levels.product"),
+    )
+
+
 def _disclosure(name: str, raw: dict[str, Any], macros: dict[str, str]) -> Disclosure:
     where = f"disclosures.{name}"
     return Disclosure(
@@ -123,7 +239,7 @@ def _disclosure(name: str, raw: dict[str, Any], macros: dict[str, str]) -> Discl
 def parse_rules(data: dict[str, Any]) -> RuleSet:
     """Build a RuleSet from the parsed YAML mapping (split out so tests can feed variants)."""
     try:
-        macros = {str(k): str(v) for k, v in data.get("macros", {}).items()}
+        macros = _expand({str(k): _alternatives(v) for k, v in data.get("macros", {}).items()})
         ctx = data["context"]
 
         def c(key: str) -> re.Pattern[str]:
@@ -142,12 +258,14 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
             scope_verbs=c("scope_verbs"),
             reported=c("reported"),
             refutation=c("refutation"),
+            warning=c("warning"),
             rhetorical=c("rhetorical"),
             quote_before=c("quote_before"),
             quote_after=c("quote_after"),
+            quote_chain=c("quote_chain"),
             deposit_terms=c("deposit_terms"),
             deposit_after=c("deposit_after"),
-            deposit_comparison=c("deposit_comparison"),
+            not_subject=c("not_subject"),
             wealth_terms=c("wealth_terms"),
         )
         claims = tuple(
@@ -156,9 +274,14 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
                 critical=bool(spec["critical"]),
                 deposit_exempt=bool(spec.get("deposit_exempt", False)),
                 patterns=tuple(
-                    _pattern(p, macros, f"claims.{name}.patterns[{i}]") for i, p in enumerate(spec["patterns"])
+                    _pattern(p, macros, f"claims.{name}.patterns[{i}]")
+                    for i, p in enumerate(spec.get("patterns") or ())
                 ),
                 supersedes=frozenset(spec.get("supersedes", [])),
+                frames=tuple(
+                    _frame(frame, raw, macros, f"claims.{name}.frames.{frame}")
+                    for frame, raw in (spec.get("frames") or {}).items()
+                ),
             )
             for name, spec in data["claims"].items()
         )
@@ -173,6 +296,8 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
             recommendation=_compile(data["recommendation"]["markers"], macros, "recommendation.markers"),
             risk=_disclosure("risk", data["disclosures"]["risk"], macros),
             performance=_disclosure("performance", data["disclosures"]["performance"], macros),
+            levels=_levels(data["levels"], macros),
+            outcome=_compile(data["second_opinion"]["outcome"], macros, "second_opinion.outcome"),
         )
     except (KeyError, TypeError) as exc:
         raise RulesFileError(f"{RULES_PATH.name}: missing or malformed key: {exc}") from exc

@@ -10,16 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from bot.compliance.claims import build_scene, find_claims
+from bot.compliance.claims import Subject, build_scene, find_claims
 from bot.compliance.disclosures import missing_disclosures
+from bot.compliance.levels import level_in, parse_client_level
 from bot.compliance.models import CRITICAL_RULES, GuardResult, ProductRef, Violation
 from bot.compliance.rules import load_rules
-from bot.compliance.suitability import (
-    find_mentions,
-    find_recommendations,
-    parse_client_level,
-    suitability_hits,
-)
+from bot.compliance.suitability import find_mentions, find_recommendations, rated_mentions, suitability_hits
 from bot.compliance.text import contains_cjk, normalize
 
 Language = Literal["zh", "en"]
@@ -48,17 +44,20 @@ def check(
     lang = language or detect_language(text)
     mentions = find_mentions(normalized.text, products)
     scene = build_scene(
-        normalized,
-        rules.context,
-        wealth_names=[normalized.text[m.start : m.end] for m in mentions if m.product.is_wealth],
-        deposit_names=[normalized.text[m.start : m.end] for m in mentions if not m.product.is_wealth],
+        normalized, rules.context, products=[Subject(m.start, m.end, m.product.is_wealth) for m in mentions]
     )
 
     found: list[tuple[int, Violation]] = []
     for hit in find_claims(scene, rules):
         span = normalized.original_span(hit.sentence.start, hit.sentence.end)
         found.append((hit.position, _violation(hit.rule, span)))
-    for rule, rec in suitability_hits(find_recommendations(scene, rules, mentions), client_level):
+    recommended = find_recommendations(scene, rules, mentions)
+    if client_level is not None:
+        # The text's own word on the client's level counts when it is lower ("您是保守型，推荐您…").
+        told = level_in(normalized.text, rules)
+        client_level = min(client_level, int(told[1])) if told else client_level
+        recommended += find_recommendations(scene, rules, rated_mentions(scene, rules, mentions))
+    for rule, rec in suitability_hits(recommended, client_level):
         span = normalized.original_span(rec.sentence.start, rec.sentence.end)
         found.append((rec.position, _violation(rule, span)))
 

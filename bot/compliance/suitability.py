@@ -2,22 +2,21 @@
 
 A product counts as recommended when a catalogue product (by any of its names or aliases) sits in
 a sentence with a recommendation marker that is not negated or questioned, unless the product's own
-clause turns it down (稳进成长不适合您，建议您考虑稳享30天 recommends only the second).
+clause turns it down (稳进成长不适合您，建议您考虑稳享30天 recommends only the second). A product
+named only by its rating ("这款R4的产品我强烈推荐") is judged too when the client's level is known.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.catalogue import catalogue_for
 from bot.compliance.claims import Scene, is_neutralised
+from bot.compliance.levels import rated_products
 from bot.compliance.models import ProductRef
 from bot.compliance.rules import RuleSet
 from bot.compliance.text import Segment, clauses
-
-_CLIENT_NAMES = {"保守": 1, "谨慎": 1, "稳健": 2, "平衡": 3, "成长": 4, "进取": 5, "激进": 5}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,18 +37,6 @@ class Recommendation:
     position: int
 
 
-def parse_client_level(level: str | None) -> int | None:
-    """C1..C5 (or 保守/稳健/平衡/成长/进取) as 1..5; None stays unknown. Anything else is a caller bug."""
-    if level is None:
-        return None
-    raw = unicodedata.normalize("NFKC", level).strip().upper().removesuffix("型")
-    if len(raw) == 2 and raw[0] == "C" and raw[1] in "12345":
-        return int(raw[1])
-    if raw in _CLIENT_NAMES:
-        return _CLIENT_NAMES[raw]
-    raise ValueError(f"client_risk_level must be C1..C5 (or 保守/稳健/平衡/成长/进取), got {level!r}")
-
-
 def product_level(product: ProductRef) -> int:
     """R1..R5 as 1..5 (validated by ProductRef)."""
     return int(product.risk_level[1])
@@ -58,6 +45,17 @@ def product_level(product: ProductRef) -> int:
 def find_mentions(text: str, products: Sequence[ProductRef]) -> list[Mention]:
     """Every place a catalogue product is named: code, Chinese or English name, alias or short name."""
     return [Mention(m.product, m.start, m.end) for m in catalogue_for(tuple(products)).find(text)]
+
+
+def rated_mentions(scene: Scene, rules: RuleSet, mentions: Sequence[Mention]) -> list[Mention]:
+    """Products named only by their rating, outside sentences that name a catalogue product (there
+    the rating describes that product)."""
+    named = {scene.sentence_index(m.start) for m in mentions}
+    return [
+        Mention(ProductRef(code=f"R{r.level}", name=f"R{r.level}", risk_level=f"R{r.level}"), r.start, r.end)
+        for r in rated_products(scene.text, rules)
+        if scene.sentence_index(r.start) not in named
+    ]
 
 
 def _region(scene: Scene, index: int) -> Segment:

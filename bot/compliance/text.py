@@ -18,7 +18,10 @@ _FOLDED = {"\u2018": "'", "\u2019": "'", "\u00a0": " ", "\u3000": " "}
 # (so decimals like 3.5% stay inside their sentence). Closing quotes/brackets stay with the sentence.
 _SENTENCE_END = re.compile(r"(?:[。!?;…\n]+|\.(?=\s|$))[\"”’'」』)\]]*")
 _CLAUSE_END = re.compile(r"[,、:()\[\]—–]|\s-\s")
-_QUOTES = re.compile(r"\"([^\"\n]{1,80})\"|“([^”\n]{1,80})”|「([^」\n]{1,80})」|『([^』\n]{1,80})』")
+# Single quotes only when they cannot be apostrophes (no letter outside them: 'guaranteed 6%').
+_QUOTES = re.compile(
+    r"\"([^\"\n]{1,80})\"|“([^”\n]{1,80})”|「([^」\n]{1,80})」|『([^』\n]{1,80})』|(?<![a-z0-9])'([^'\n]{1,60})'(?![a-z0-9])"
+)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df]")
 
 
@@ -88,6 +91,12 @@ def clause_start(text: str, sentence: Segment, position: int, *, lookback: int |
     return start
 
 
+def clause_end(text: str, sentence: Segment, position: int) -> int:
+    """End of the clause holding ``position`` (the next comma/colon, else the sentence end)."""
+    match = _CLAUSE_END.search(text, position, sentence.end)
+    return match.start() if match else sentence.end
+
+
 def clauses(text: str, sentence: Segment) -> list[Segment]:
     """The comma/colon-delimited clauses of one sentence."""
     parts: list[Segment] = []
@@ -109,6 +118,6 @@ def quoted(text: str) -> list[tuple[Segment, Segment]]:
     """Every quotation as (whole quote including marks, inner content)."""
     found: list[tuple[Segment, Segment]] = []
     for match in _QUOTES.finditer(text):
-        group = next(g for g in range(1, 5) if match.group(g) is not None)
+        group = next(g for g in range(1, 6) if match.group(g) is not None)
         found.append((Segment(match.start(), match.end()), Segment(match.start(group), match.end(group))))
     return found

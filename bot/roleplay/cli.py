@@ -4,6 +4,7 @@
     advisor roleplay score TRANSCRIPT [--persona ID] [--json] [--no-judge]
     advisor roleplay personas
     advisor roleplay team [--advisor ID ...] [--json]
+    advisor roleplay evaluate [LABELS] [--dev-errors]
 
 `score` is a contract for outside tests: TRANSCRIPT holds JSON lines of {"role": "advisor"|"client",
 "text": "..."} ("-" reads stdin); --json prints the report (per criterion score, max, passed,
@@ -16,16 +17,14 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from bot.errors import AdvisorError
 from bot.roleplay.schemas import Report, TranscriptTurn
 from bot.roleplay.service import TrainingService
+from bot.roleplay.transcripts import read_transcript
 from bot.settings import get_settings
 
 roleplay_app = typer.Typer(
@@ -37,29 +36,6 @@ roleplay_app = typer.Typer(
 def _fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code=2)
-
-
-def read_transcript(source: str) -> list[TranscriptTurn]:
-    """JSON lines (or one JSON array) of turns; ValueError names the line at fault."""
-    raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    stripped = raw.strip()
-    if stripped.startswith("["):
-        try:
-            return [TranscriptTurn.model_validate(item) for item in json.loads(stripped)]
-        except (json.JSONDecodeError, ValidationError, TypeError) as exc:
-            raise ValueError(f"transcript is not a valid JSON array of turns: {exc}") from exc
-    turns: list[TranscriptTurn] = []
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            turns.append(TranscriptTurn.model_validate_json(line))
-        except ValidationError as exc:
-            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors())
-            raise ValueError(f"line {number}: {problem}") from exc
-    if not turns:
-        raise ValueError("transcript is empty")
-    return turns
 
 
 def print_report(report: Report) -> None:
@@ -219,6 +195,34 @@ def team(
         typer.echo(asyncio.run(run()))
     except AdvisorError as exc:
         raise _fail(str(exc)) from exc
+
+
+@roleplay_app.command("evaluate")
+def evaluate_labels(
+    labels: Annotated[str | None, typer.Argument(help="Labels YAML (default: the held-out role-play set).")] = None,
+    dev_errors: Annotated[bool, typer.Option("--dev-errors", help="Also list the dev split's disagreements.")] = False,
+) -> None:
+    """Agreement with labelled transcripts per criterion, dev and holdout apart (JSON; rules only)."""
+    from pathlib import Path
+
+    from bot.roleplay.evaluation import LABELS_FILE, evaluate
+
+    try:
+        settings = get_settings()
+        rules_only = settings.roleplay.model_copy(update={"judge": False, "use_llm": False})
+        service = TrainingService.from_settings(settings.model_copy(update={"roleplay": rules_only}), database=False)
+        path = Path(labels) if labels else LABELS_FILE
+
+        async def run() -> dict[str, object]:
+            try:
+                return await evaluate(service, path, dev_errors=dev_errors)
+            finally:
+                await service.aclose()
+
+        result = asyncio.run(run())
+    except AdvisorError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":  # `python -m bot.roleplay.cli ...` before `advisor roleplay` is wired in

@@ -1,8 +1,9 @@
 """Recognising the advisor's moves: KYC questions, recommendations, disclosures, empathy, pressure.
 
-Patterns live in moves.yml; recommendations and forbidden claims come from the compliance guard,
-so the role-play sees a product recommendation exactly where the live bot's guard would. Pure and
-deterministic (regexes only), so the scripted client and the scorer agree on every turn.
+Patterns live in moves.yml; recommendations, forbidden claims, abuse of the risk assessment and the
+levels clients state come from the compliance guard, so the role-play judges an advisor exactly where
+the live bot's guard would. Pure and deterministic (regexes only), so the scripted client and the
+scorer agree on every turn.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from bot.compliance import ProductRef, Violation, check
+from bot.compliance import ProductRef, Violation, check, stated_level
 from bot.errors import ConfigError
 from bot.roleplay.catalogue import mentioned
 from bot.roleplay.personas import compile_pattern
@@ -28,7 +29,6 @@ ADVISOR_MOVES = (
     "question",
     "risk_question",
     "questionnaire_invite",
-    "assess_for_client",
     "empathy",
     "explanation",
     "disclosure",
@@ -40,6 +40,9 @@ ADVISOR_MOVES = (
     "polite",
 )
 _NEEDS_QUESTION = frozenset({"risk_question"})
+#: Moves read from the guard's verdict: the advisor did or steered the assessment (第二十五条(八)),
+#: or sold before it.
+_GUARD_MOVES = {"assessment_coaching": "assess_for_client", "sale_before_assessment": "sale_before_assessment"}
 _MEMO_SIZE = 4096
 #: Guard rules about what was claimed (not about whom it was sold to).
 CLAIM_RULES = frozenset({"guarantee", "certain_return", "deposit_confusion", "expected_return", "exaggeration"})
@@ -49,7 +52,6 @@ class _ClientPatterns(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     objection: list[str]
-    levels: dict[str, str]
 
 
 class MoveFile(BaseModel):
@@ -105,7 +107,6 @@ class Recogniser:
         data = _load(moves_file)
         self._advisor = {name: [compile_pattern(p) for p in pats] for name, pats in data.advisor.items()}
         self._objection = [compile_pattern(p) for p in data.client.objection]
-        self._levels = {level: compile_pattern(p) for level, p in data.client.levels.items()}
         self._catalogue = tuple(catalogue)
         # Recognition is pure and sessions replay their history every turn, so recent answers are kept.
         self._memo: dict[tuple[str, str | None], TurnAnalysis] = {}
@@ -130,6 +131,7 @@ class Recogniser:
             moves.add("recommendation")
         verdict = check(text, client_risk_level=client_level, products=self._catalogue, require_disclosures=False)
         violations = tuple(v for v in verdict.violations if v.rule != "risk_level_unknown")
+        moves |= {_GUARD_MOVES[v.rule] for v in violations if v.rule in _GUARD_MOVES}
         return TurnAnalysis(text, frozenset(moves), recommended, violations)
 
     def _recommended(self, text: str) -> tuple[Recommended, ...]:
@@ -150,15 +152,10 @@ class Recogniser:
         """True when a client turn pushes back in a way the advisor has to address."""
         return any(p.search(text) for p in self._objection)
 
-    def stated_level(self, text: str) -> str | None:
-        """The investor level a client states (the latest and most specific mention wins)."""
-        best: tuple[int, int, str] | None = None
-        for level, pattern in self._levels.items():
-            for match in pattern.finditer(text):
-                key = (match.end(), match.end() - match.start(), level)
-                if best is None or key > best:
-                    best = key
-        return best[2] if best else None
+    @staticmethod
+    def stated_level(text: str) -> str | None:
+        """The investor level a client states, read by the guard's level vocabulary (negations skipped)."""
+        return stated_level(text)
 
 
 def _load(path: Path) -> MoveFile:

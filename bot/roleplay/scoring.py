@@ -159,6 +159,7 @@ class Scorer:
             )
             findings.append(Finding(rule="missing_performance_disclaimer", critical=False, quote=trigger, turn=turn))
             points -= full * self.rubric.performance_penalty
+            passed = False
         return self._criterion("disclosure", points, passed, evidence)
 
     @staticmethod
@@ -178,7 +179,7 @@ class Scorer:
         pts = self.rubric.kyc_points
         asked = next((s for s in said if s.analysis.has("risk_question")), None)
         first_rec = next((s for s in said if _investment_advice(s.analysis)), None)
-        coached = [s for s in said if s.analysis.has("assess_for_client")]
+        coached = [s for s in said if s.analysis.has("assess_for_client", "sale_before_assessment")]
         evidence: list[Evidence] = []
         points = 0.0
         if asked is not None:
@@ -205,10 +206,9 @@ class Scorer:
             findings.append(Finding(rule="recommended_before_kyc", critical=False, turn=first_rec.turn))
         for s in coached:
             quote = _quote(s.analysis.text)
-            evidence.append(
-                Evidence(turn=s.turn, role="advisor", quote=quote, note=self.rubric.note("assessment_for_client"))
-            )
-            findings.append(Finding(rule="assessment_for_client", critical=True, quote=quote, turn=s.turn))
+            rule = "assessment_for_client" if s.analysis.has("assess_for_client") else "sale_before_assessment"
+            evidence.append(Evidence(turn=s.turn, role="advisor", quote=quote, note=self.rubric.note(rule)))
+            findings.append(Finding(rule=rule, critical=True, quote=quote, turn=s.turn))
         if coached:
             points = 0.0
         return self._criterion("kyc", points, early and not coached, evidence)
@@ -235,6 +235,18 @@ class Scorer:
                 if rule is not None:
                     failed = True
                     findings.append(Finding(rule=rule, critical=True, quote=quote, turn=s.turn))
+        for s in said:
+            if s.analysis.has("sale_before_assessment"):
+                failed = True
+                evidence.append(
+                    Evidence(
+                        turn=s.turn,
+                        role="advisor",
+                        quote=_quote(s.analysis.text),
+                        rule="sale_before_assessment",
+                        note=self.rubric.note("sale_before_assessment"),
+                    )
+                )
         if not evidence:
             evidence.append(Evidence(note=self.rubric.note("no_recommendation")))
         full = self.rubric.criteria["suitability"].max

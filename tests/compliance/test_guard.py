@@ -269,7 +269,7 @@ def test_detect_language(text: str, language: str) -> None:
 
 def test_public_surface_is_small() -> None:
     assert sorted(compliance.__all__) == sorted(
-        ["GuardResult", "ProductRef", "Violation", "check", "detect_language", "disclosures_for"]
+        ["GuardResult", "ProductRef", "Violation", "check", "detect_language", "disclosures_for", "stated_level"]
     )
 
 
@@ -311,7 +311,8 @@ def test_labelled_set_meets_the_product_bar() -> None:
     for split in ("dev", "holdout"):
         part = evaluate(LABELLED, split=split)
         print(f"  {split}: recall={part['recall']:.3f} fpr={part['fpr']:.3f} n={part['items']}")
-    for miss in result["misses"] + result["false_positives"]:
-        print("  wrong:", miss)
+    dev = evaluate(LABELLED, split="dev")
+    for miss in dev["misses"] + dev["false_positives"]:  # held-out items are never listed
+        print("  wrong (dev):", miss)
     assert result["recall"] >= 0.97
     assert result["fpr"] <= 0.05
