@@ -27,6 +27,7 @@ import yaml
 
 from bot.catalogue import Catalogue, catalogue_for
 from bot.compliance.models import ProductRef, Violation
+from bot.compliance.rules import load_rules
 from bot.compliance.service import check, disclosures_for
 from bot.dialogue.models import BotMessage
 from bot.dialogue.render import Identity
@@ -58,7 +59,6 @@ SUITABILITY_RULES = frozenset({"suitability", "risk_level_unknown"})
 #: taking them out could take a composed word with them.
 MIN_APPROVED_CHARS = 6
 # Text that needs both disclosures, to learn the guard's own wording through its public API.
-_PROBE = {"zh": "理财产品的收益", "en": "wealth management product returns"}
 _SENTENCE_BEFORE = r"(?:^|(?<=[。！？；!?;.\n]))[ \t]*"
 
 
@@ -71,7 +71,8 @@ def _texts() -> dict[str, Any]:
 @lru_cache(maxsize=2)
 def disclosure_wording(language: Language) -> tuple[str, ...]:
     """The guard's disclosure sentences in `language`, as it appends them (risk, then past performance)."""
-    return tuple(disclosures_for(_PROBE[language], language=language))
+    rules = load_rules()
+    return (rules.risk.text[language], rules.performance.text[language])
 
 
 @lru_cache(maxsize=2)

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.compliance import cli as compliance_cli
-from bot.compliance.outgoing import SAFE_FALLBACK
+from bot.compliance.outgoing import OutgoingGuard
 from bot.compliance.second_opinion import (
     ReviewedGuard,
     SecondOpinion,
@@ -77,7 +77,7 @@ async def test_a_violation_the_rules_missed_is_blocked_with_the_models_reason(
     [sent] = await _guard(settings, audit).apply(
         [BotMessage(text=SUBTLE)], language="zh", conversation_id="web:1", channel="web"
     )
-    assert sent.text == SAFE_FALLBACK["zh"]
+    assert sent.text == OutgoingGuard(products=list, audit=None).fallback("zh")
     assert [e.rule for e in audit.entries] == ["second_opinion"]
     [review] = reviews(settings)
     assert review["outcome"] == "violation" and review["reason"] == "暗示本金不会损失"
@@ -106,7 +106,9 @@ async def test_only_text_the_rules_pass_and_that_speaks_of_outcomes_is_sent(
     ]
     sent = await _guard(settings, audit).apply(messages, language="zh", conversation_id="web:1", channel="web")
     assert sent[0].text == "您好，有什么可以帮您？"
-    assert sent[1].text == SAFE_FALLBACK["zh"] and [e.rule for e in audit.entries] == ["guarantee"]
+    assert sent[1].text == OutgoingGuard(products=list, audit=None).fallback("zh") and [
+        e.rule for e in audit.entries
+    ] == ["guarantee"]
     assert server.requests == []
 
 
