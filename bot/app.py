@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
@@ -34,10 +35,12 @@ from bot.knowledge.guard import product_ref
 from bot.leads.advisors import AdvisorLeads
 from bot.leads.views import router as leads_router
 from bot.leads.worker import OutboxWorker
+from bot.limits import BodyLimitMiddleware, SlidingWindow
 from bot.observability.logging import bind_request_id, clean_request_id, install_logging, request_id_var
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
 from bot.observability.views import router as metrics_router
 from bot.roleplay.views import router as roleplay_router
+from bot.runtime.supervisor import RasaSupervisor
 from bot.settings import Settings, get_settings
 from telephony.runtime import build_voice_runtime
 from telephony.views import router as voice_router
@@ -45,9 +48,19 @@ from telephony.views import router as voice_router
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, knowledge: Answerer | None = None) -> FastAPI:
-    """Build the app; everything it needs is constructed here from injected settings."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    knowledge: Answerer | None = None,
+    rasa_supervisor: RasaSupervisor | None = None,
+) -> FastAPI:
+    """Build the app; everything it needs is constructed here from injected settings.
+
+    `rasa_supervisor` is the Rasa child process's supervisor when this process started Rasa
+    (`advisor run`): /healthz then reports its state (e.g. restarting).
+    """
     settings = settings or get_settings()
+    limits = settings.rate_limits
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,7 +82,11 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             products=lambda: [product_ref(p) for p in answerer.products()], audit=MeteredAuditSink(audit, metrics)
         )
         app.state.gateway = MeteredGateway(
-            rasa, guard=guard, default_language=settings.default_language, metrics=metrics
+            rasa,
+            guard=guard,
+            default_language=settings.default_language,
+            metrics=metrics,
+            sender_limit=SlidingWindow(limit=limits.turns_per_sender, window_s=limits.window_s),
         )
         await asyncio.to_thread(migrate, settings.database_url)
         engine = make_engine(settings.database_url)
@@ -80,6 +97,7 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             dialogue=settings.dialogue,
             hotline=settings.app.hotline,
             llm=getattr(answerer, "chat_model", None),
+            lead_window=timedelta(hours=settings.leads.sender_window_hours) or None,
         )
         app.state.action_executor = build_executor(answerer=answerer, flows=flows)
         outbox = OutboxWorker.from_settings(settings.leads.crm, sessions=app.state.sessions)
@@ -106,6 +124,15 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
     metrics = Metrics(sessions=lambda: getattr(app.state, "sessions", None))
     app.state.metrics = metrics
     app.state.console_auth = ConsoleAuth(settings.console)
+    app.state.rasa_supervisor = rasa_supervisor
+    secret = settings.rasa.action_secret
+    app.state.action_secret = secret.get_secret_value().encode("utf-8") if secret else None
+    app.state.address_limit = SlidingWindow(limit=limits.turns_per_address, window_s=limits.window_s)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.app.max_body_bytes,
+        routes={"/webhook": settings.app.max_action_body_bytes},
+    )
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,12 +71,14 @@ class DialogueFlows:
         dialogue: DialogueSettings,
         hotline: str,
         llm: ChatModel | None = None,
+        lead_window: timedelta | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalogue = catalogue
         self.settings = dialogue
         self.hotline = hotline
         self._llm = llm
+        self._lead_window = lead_window  # one open lead per sender and type within it (leads service)
 
     def products(self) -> list[Product]:
         products: list[Product] = self._catalogue.products()
@@ -143,6 +145,7 @@ class DialogueFlows:
                     evidence=request.evidence,
                     summary=request.summary,
                     callback_at=request.callback_at,
+                    sender_window=self._lead_window,
                 )
 
         await asyncio.to_thread(write)

@@ -15,6 +15,7 @@ from bot.campaigns.models import CampaignOutcome
 from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
 from bot.console import charts
 from bot.console.deps import ApiUser, PageUser, SessionsDep, render
+from bot.deps import RowId
 from bot.errors import InputError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -71,7 +72,7 @@ def campaigns_page(request: Request, principal: PageUser, sessions: SessionsDep)
 
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(
-    request: Request, campaign_id: int, principal: PageUser, sessions: SessionsDep, outcome: Outcome = None
+    request: Request, campaign_id: RowId, principal: PageUser, sessions: SessionsDep, outcome: Outcome = None
 ) -> Response:
     with sessions() as session:
         report = _report(session, campaign_id, outcome)
@@ -95,7 +96,7 @@ def campaigns_api(_: ApiUser, sessions: SessionsDep) -> list[CampaignSummary]:
 
 
 @api.get("/campaigns/{campaign_id}", response_model=CampaignReport)
-def campaign_api(campaign_id: int, _: ApiUser, sessions: SessionsDep, outcome: Outcome = None) -> CampaignReport:
+def campaign_api(campaign_id: RowId, _: ApiUser, sessions: SessionsDep, outcome: Outcome = None) -> CampaignReport:
     """One campaign's report on `outcome` (default: the campaign's own)."""
     with sessions() as session:
         return _report(session, campaign_id, outcome)

@@ -65,7 +65,7 @@ async def test_signed_but_malformed_form_is_a_clear_400(voice: Voice) -> None:
     assert response.status_code == 400
     assert "CallSid" in response.text
     response = await voice.post("/voice/answer?attempt=x", CALL)
-    assert response.status_code == 400
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "attempt"
 
 
 async def test_answer_opens_through_rasa_and_gathers_mandarin_speech(voice: Voice) -> None:
