@@ -66,6 +66,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         install_logging(settings.app.log_level)
+        if app.state.action_secret is None:
+            logger.warning("rasa.action_secret is not set: the action server (/webhook) refuses every call")
         token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else None
         rasa = RasaClient(settings.rasa.url, token=token, timeout_s=settings.rasa.timeout_s)
         if knowledge is None:

@@ -112,6 +112,7 @@ def login(
         samesite="strict",
         secure=settings.app.public_base_url.startswith("https://"),
     )
+    response.delete_cookie(COOKIE, path="/console")  # an older release scoped it there; it would shadow this one
     return response
 
 
