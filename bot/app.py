@@ -28,6 +28,7 @@ from bot.console.auth import ConsoleAuth
 from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
 from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
+from bot.dialogue.inbound import gateway_texts
 from bot.dialogue.views import router as analytics_router
 from bot.flows import DialogueFlows
 from bot.knowledge.audit import JsonlAuditSink
@@ -89,6 +90,7 @@ def create_app(
             default_language=settings.default_language,
             metrics=metrics,
             sender_limit=SlidingWindow(limit=limits.turns_per_sender, window_s=limits.window_s),
+            texts=await asyncio.to_thread(gateway_texts),
         )
         await asyncio.to_thread(migrate, settings.database_url)
         engine = make_engine(settings.database_url)

@@ -59,8 +59,12 @@ LAUNCHER = Path(__file__).with_name("rasa_launcher.py")
 
 
 def rasa_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Environment for Rasa children: no telemetry (closed networks), quiet TensorFlow, plus `extra`."""
-    env = dict(os.environ)
+    """Environment for Rasa children: no telemetry (closed networks), quiet TensorFlow, plus `extra`.
+
+    The app's own ADVISOR_* settings (CRM, WeCom, console secrets...) are left out: Rasa gets only the
+    two secrets it needs, passed in `extra`.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ADVISOR_")}
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",

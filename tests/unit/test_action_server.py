@@ -97,6 +97,7 @@ def _count(settings: Settings, model: type[Any]) -> int:
 
 def test_session_start_discloses_ai_and_keeps_metadata(client: TestClient) -> None:
     payload = action_call("action_session_start", metadata={"channel": "wecom", "client_id": "C001"})
+    payload["tracker"]["slots"]["pending_confirmation"] = "action_opt_out"  # an old session's open question
     response = client.post("/webhook", json=payload)
     assert response.status_code == 200
     body = response.json()
