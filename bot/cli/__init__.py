@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from bot.campaigns.cli import campaign_app
 from bot.compliance.cli import compliance_app
 from bot.console.cli import console_app
-from bot.dialogue.inbound import looks_like_command
+from bot.dialogue.inbound import gateway_texts, looks_like_command
 from bot.errors import AdvisorError
 from bot.knowledge.cli import ask, kb_app
 from bot.observability.logging import install_logging
@@ -153,8 +153,7 @@ def shell(
             if not text:
                 continue
             if looks_like_command(text):  # never sent: "/quit" would reach Rasa as an intent
-                typer.secho(f"以 / 开头的命令不会发送；退出请输入 {SHELL_EXIT} / Slash commands are not sent; "
-                            f"type {SHELL_EXIT} to quit.", fg="yellow")  # fmt: skip
+                typer.secho(f"{gateway_texts().command_hint} ({SHELL_EXIT}: 退出 / quit)", fg="yellow")
                 continue
             try:
                 response = client.post("/api/chat", json={"sender_id": sender_id, "message": text})
