@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
@@ -31,6 +32,7 @@ from bot.console.auth import ConsoleAuth
 from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
 from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
+from bot.dialogue.inbound import gateway_texts
 from bot.dialogue.render import Identity
 from bot.dialogue.views import router as analytics_router
 from bot.flows import DialogueFlows
@@ -40,10 +42,12 @@ from bot.leads.advisors import AdvisorLeads
 from bot.leads.assignment import LeadRouting
 from bot.leads.views import router as leads_router
 from bot.leads.worker import OutboxWorker
+from bot.limits import BodyLimitMiddleware, SlidingWindow
 from bot.observability.logging import bind_request_id, clean_request_id, install_logging, log_file, request_id_var
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
 from bot.observability.views import router as metrics_router
 from bot.roleplay.views import router as roleplay_router
+from bot.runtime.supervisor import RasaSupervisor
 from bot.settings import Settings, get_settings
 from telephony.runtime import build_voice_runtime
 from telephony.views import router as voice_router
@@ -51,9 +55,19 @@ from telephony.views import router as voice_router
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, knowledge: Answerer | None = None) -> FastAPI:
-    """Build the app; everything it needs is constructed here from injected settings."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    knowledge: Answerer | None = None,
+    rasa_supervisor: RasaSupervisor | None = None,
+) -> FastAPI:
+    """Build the app; everything it needs is constructed here from injected settings.
+
+    `rasa_supervisor` is the Rasa child process's supervisor when this process started Rasa
+    (`advisor run`): /healthz then reports its state (e.g. restarting).
+    """
     settings = settings or get_settings()
+    limits = settings.rate_limits
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,6 +76,8 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             settings.app.log_level,
             file=log_file(settings.app.log_to, settings.logs_dir, interactive=sys.stderr.isatty()),
         )
+        if app.state.action_secret is None:
+            logger.warning("rasa.action_secret is not set: the action server (/webhook) refuses every call")
         token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else None
         rasa = RasaClient(settings.rasa.url, token=token, timeout_s=settings.rasa.timeout_s)
         if knowledge is None:
@@ -88,7 +104,13 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             else OutgoingGuard(products=products, audit=metered, approved=approved, identity=identity)
         )
         app.state.gateway = MeteredGateway(
-            rasa, guard=guard, default_language=settings.default_language, metrics=metrics, identity=identity
+            rasa,
+            guard=guard,
+            default_language=settings.default_language,
+            metrics=metrics,
+            identity=identity,
+            sender_limit=SlidingWindow(limit=limits.turns_per_sender, window_s=limits.window_s),
+            texts=await asyncio.to_thread(gateway_texts),
         )
         await asyncio.to_thread(migrate, settings.database_url)
         engine = make_engine(settings.database_url)
@@ -100,6 +122,7 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
             hotline=settings.app.hotline,
             llm=getattr(answerer, "chat_model", None),
             routing=LeadRouting.from_settings(settings.leads.assignment, directory=known_client),
+            lead_window=timedelta(hours=settings.leads.sender_window_hours) or None,
         )
         app.state.action_executor = build_executor(answerer=answerer, flows=flows)
         outbox = OutboxWorker.from_settings(settings.leads.crm, sessions=app.state.sessions)
@@ -128,6 +151,15 @@ def create_app(settings: Settings | None = None, *, knowledge: Answerer | None =
     metrics = Metrics(sessions=lambda: getattr(app.state, "sessions", None))
     app.state.metrics = metrics
     app.state.console_auth = ConsoleAuth(settings.console)
+    app.state.rasa_supervisor = rasa_supervisor
+    secret = settings.rasa.action_secret
+    app.state.action_secret = secret.get_secret_value().encode("utf-8") if secret else None
+    app.state.address_limit = SlidingWindow(limit=limits.turns_per_address, window_s=limits.window_s)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.app.max_body_bytes,
+        routes={"/webhook": settings.app.max_action_body_bytes},
+    )
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -30,6 +30,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=_NAMING)
 
 
+# The largest integer key SQLite and PostgreSQL (bigint) can store; request values above it are a 422.
+DB_INT_MAX = 2**63 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

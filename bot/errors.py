@@ -5,6 +5,7 @@ AdvisorError
 ├── InputError              a request we refuse (maps to 4xx)
 └── ServiceUnavailable      an outside dependency is down or too slow (maps to 503 / a degraded reply)
     ├── DialogueUnavailable Rasa
+    │   └── RateLimited     this sender (or web client address) sent too many turns; try again later
     ├── LLMUnavailable      the chat model
     ├── KnowledgeUnavailable the content store
     └── ChannelError        WeCom, Twilio, CRM
@@ -32,6 +33,15 @@ class ServiceUnavailable(AdvisorError):
 
 class DialogueUnavailable(ServiceUnavailable):
     """The Rasa server cannot be reached or answered with an error."""
+
+
+class RateLimited(DialogueUnavailable):
+    """Too many turns from one sender or address; `message` is the bilingual reply to show."""
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_s = retry_after_s
 
 
 class LLMUnavailable(ServiceUnavailable):

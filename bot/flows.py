@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,6 +75,7 @@ class DialogueFlows:
         hotline: str,
         llm: ChatModel | None = None,
         routing: LeadRouting | None = None,
+        lead_window: timedelta | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalogue = catalogue
@@ -83,6 +84,7 @@ class DialogueFlows:
         self._llm = llm
         # Links new leads to known clients and assigns their advisor (bot/leads/assignment.py).
         self.routing = routing
+        self._lead_window = lead_window  # one open lead per sender and type within it (leads service)
 
     def products(self) -> list[Product]:
         products: list[Product] = self._catalogue.products()
@@ -157,6 +159,7 @@ class DialogueFlows:
                     summary=request.summary,
                     callback_at=request.callback_at,
                     routing=self.routing,
+                    sender_window=self._lead_window,
                 )
 
         await asyncio.to_thread(write)

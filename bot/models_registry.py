@@ -10,6 +10,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "bot.leads.models",
     "bot.roleplay.models",
     "bot.campaigns.models",
+    "bot.console.models",
 )
 
 

@@ -43,6 +43,9 @@ class AppSettings(BaseModel):
     # Where the JSON logs go: auto = a file (data_dir/logs/app.jsonl) when run in a terminal, stderr otherwise.
     log_to: Literal["auto", "stderr", "file"] = "auto"
     max_message_chars: int = 2000
+    # Request bodies above these sizes get a 413 (declared or streamed; /webhook's after inflating).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_action_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
 
 
 class RasaSettings(BaseModel):
@@ -51,10 +54,15 @@ class RasaSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 5005
     auth_token: SecretStr | None = None
+    # Rasa sends it with every action call (X-Action-Secret); the app's /webhook and /actions check it.
+    action_secret: SecretStr | None = None
     timeout_s: float = 10.0
     project_dir: Path = REPO_ROOT / "bot" / "rasa_project"
     venv: Path = REPO_ROOT / ".venv-rasa"
     startup_timeout_s: float = 240.0
+    # When the Rasa child exits it is restarted after restart_backoff_s, doubling up to the max.
+    restart_backoff_s: float = Field(default=1.0, gt=0)
+    restart_backoff_max_s: float = Field(default=60.0, gt=0)
 
     @field_validator("host")
     @classmethod
@@ -209,6 +217,16 @@ class LeadsSettings(BaseModel):
     api_key: SecretStr | None = None
     crm: CRMSettings = Field(default_factory=CRMSettings)
     assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
+    # At most one open lead per sender and type within this window; repeats update that lead.
+    sender_window_hours: float = Field(default=24.0, ge=0)
+
+
+class ConfirmThresholds(BaseModel):
+    """NLU confidence below which an irreversible effect is confirmed with the client first."""
+
+    opt_out: float = Field(default=0.8, ge=0, le=1)
+    lead: float = Field(default=0.7, ge=0, le=1)
+    hangup: float = Field(default=0.8, ge=0, le=1)
 
 
 class DialogueSettings(BaseModel):
@@ -222,6 +240,15 @@ class DialogueSettings(BaseModel):
     advisor_contact_hours: str = "1 business day"
     advisor_contact_hours_zh: str = "1个工作日"
     timezone: str = "Asia/Shanghai"
+    confirm_below: ConfirmThresholds = Field(default_factory=ConfirmThresholds)
+
+
+class RateLimitSettings(BaseModel):
+    """Chat turns allowed per sender (every channel) and per client address (web) in a sliding window."""
+
+    window_s: float = Field(default=60.0, gt=0)
+    turns_per_sender: int = Field(default=20, ge=1)
+    turns_per_address: int = Field(default=60, ge=1)
 
 
 class TelephonySettings(BaseModel):
@@ -362,10 +389,18 @@ class RoleplaySettings(BaseModel):
 
 
 class ConsoleUser(BaseModel):
-    """A console login: a password hash (`advisor console hash-password`) and a role."""
+    """A console login: a password hash (`advisor console hash-password`), a role, and for advisors
+    the advisor id their training sessions are filed under."""
 
     password_hash: SecretStr
-    role: Literal["viewer", "admin"] = "viewer"
+    role: Literal["viewer", "admin", "advisor"] = "viewer"
+    advisor_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")
+
+    @model_validator(mode="after")
+    def _advisor_has_an_id(self) -> ConsoleUser:
+        if self.role == "advisor" and not self.advisor_id:
+            raise ValueError("console users with role advisor need ADVISOR_CONSOLE__USERS__<NAME>__ADVISOR_ID")
+        return self
 
 
 class ConsoleApiKey(BaseModel):
@@ -414,6 +449,7 @@ class Settings(BaseSettings):
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
     leads: LeadsSettings = Field(default_factory=LeadsSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     telephony: TelephonySettings = Field(default_factory=TelephonySettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     roleplay: RoleplaySettings = Field(default_factory=RoleplaySettings)
@@ -480,6 +516,7 @@ class Settings(BaseSettings):
 
 SECRET_KEYS = {
     "auth_token",
+    "action_secret",
     "api_key",
     "token",
     "encoding_aes_key",

@@ -34,7 +34,7 @@ from telephony.texts import VoiceLines, VoiceTexts
 logger = logging.getLogger(__name__)
 CHANNEL = "voice"
 _AI_MARKERS = ("AI", "人工智能", "artificial intelligence")
-OPENING = "/call_start"  # the domain's call_start intent: Rasa answers with the disclosure and the opening
+OPENING_INTENT = "call_start"  # triggered by us (never by what a caller says): the disclosure and the opening
 _CONTEXT_METADATA = ("client_id", "phone", "risk_level", "campaign_id", "script_id", "segment", "arm", "attempt_id")
 
 
@@ -60,7 +60,6 @@ class VoiceService:
         self._base = public_base_url.rstrip("/")
         self._hotline = hotline
         self._openings = openings
-        self._handle = gateway.handle
         self._tz = ZoneInfo(settings.timezone)
         self._now = now or (lambda: datetime.now(self._tz))
 
@@ -77,7 +76,7 @@ class VoiceService:
             await self._record(attempt_id=attempt_id, outcome=Outcome(voicemail=True))
             return twiml.hangup([lines.voicemail.replace("{hotline}", self._hotline)], voice=self._voice(ctx.lang))
         metadata: dict[str, Any] = {k: getattr(ctx, k) for k in _CONTEXT_METADATA if getattr(ctx, k) is not None}
-        messages = await self._dialogue(form.call_sid, OPENING, ctx, metadata)
+        messages = await self._dialogue(form.call_sid, None, ctx, metadata)
         if not messages:
             return self._listen([lines.fallback_opening], ctx, silence=0)
         return self._listen(self._speak(self._with_approved_opening(messages, ctx)), ctx, silence=0)
@@ -121,14 +120,18 @@ class VoiceService:
     # -- the turn ---------------------------------------------------------------------------------
 
     async def _dialogue(
-        self, call_sid: str, text: str, ctx: CallContext, metadata: dict[str, Any]
+        self, call_sid: str, speech: str | None, ctx: CallContext, metadata: dict[str, Any]
     ) -> list[BotMessage] | None:
-        """One time-boxed Rasa turn; None when it failed or took too long (the caller gets a canned line)."""
+        """One time-boxed Rasa turn (the caller's speech, or our call opening when None); None when it
+        failed or took too long (the caller gets a canned line)."""
+        turn: dict[str, Any] = {"channel": CHANNEL, "sender_id": call_sid, "metadata": metadata, "language": ctx.lang}
+        call = (
+            self._gateway.handle(text=speech, **turn)
+            if speech is not None
+            else self._gateway.trigger(intent=OPENING_INTENT, **turn)
+        )
         try:
-            reply = await asyncio.wait_for(
-                self._handle(channel=CHANNEL, sender_id=call_sid, text=text, metadata=metadata, language=ctx.lang),
-                timeout=self._settings.turn_timeout_s,
-            )
+            reply = await asyncio.wait_for(call, timeout=self._settings.turn_timeout_s)
         except (TimeoutError, DialogueUnavailable) as exc:
             logger.warning("voice turn degraded for call %s: %r", call_sid, exc)
             return None

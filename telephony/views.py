@@ -6,12 +6,13 @@ Every request is checked against X-Twilio-Signature before anything else is read
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, ValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from bot.db import DB_INT_MAX
 from telephony.models import AnswerForm, DialForm, GatherForm, StatusForm
 from telephony.runtime import VoiceRuntime
 from telephony.signature import SIGNATURE_HEADER
@@ -21,6 +22,8 @@ router = APIRouter(prefix="/voice", tags=["voice"])
 MAX_BODY_BYTES = 64 * 1024  # Twilio's forms are a few hundred bytes
 TWIML = "application/xml"
 FormT = TypeVar("FormT", bound=BaseModel)
+# The campaign attempt id the dialer put in the signed URL: a database id, so a huge one is a 422.
+_ATTEMPT: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=DB_INT_MAX)])
 
 
 class Rejected(Exception):
@@ -46,9 +49,13 @@ async def _accept(request: Request, model: type[FormT]) -> tuple[VoiceRuntime, F
         raise Rejected(PlainTextResponse("forbidden", status_code=403))
     try:
         parsed = model.model_validate(params)
-        attempt = int(request.query_params.get("attempt", ""))
-    except (ValidationError, ValueError) as exc:
+    except ValidationError as exc:
         raise Rejected(PlainTextResponse(f"bad request: {exc}", status_code=400)) from exc
+    try:
+        attempt = _ATTEMPT.validate_python(request.query_params.get("attempt"))
+    except ValidationError as exc:
+        problem = {"field": "attempt", "problem": exc.errors()[0]["msg"]}
+        raise Rejected(JSONResponse({"error": "invalid_request", "detail": [problem]}, status_code=422)) from exc
     return runtime, parsed, attempt
 
 

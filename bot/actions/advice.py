@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.confirm import PENDING, GatedAction, unsure
 from bot.actions.context import TurnContext, turn_context
 from bot.advice.service import is_suitable
 from bot.compliance import disclosures_for
@@ -50,11 +51,12 @@ class ActionRecommend(Action):
         level = await self._level(tracker, ctx)
         if level is None:
             dispatcher.utter_message(response="utter_recommendation_needs_assessment")
-            return [SlotSet("pending_offer", "assessment")]
+            return [SlotSet("pending_offer", "assessment"), SlotSet(PENDING, None)]
         named = [
             p for p in self._flows.find_products(ctx.text) if is_suitable(p, client_level=level, channel=ctx.channel)
         ]
-        if named:  # the client chose a product: that is a lead for an advisor
+        confident = not unsure(self._flows.settings.confirm_below, "lead", ctx)
+        if named and confident:  # the client chose a product: a lead (unsure: the follow-up invites one)
             await self._flows.record_lead(
                 LeadRequest(
                     client_key=ctx.client_key, sender_id=ctx.sender_id, channel=ctx.channel, type="product_interest",
@@ -91,17 +93,16 @@ class ActionRecommend(Action):
         return [SlotSet("risk_level", level), SlotSet("recommended_products", [p.code for p in products])]
 
 
-class ActionRecordInterest(Action):
+class ActionRecordInterest(GatedAction):
     """express_interest: a product_interest lead for the products named (or last suggested)."""
 
-    def __init__(self, flows: DialogueFlows) -> None:
-        self._flows = flows
+    effect = "lead"
+    question = "utter_confirm_lead"
 
     def name(self) -> str:
         return "action_record_interest"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        ctx = turn_context(tracker)
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, ctx: TurnContext) -> list[EventType]:
         codes = [p.code for p in self._flows.find_products(ctx.text)]
         suggested = tracker.get_slot("recommended_products") or []
         if not codes and len(suggested) == 1:

@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.confirm import ask, unsure
 from bot.actions.contact import hand_off
 from bot.actions.context import turn_context, user_turns
 from bot.dialogue.models import Citation
@@ -45,7 +46,8 @@ class Answerer(Protocol):
 class ActionAnswerQuestion(Action):
     """Thin: asks the knowledge service and sends its grounded answer with citations.
 
-    A second NLU fallback in a row means the bot is not helping: hand over to a human instead.
+    A second NLU fallback in a row means the bot is not helping: offer a human advisor instead (a lead,
+    so asked first: the fallback's confidence is under any sensible threshold).
     """
 
     def __init__(self, answerer: Answerer, flows: DialogueFlows | None = None) -> None:
@@ -59,7 +61,9 @@ class ActionAnswerQuestion(Action):
         ctx = turn_context(tracker)
         intents = [t.intent for t in user_turns(tracker)]
         if self._flows is not None and intents[-2:] == ["nlu_fallback", "nlu_fallback"]:
-            await hand_off(self._flows, dispatcher, tracker)
+            if unsure(self._flows.settings.confirm_below, "lead", ctx):  # a fallback is never sure: ask
+                return ask(dispatcher, action="action_handoff", question="utter_confirm_lead")
+            await hand_off(self._flows, dispatcher, tracker, ctx)
             return []
         result = await self._answerer.answer(
             ctx.text,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rasa_sdk import Tracker
 
@@ -21,9 +22,10 @@ class TurnContext:
     sender_id: str
 
 
-def turn_context(tracker: Tracker) -> TurnContext:
-    """The latest user turn, with the gateway's metadata (language, channel, request id)."""
-    message = tracker.latest_message or {}
+def turn_context(tracker: Tracker, message: dict[str, Any] | None = None) -> TurnContext:
+    """The latest user turn (or `message`, an earlier one), with the gateway's metadata (language,
+    channel, request id)."""
+    message = message if message is not None else tracker.latest_message or {}
     metadata = message.get("metadata") or {}
     intent = message.get("intent") or {}
     return TurnContext(
@@ -35,6 +37,12 @@ def turn_context(tracker: Tracker) -> TurnContext:
         client_key=str(tracker.get_slot("client_id") or tracker.sender_id),
         sender_id=str(tracker.sender_id),
     )
+
+
+def user_message(event: dict[str, Any]) -> dict[str, Any]:
+    """A tracker's user event in the shape of `tracker.latest_message`."""
+    parse_data = event.get("parse_data") or {}
+    return {"text": event.get("text"), "intent": parse_data.get("intent") or {}, "metadata": event.get("metadata")}
 
 
 def user_turns(tracker: Tracker) -> list[Turn]:

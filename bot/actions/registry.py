@@ -6,7 +6,8 @@ from rasa_sdk.executor import ActionExecutor
 
 from bot.actions.advice import ActionRecommend, ActionRecordInterest
 from bot.actions.answer import ActionAnswerQuestion, Answerer
-from bot.actions.contact import ActionHandoff, ActionOptOut, ActionScheduleCallback
+from bot.actions.confirm import ActionConfirm
+from bot.actions.contact import ActionEndConversation, ActionHandoff, ActionOptOut, ActionScheduleCallback
 from bot.actions.kyc import ActionAskQuestion, ActionSubmitRiskAssessment, ValidateRiskAssessmentForm
 from bot.actions.session import ActionSessionStart
 from bot.flows import DialogueFlows
@@ -17,6 +18,13 @@ def build_executor(*, answerer: Answerer, flows: DialogueFlows) -> ActionExecuto
     """All custom actions the domain declares, each holding only the services it needs."""
     executor = ActionExecutor()
     recommend = ActionRecommend(flows)
+    gated = (
+        ActionRecordInterest(flows),
+        ActionHandoff(flows),
+        ActionOptOut(flows),
+        ActionScheduleCallback(flows),
+        ActionEndConversation(flows),
+    )
     for action in (
         ActionSessionStart(),
         ActionAnswerQuestion(answerer, flows),
@@ -24,10 +32,8 @@ def build_executor(*, answerer: Answerer, flows: DialogueFlows) -> ActionExecuto
         ValidateRiskAssessmentForm(),
         ActionSubmitRiskAssessment(flows, recommend),
         recommend,
-        ActionRecordInterest(flows),
-        ActionHandoff(flows),
-        ActionOptOut(flows),
-        ActionScheduleCallback(flows),
+        *gated,
+        ActionConfirm(gated),
     ):
         executor.register_action(action)
     return executor

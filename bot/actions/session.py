@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 # Session metadata keys that become slots, so later actions know where and who.
 _METADATA_SLOTS = ("channel", "client_id", "phone", "risk_level")
+# A question awaiting the client's yes (bot/actions/confirm.py) never outlives its session.
+_NOT_CARRIED = ("session_started_metadata", "pending_confirmation")
 
 
 class ActionSessionStart(Action):
@@ -21,7 +23,7 @@ class ActionSessionStart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         metadata = tracker.get_slot("session_started_metadata") or {}
         events: list[EventType] = [SessionStarted()]
-        carried = {k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"}
+        carried = {k: v for k, v in tracker.slots.items() if v is not None and k not in _NOT_CARRIED}
         carried.update({k: metadata[k] for k in _METADATA_SLOTS if metadata.get(k)})
         events.extend(SlotSet(k, v) for k, v in carried.items())
         dispatcher.utter_message(response="utter_ai_disclosure")

@@ -1,25 +1,39 @@
 """Rasa's action-server contract on FastAPI: POST /webhook, GET /actions.
 
 Mirrors rasa_sdk.endpoint: deflate bodies accepted, 400 {"error","action_name"} on rejection,
-404 for an unknown action.
+404 for an unknown action. Only our Rasa may call it: every request must carry the shared secret
+(settings.rasa.action_secret) in the X-Action-Secret header, which Rasa sends from endpoints.yml's
+`action_endpoint.headers`; anything else gets a 401 before the body is read.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
-import zlib
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 
+from bot.actions import ACTION_SECRET_HEADER
+from bot.limits import inflate
 from bot.observability.logging import bind_request_id, clean_request_id
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["rasa-actions"])
+
+
+def require_rasa(request: Request) -> None:
+    """401 unless the request carries the action secret (constant-time comparison); no secret: closed."""
+    expected: bytes | None = getattr(request.app.state, "action_secret", None)
+    given = request.headers.get(ACTION_SECRET_HEADER, "").encode("utf-8")
+    if not expected or not hmac.compare_digest(given, expected):
+        raise HTTPException(401, "action calls are accepted from the dialogue server only")
+
+
+router = APIRouter(tags=["rasa-actions"], dependencies=[Depends(require_rasa)])
 
 
 def _turn_request_id(action_call: dict[str, Any]) -> str | None:
@@ -53,10 +67,10 @@ async def webhook(request: Request) -> JSONResponse:
     """Run one custom action for Rasa and return its events and responses."""
     body = await request.body()
     try:
-        if request.headers.get("content-encoding") == "deflate":
-            body = zlib.decompress(body)
+        if encoding := request.headers.get("content-encoding"):
+            body = inflate(body, encoding=encoding, limit=request.app.state.settings.app.max_action_body_bytes)
         action_call: Any = json.loads(body)
-    except (zlib.error, ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):
         return JSONResponse({"error": "Invalid body request"}, status_code=400)
     if not isinstance(action_call, dict) or "next_action" not in action_call or "tracker" not in action_call:
         return JSONResponse({"error": "Invalid body request"}, status_code=400)

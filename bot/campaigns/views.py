@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
-from bot.deps import SettingsDep
+from bot.deps import RowId, SettingsDep
 from bot.errors import InputError
 from bot.leads.views import SessionsDep, require_api_key
 
@@ -29,7 +29,7 @@ def campaigns(sessions: SessionsDep, archived: bool = False) -> list[CampaignSum
 def report(
     sessions: SessionsDep,
     settings: SettingsDep,
-    campaign_id: Annotated[int, Path(ge=1)],
+    campaign_id: RowId,
     outcome: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_][a-z0-9_]*$")] = None,
 ) -> CampaignReport:
     """Funnel per arm and segment and the uplift over control on `outcome` (default: config), in fractions

@@ -16,7 +16,7 @@ import typer
 from bot.cli.lazy import LazyGroup
 
 if TYPE_CHECKING:
-    from bot.runtime.rasa_process import RasaServer
+    from bot.runtime.supervisor import RasaSupervisor
     from bot.settings import Settings
 
 # Plain (not rich) help: rich's rendering costs more import time than the rest of --help together. No
@@ -39,31 +39,32 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _with_rasa_token(settings: Settings) -> Settings:
-    """One token per run unless configured, shared by Rasa (--auth-token) and the app."""
+def _with_run_secrets(settings: Settings) -> Settings:
+    """One Rasa API token and one action secret per run unless configured, shared by Rasa and the app."""
     import secrets
 
     from pydantic import SecretStr
 
-    if settings.rasa.auth_token:
-        return settings
-    rasa = settings.rasa.model_copy(update={"auth_token": SecretStr(secrets.token_hex(16))})
-    return settings.model_copy(update={"rasa": rasa})
+    update = {
+        key: SecretStr(secrets.token_hex(16))
+        for key in ("auth_token", "action_secret")
+        if not getattr(settings.rasa, key)
+    }
+    return settings.model_copy(update={"rasa": settings.rasa.model_copy(update=update)}) if update else settings
 
 
-def _announce_when_ready(settings: Settings, server: RasaServer) -> None:
+def _announce_when_ready(settings: Settings, supervisor: RasaSupervisor) -> None:
     import time
 
     import httpx
 
     from bot.errors import AdvisorError
-    from bot.runtime import rasa_process
 
     url = f"http://{settings.app.host}:{settings.app.port}"
     try:
-        status = rasa_process.wait_until_ready(server, timeout=settings.rasa.startup_timeout_s)
+        status = supervisor.wait_until_ready(timeout=settings.rasa.startup_timeout_s)
     except AdvisorError as exc:
-        typer.secho(f"Rasa did not start: {exc} (see {settings.logs_dir / 'rasa.log'})", fg="red", err=True)
+        typer.secho(f"Rasa did not start: {exc} (see {supervisor.log_path})", fg="red", err=True)
         return
     for _ in range(100):
         try:
@@ -91,34 +92,36 @@ def run(
     from bot.errors import AdvisorError
     from bot.observability.logging import install_logging, log_file
     from bot.runtime import rasa_process
+    from bot.runtime.supervisor import RasaSupervisor
     from bot.settings import get_settings
 
     try:
-        settings = _with_rasa_token(get_settings())
+        settings = _with_run_secrets(get_settings())
         if port:
             settings = settings.model_copy(update={"app": settings.app.model_copy(update={"port": port})})
         model, trained = rasa_process.train(settings)
         typer.echo(f"Rasa model: {model.name} ({'trained now' if trained else 'up to date'})")
         ingested = ingest_if_empty(settings)
         action_url = f"http://127.0.0.1:{settings.app.port}/webhook"
-        server = rasa_process.start(settings, model=model, action_url=action_url)
+        supervisor = RasaSupervisor.from_settings(settings, model=model, action_url=action_url)
     except AdvisorError as exc:
         raise _fail(exc) from exc
     logs = log_file(settings.app.log_to, settings.logs_dir, interactive=sys.stderr.isatty())
     typer.echo(summary(settings, model=model, ingested=ingested, logs=logs))
-    typer.echo(f"Starting Rasa (pid {server.process.pid}) and the app; Rasa takes ~45 s to load ...")
-    threading.Thread(target=_announce_when_ready, args=(settings, server), daemon=True).start()
     install_logging(settings.app.log_level, file=logs)  # masked JSON lines from the first one (uvicorn's included)
+    supervisor.start()  # this process reaps and restarts Rasa whenever it exits
+    typer.echo("Starting Rasa and the app; Rasa takes ~45 s to load ...")
+    threading.Thread(target=_announce_when_ready, args=(settings, supervisor), daemon=True).start()
     try:
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, rasa_supervisor=supervisor),
             host=settings.app.host,
             port=settings.app.port,
             log_level=settings.app.log_level.lower(),
             log_config=None,
         )
     finally:
-        server.stop()
+        supervisor.stop()
 
 
 @app.command()
@@ -137,29 +140,38 @@ def train(
     typer.echo(f"{model} ({'trained' if trained else 'up to date, skipped'})")
 
 
+SHELL_EXIT = ":q"  # cannot collide with an intent: Rasa's intent syntax starts with "/"
+
+
 @app.command()
 def shell(
     url: Annotated[str | None, typer.Option(help="A running app (default from config.yml).")] = None,
     sender: Annotated[str, typer.Option(help="Conversation id.")] = "",
 ) -> None:
-    """Chat in the terminal through the running app's gateway (start it with `make run`)."""
+    """Chat in the terminal through the running app's gateway (start it with `make run`); `:q` or Ctrl-D quits."""
     import secrets
 
     import httpx
 
+    from bot.dialogue.inbound import gateway_texts, looks_like_command
     from bot.settings import get_settings
 
     settings = get_settings()
     base = url or f"http://{settings.app.host}:{settings.app.port}"
     sender_id = sender or f"shell-{secrets.token_hex(4)}"
-    typer.echo("输入消息后回车，Ctrl-D 退出 / Type a message, Ctrl-D to quit.")
+    typer.echo(f"输入消息后回车，输入 {SHELL_EXIT} 或按 Ctrl-D 退出 / Type a message; {SHELL_EXIT} or Ctrl-D quits.")
     with httpx.Client(base_url=base, timeout=30) as client:
         while True:
             try:
                 text = input("> ").strip()
             except EOFError:
                 return
+            if text == SHELL_EXIT:
+                return
             if not text:
+                continue
+            if looks_like_command(text):  # never sent: "/quit" would reach Rasa as an intent
+                typer.secho(f"{gateway_texts().command_hint} ({SHELL_EXIT}: 退出 / quit)", fg="yellow")
                 continue
             try:
                 response = client.post("/api/chat", json={"sender_id": sender_id, "message": text})

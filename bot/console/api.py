@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from bot.console.deps import ApiAdmin, ApiUser, ConsoleSettingsDep, SessionsDep
+from bot.console.deps import ApiAdmin, ApiLogin, ApiUser, ConsoleSettingsDep, SessionsDep
 from bot.console.service import AuditPage, KnowledgeOverview, audit_log, knowledge_overview
 from bot.console.views import lead_filters, lead_query, team_view
 from bot.db import transaction
+from bot.deps import RowId
 from bot.errors import InputError
 from bot.leads import service as leads
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
@@ -32,9 +33,9 @@ class StatusChange(BaseModel):
 
 
 @router.get("/me")
-def me(principal: ApiUser) -> dict[str, Any]:
-    """Who is logged in, with which role."""
-    return {"name": principal.name, "role": principal.role, "via": principal.via}
+def me(principal: ApiLogin) -> dict[str, Any]:
+    """Who is logged in, with which role (and advisor id, for advisors)."""
+    return {"name": principal.name, "role": principal.role, "via": principal.via, "advisor_id": principal.advisor_id}
 
 
 @router.get("/leads", response_model=Page[LeadRead])
@@ -59,7 +60,7 @@ def list_leads(
 
 
 @router.post("/leads/{lead_id}/status", response_model=LeadRead)
-def change_status(lead_id: int, body: StatusChange, _: ApiAdmin, sessions: SessionsDep) -> LeadRead:
+def change_status(lead_id: RowId, body: StatusChange, _: ApiAdmin, sessions: SessionsDep) -> LeadRead:
     """Admins: move a lead along its life cycle (409 if the move is not allowed)."""
     try:
         with transaction(sessions) as session:

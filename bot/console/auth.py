@@ -1,9 +1,15 @@
-"""Console access: user/password login (signed session cookie) or an API key, with roles viewer < admin.
+"""Console access: user/password login (signed session cookie) or an API key.
+
+Roles: `viewer` < `admin` for operations (leads, campaigns, content, audit); `advisor` for training
+only, tied to the advisor id its sessions are filed under.
 
 - Passwords are stored as scrypt hashes (`advisor console hash-password`), compared in constant time;
   an unknown user costs the same scrypt as a known one, so timing does not reveal who exists.
+- Wrong passwords slow down the one (user, client address) pair they come from, by a short delay that
+  grows with each failure (up to MAX_DELAY_S): guessing is slow, and nobody can lock the real user out.
 - The session cookie is HMAC-signed (session_secret, or a random per-process secret: sessions then end
-  when the app restarts), HttpOnly and SameSite=Strict; every state-changing form also carries a token
+  when the app restarts), HttpOnly and SameSite=Strict; it names a server-side session (a database row,
+  bot/console/sessions.py) that logout revokes. Every state-changing form also carries a token
   derived from the session, so a cross-site POST fails twice over.
 - API keys (X-API-Key) are for scripts and carry no cookie, so they need no CSRF token.
 """
@@ -17,17 +23,20 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.settings import ConsoleSettings
 
-Role = Literal["viewer", "admin"]
+Role = Literal["viewer", "admin", "advisor"]
 COOKIE = "advisor_console"
-_RANK = {"viewer": 0, "admin": 1}
-# Failed logins per user name within LOCKOUT_S before further attempts are refused outright.
-MAX_FAILURES = 10
-LOCKOUT_S = 15 * 60
+_RANK = {"viewer": 0, "admin": 1}  # operations roles; an advisor has none of them
+# Failures per (user, address) that cost nothing; then each attempt waits 1, 2, 4 ... MAX_DELAY_S seconds
+# after the previous failure. Failures older than FAILURE_MEMORY_S are forgotten.
+FREE_FAILURES = 3
+MAX_DELAY_S = 30.0
+FAILURE_MEMORY_S = 15 * 60
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -65,36 +74,45 @@ class Principal:
     name: str
     role: Role
     via: Literal["session", "api_key"]
-    nonce: str = ""
+    nonce: str = ""  # the server-side session's id (cookie sessions)
+    advisor_id: str | None = None  # whose training sessions this user may write (and read)
 
-    def allows(self, role: Role) -> bool:
-        return _RANK[self.role] >= _RANK[role]
+    def allows(self, role: Literal["viewer", "admin"]) -> bool:
+        """Operations access: admin includes viewer; an advisor has neither."""
+        return self.role in _RANK and _RANK[self.role] >= _RANK[role]
 
 
 class ConsoleAuth:
     """Checks credentials and issues/reads session cookies; built once per app from settings."""
 
-    def __init__(self, settings: ConsoleSettings) -> None:
+    def __init__(self, settings: ConsoleSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._users = {name.lower(): user for name, user in settings.users.items()}
         self._keys = [(name, k.key.get_secret_value().encode("utf-8"), k.role) for name, k in settings.api_keys.items()]
         secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_hex(32)
         self._secret = secret.encode("utf-8")
         self.max_age_s = int(settings.session_hours * 3600)
-        self._failures: dict[str, list[float]] = {}
+        self._failures: dict[tuple[str, str], list[float]] = {}
         self._lock = threading.Lock()
+        self._clock = clock
 
     @property
     def configured(self) -> bool:
         return bool(self._users or self._keys)
 
-    def locked(self, username: str) -> bool:
-        """Too many recent failures for this name: refuse without even checking (slows guessing)."""
-        now = time.monotonic()
+    def retry_after(self, username: str, address: str) -> float:
+        """Seconds this (user, address) must still wait after its recent failures; 0 to try now."""
         with self._lock:
-            recent = [t for t in self._failures.get(username.strip().lower(), []) if now - t < LOCKOUT_S]
-            return len(recent) >= MAX_FAILURES
+            recent = self._recent(username.strip().lower(), address)
+        if len(recent) < FREE_FAILURES:
+            return 0.0
+        delay = min(2.0 ** (len(recent) - FREE_FAILURES), MAX_DELAY_S)
+        return max(0.0, recent[-1] + delay - self._clock())
 
-    def login(self, username: str, password: str) -> Principal | None:
+    def _recent(self, name: str, address: str) -> list[float]:
+        now = self._clock()
+        return [t for t in self._failures.get((name, address), []) if now - t < FAILURE_MEMORY_S]
+
+    def login(self, username: str, password: str, *, address: str) -> Principal | None:
         """The user's principal, or None; blocking (scrypt): call from a worker thread."""
         name = username.strip().lower()
         user = self._users.get(name)
@@ -102,14 +120,15 @@ class ConsoleAuth:
         ok = verify_password(password, encoded)
         if user is None or not ok:
             with self._lock:
-                now = time.monotonic()
-                self._failures[name] = [t for t in self._failures.get(name, []) if now - t < LOCKOUT_S] + [now]
+                self._failures[(name, address)] = [*self._recent(name, address), self._clock()]
                 if len(self._failures) > 10_000:  # bounded memory under a spray of random names
                     self._failures.pop(next(iter(self._failures)))
             return None
         with self._lock:
-            self._failures.pop(name, None)
-        return Principal(name=name, role=user.role, via="session", nonce=secrets.token_hex(16))
+            self._failures.pop((name, address), None)
+        return Principal(
+            name=name, role=user.role, via="session", nonce=secrets.token_hex(16), advisor_id=user.advisor_id
+        )
 
     def from_api_key(self, key: str) -> Principal | None:
         """Every key is compared (no early exit), each in constant time."""
@@ -142,9 +161,9 @@ class ConsoleAuth:
         except (ValueError, KeyError, TypeError):
             return None
         user = self._users.get(name)
-        if expires < time.time() or user is None or role not in _RANK:
+        if expires < time.time() or user is None or role not in {"viewer", "admin", "advisor"}:
             return None
-        return Principal(name=name, role=user.role, via="session", nonce=nonce)
+        return Principal(name=name, role=user.role, via="session", nonce=nonce, advisor_id=user.advisor_id)
 
     def csrf_token(self, principal: Principal) -> str:
         """The form token for this session (bound to its nonce, so it dies with the session)."""

@@ -18,6 +18,7 @@ from bot.campaigns.models import CampaignOutcome
 from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
 from bot.console import charts
 from bot.console.deps import ApiUser, ConsoleSettingsDep, PageUser, SessionsDep, render
+from bot.deps import RowId
 from bot.errors import InputError
 from bot.settings import Settings
 
@@ -80,7 +81,7 @@ def campaigns_page(request: Request, principal: PageUser, sessions: SessionsDep,
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     principal: PageUser,
     sessions: SessionsDep,
     settings: ConsoleSettingsDep,
@@ -110,7 +111,7 @@ def campaigns_api(_: ApiUser, sessions: SessionsDep, archived: bool = False) -> 
 
 @api.get("/campaigns/{campaign_id}", response_model=CampaignReport)
 def campaign_api(
-    campaign_id: int, _: ApiUser, sessions: SessionsDep, settings: ConsoleSettingsDep, outcome: Outcome = None
+    campaign_id: RowId, _: ApiUser, sessions: SessionsDep, settings: ConsoleSettingsDep, outcome: Outcome = None
 ) -> CampaignReport:
     """One campaign's report on `outcome` (default: the campaign's own)."""
     with sessions() as session:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_ADVISOR_ID = re.compile(r"[\w.:@-]{1,128}")
 console_app = typer.Typer(
     help="Operations console (/console): users and API keys.", no_args_is_help=True, rich_markup_mode=None
 )
@@ -17,11 +18,18 @@ console_app = typer.Typer(
 @console_app.command("hash-password")
 def hash_password_command(
     username: Annotated[str, typer.Argument(help="The login name (case-insensitive).")],
-    role: Annotated[str, typer.Option(help="viewer (read only) or admin (changes, audit texts).")] = "viewer",
+    role: Annotated[
+        str, typer.Option(help="viewer (read only), admin (changes, audit texts) or advisor (training only).")
+    ] = "viewer",
+    advisor_id: Annotated[
+        str | None, typer.Option(help="advisor role: the advisor id (工号) their training sessions belong to.")
+    ] = None,
 ) -> None:
     """Prompt for a password and print the environment lines that create the user."""
-    if role not in {"viewer", "admin"}:
-        raise typer.BadParameter("use viewer or admin", param_hint="--role")
+    if role not in {"viewer", "admin", "advisor"}:
+        raise typer.BadParameter("use viewer, admin or advisor", param_hint="--role")
+    if role == "advisor" and not (advisor_id and _ADVISOR_ID.fullmatch(advisor_id)):
+        raise typer.BadParameter("advisors need their advisor id, e.g. --advisor-id a1024", param_hint="--advisor-id")
     if not _NAME.fullmatch(username):
         raise typer.BadParameter(
             "ASCII letters, digits and '_' only (it becomes part of an env name)", param_hint="USERNAME"
@@ -35,6 +43,8 @@ def hash_password_command(
     name = username.upper()
     typer.echo(f"ADVISOR_CONSOLE__USERS__{name}__PASSWORD_HASH='{hash_password(password)}'")
     typer.echo(f"ADVISOR_CONSOLE__USERS__{name}__ROLE={role}")
+    if advisor_id:
+        typer.echo(f"ADVISOR_CONSOLE__USERS__{name}__ADVISOR_ID={advisor_id}")
 
 
 @console_app.command("new-key")

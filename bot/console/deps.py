@@ -1,7 +1,8 @@
 """Console plumbing: who is asking (cookie or API key), role checks, templates and labels.
 
 Pages redirect an anonymous visitor to the login page (303); APIs answer 401. A viewer asking for an
-admin action gets 403.
+admin action gets 403, and so does an advisor asking for an operations page (advisors train only).
+The same login guards the training pages and API (bot/roleplay/views.py).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.console import sessions as console_sessions
 from bot.console.auth import COOKIE, ConsoleAuth, Principal
 from bot.console.service import json_dumps
+from bot.db import utcnow
 from bot.settings import Settings
 
 HERE = Path(__file__).parent
@@ -81,13 +84,23 @@ def get_sessions(request: Request) -> sessionmaker[Session]:
 
 
 def identify(request: Request) -> Principal | None:
-    """The principal behind an X-API-Key header or the session cookie; None if neither is valid."""
+    """The principal behind an X-API-Key header or the session cookie; None if neither is valid.
+
+    A cookie counts only while its server-side session is open (a database read: call it from a
+    plain `def` dependency or handler, which FastAPI runs in its thread pool).
+    """
     auth = get_auth(request)
     key = request.headers.get("x-api-key")
     if key:
         return auth.from_api_key(key)
     cookie = request.cookies.get(COOKIE)
-    return auth.from_cookie(cookie) if cookie else None
+    principal = auth.from_cookie(cookie) if cookie else None
+    sessions: sessionmaker[Session] | None = getattr(request.app.state, "sessions", None)
+    if principal is None or sessions is None:
+        return None
+    with sessions() as db:
+        active = console_sessions.is_active(db, session_id=principal.nonce, now=utcnow())
+    return principal if active else None
 
 
 def _login_redirect(request: Request) -> HTTPException:
@@ -99,11 +112,21 @@ def _login_redirect(request: Request) -> HTTPException:
     )
 
 
-def page_viewer(request: Request) -> Principal:
-    """Any logged-in user (or key); otherwise off to the login page."""
+_OPS_ONLY = "operations staff only / 仅限运营人员"
+
+
+def page_login(request: Request) -> Principal:
+    """Anyone logged in (or a key); otherwise off to the login page."""
     principal = identify(request)
     if principal is None:
         raise _login_redirect(request)
+    return principal
+
+
+def page_viewer(principal: Annotated[Principal, Depends(page_login)]) -> Principal:
+    """Operations pages: viewers and admins (advisors get 403)."""
+    if not principal.allows("viewer"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, _OPS_ONLY)
     return principal
 
 
@@ -113,8 +136,9 @@ def page_admin(principal: Annotated[Principal, Depends(page_viewer)]) -> Princip
     return principal
 
 
-def api_viewer(request: Request) -> Principal:
-    """Any valid key or session; otherwise 401."""
+def api_login(request: Request) -> Principal:
+    """Any valid key or session; otherwise 401. A cookie session changing something (any method but
+    GET/HEAD) must also send its CSRF token as X-CSRF-Token."""
     principal = identify(request)
     if principal is None:
         raise HTTPException(
@@ -122,20 +146,31 @@ def api_viewer(request: Request) -> Principal:
             "login or X-API-Key required / 需要登录或 API 密钥",
             headers={"WWW-Authenticate": "APIKey"},
         )
-    return principal
-
-
-def api_admin(request: Request, principal: Annotated[Principal, Depends(api_viewer)]) -> Principal:
-    """Admins only; a cookie session must also send its CSRF token (X-CSRF-Token)."""
-    if not principal.allows("admin"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only / 仅限管理员")
-    if not get_auth(request).check_csrf(principal, request.headers.get("x-csrf-token")):
+    if request.method not in {"GET", "HEAD"} and not get_auth(request).check_csrf(
+        principal, request.headers.get("x-csrf-token")
+    ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or invalid CSRF token")
     return principal
 
 
+def api_viewer(principal: Annotated[Principal, Depends(api_login)]) -> Principal:
+    """Operations APIs: viewers and admins."""
+    if not principal.allows("viewer"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, _OPS_ONLY)
+    return principal
+
+
+def api_admin(principal: Annotated[Principal, Depends(api_viewer)]) -> Principal:
+    """Admins only (the CSRF token is checked by api_login)."""
+    if not principal.allows("admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only / 仅限管理员")
+    return principal
+
+
+PageLogin = Annotated[Principal, Depends(page_login)]
 PageUser = Annotated[Principal, Depends(page_viewer)]
 PageAdmin = Annotated[Principal, Depends(page_admin)]
+ApiLogin = Annotated[Principal, Depends(api_login)]
 ApiUser = Annotated[Principal, Depends(api_viewer)]
 ApiAdmin = Annotated[Principal, Depends(api_admin)]
 AuthDep = Annotated[ConsoleAuth, Depends(get_auth)]

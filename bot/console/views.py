@@ -7,8 +7,9 @@ handlers (FastAPI's thread pool); the training service is async already.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -20,13 +21,15 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bot.console import charts
-from bot.console.auth import COOKIE
+from bot.console import sessions as console_sessions
+from bot.console.auth import COOKIE, Principal
 from bot.console.deps import (
     PLOTLY_JS,
     PLOTLY_URL,
     AuthDep,
     ConsoleSettingsDep,
     PageAdmin,
+    PageLogin,
     PageUser,
     SessionsDep,
     identify,
@@ -34,7 +37,8 @@ from bot.console.deps import (
     render,
 )
 from bot.console.service import audit_log, knowledge_overview
-from bot.db import transaction
+from bot.db import transaction, utcnow
+from bot.deps import RowId
 from bot.errors import InputError
 from bot.leads import service as leads
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
@@ -58,11 +62,15 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 # -- login ------------------------------------------------------------------------------------
 
 
-def _safe_next(target: str | None) -> str:
-    """Only back into the console (no open redirect to another site)."""
-    if target and target.startswith("/console") and not target.startswith("//") and "\\" not in target:
+def _safe_next(target: str | None, principal: Principal | None = None) -> str:
+    """Only back into the console or the training pages (no open redirect to another site)."""
+    if target and target.startswith(("/console", "/training")) and not target.startswith("//") and "\\" not in target:
         return target
-    return "/console/leads"
+    return "/training" if principal is not None and principal.role == "advisor" else "/console/leads"
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/login")
@@ -75,46 +83,65 @@ def login(
     request: Request,
     auth: AuthDep,
     settings: ConsoleSettingsDep,
+    sessions: SessionsDep,
     username: Annotated[str, Form(max_length=128)] = "",
     password: Annotated[str, Form(max_length=512)] = "",
     next: Annotated[str, Form(max_length=2048)] = "",
 ) -> Response:
-    """Check the password (scrypt, in this worker thread) and set the signed session cookie."""
-    if username and auth.locked(username):
-        error = "尝试次数过多，请 15 分钟后再试 / Too many attempts; try again in 15 minutes"
-        return render(request, "login.html", principal=None, next=_safe_next(next), error=error, status_code=429)
-    principal = auth.login(username, password) if username and password else None
+    """Check the password (scrypt, in this worker thread), open a server-side session, set the cookie.
+
+    Repeated failures from one address for one user are slowed down (429 with Retry-After), never locked.
+    """
+    wait = auth.retry_after(username, _address(request)) if username else 0.0
+    if wait > 0:
+        seconds = math.ceil(wait)
+        error = f"尝试次数过多，请 {seconds} 秒后再试 / Too many attempts; try again in {seconds} s"
+        slowed = render(request, "login.html", principal=None, next=_safe_next(next), error=error, status_code=429)
+        slowed.headers["Retry-After"] = str(seconds)
+        return slowed
+    principal = auth.login(username, password, address=_address(request)) if username and password else None
     if principal is None:
         error = "用户名或密码错误 / Wrong username or password"
         if not auth.configured:
             error = "控制台未配置用户 / No console users configured (see .env.example: ADVISOR_CONSOLE__USERS)"
         return render(request, "login.html", principal=None, next=_safe_next(next), error=error, status_code=401)
-    response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    with transaction(sessions) as db:
+        console_sessions.open_session(
+            db, session_id=principal.nonce, username=principal.name, now=utcnow(), ttl=timedelta(seconds=auth.max_age_s)
+        )
+    response = RedirectResponse(_safe_next(next, principal), status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         COOKIE,
         auth.cookie_for(principal),
         max_age=auth.max_age_s,
-        path="/console",
+        path="/",  # the training pages and API share the console's login
         httponly=True,
         samesite="strict",
         secure=settings.app.public_base_url.startswith("https://"),
     )
+    response.delete_cookie(COOKIE, path="/console")  # an older release scoped it there; it would shadow this one
     return response
 
 
 @router.post("/logout")
-def logout(principal: PageUser, auth: AuthDep, csrf_token: Annotated[str, Form()] = "") -> Response:
+def logout(
+    principal: PageLogin, auth: AuthDep, sessions: SessionsDep, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    """End the session server-side (the old cookie is refused from now on, in every process)."""
     if not auth.check_csrf(principal, csrf_token):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or invalid CSRF token")
+    if principal.via == "session":
+        with transaction(sessions) as db:
+            console_sessions.revoke(db, session_id=principal.nonce, now=utcnow())
     response = RedirectResponse("/console/login", status_code=status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(COOKIE, path="/console")
+    response.delete_cookie(COOKIE, path="/")
     return response
 
 
 @router.get("")
 @router.get("/")
-def home(_: PageUser) -> Response:
-    return RedirectResponse("/console/leads", status_code=status.HTTP_303_SEE_OTHER)
+def home(principal: PageLogin) -> Response:
+    return RedirectResponse(_safe_next(None, principal), status_code=status.HTTP_303_SEE_OTHER)
 
 
 # -- assets (public: a chart library and a style sheet hold nothing confidential) --------------
@@ -212,7 +239,7 @@ def _back_with(back: str, flash: str) -> str:
 
 @router.post("/leads/{lead_id}/status")
 def change_status(
-    lead_id: int,
+    lead_id: RowId,
     principal: PageAdmin,
     auth: AuthDep,
     sessions: SessionsDep,

@@ -8,13 +8,20 @@ from typing import Any
 
 from bot.compliance.outgoing import OutgoingGuard
 from bot.dialogue.client import RasaClient
-from bot.dialogue.models import Reply
+from bot.dialogue.inbound import INTENT_NAME, GatewayTexts, gateway_texts, looks_like_command
+from bot.dialogue.models import BotMessage, Reply
 from bot.dialogue.render import Identity, render
+from bot.errors import RateLimited
 from bot.language import Language, detect_language
+from bot.limits import SlidingWindow
 
 
 class DialogueGateway:
-    """Forwards a channel's user turn to Rasa with a stable sender id and renders the answer."""
+    """Forwards a channel's user turn to Rasa with a stable sender id and renders the answer.
+
+    A user's text never triggers an intent directly: text that starts with "/" is answered with a hint
+    and never forwarded. Our own code (the voice channel's call opening) uses `trigger` instead.
+    """
 
     def __init__(
         self,
@@ -24,6 +31,8 @@ class DialogueGateway:
         default_language: Language,
         memory: int = 100_000,
         identity: Identity | None = None,
+        sender_limit: SlidingWindow | None = None,
+        texts: GatewayTexts | None = None,
     ) -> None:
         self._client = client
         self._guard = guard
@@ -32,6 +41,8 @@ class DialogueGateway:
         # Last language per conversation, so "1" or "👍" is answered in the language used before.
         self._languages: OrderedDict[str, Language] = OrderedDict()
         self._memory = memory
+        self._sender_limit = sender_limit
+        self._texts = texts or gateway_texts()
 
     @staticmethod
     def conversation_id(channel: str, sender_id: str) -> str:
@@ -56,12 +67,46 @@ class DialogueGateway:
         request_id: str | None = None,
         language: Language | None = None,
     ) -> Reply:
-        """One user turn. Raises DialogueUnavailable when Rasa is down; callers degrade.
+        """One user turn. Raises RateLimited past the sender's rate and DialogueUnavailable when Rasa is
+        down; callers degrade.
 
         `language` forces the reply language when the channel knows it (a voice call's recogniser is set
-        to one language, and its "/call_start" opening has no words to detect).
+        to one language).
         """
         conversation_id = self.conversation_id(channel, sender_id)
+        if self._sender_limit is not None and (wait := self._sender_limit.hit(conversation_id)) is not None:
+            raise RateLimited(self._texts.rate_limited, retry_after_s=wait)
+        if looks_like_command(text):
+            language = self._language_for(conversation_id, "", language)
+            hint = BotMessage(text=self._texts.command_hint, kind="command_refused")
+            return Reply(conversation_id=conversation_id, language=language, messages=[hint])
+        return await self._exchange(channel, conversation_id, text, metadata, request_id, language)
+
+    async def trigger(
+        self,
+        *,
+        channel: str,
+        sender_id: str,
+        intent: str,
+        metadata: dict[str, Any] | None = None,
+        request_id: str | None = None,
+        language: Language | None = None,
+    ) -> Reply:
+        """Trigger `intent` directly (Rasa's "/intent"): for our own code only, never for a user's text."""
+        if not INTENT_NAME.fullmatch(intent):
+            raise ValueError(f"not an intent name: {intent!r}")
+        conversation_id = self.conversation_id(channel, sender_id)
+        return await self._exchange(channel, conversation_id, f"/{intent}", metadata, request_id, language)
+
+    async def _exchange(
+        self,
+        channel: str,
+        conversation_id: str,
+        text: str,
+        metadata: dict[str, Any] | None,
+        request_id: str | None,
+        language: Language | None,
+    ) -> Reply:
         language = self._language_for(conversation_id, text, language)
         meta = {
             **(metadata or {}),

@@ -53,6 +53,7 @@ class Lead(Base):
         Index("ix_leads_advisor", "advisor_id"),
         Index("ix_leads_client", "client_key"),
         Index("ix_leads_linked_client", "linked_client_id"),
+        Index("ix_leads_sender_type", "sender_id", "type", "created_at"),
         CheckConstraint(
             "type IN ('product_interest', 'advisor_request', 'callback_request', 'complaint')", name="type"
         ),
@@ -91,6 +92,20 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LeadSenderLock(Base):
+    """One row per sender and lead type, locked while that sender's lead is recorded.
+
+    "At most one open lead per sender and type within a window" spans rows a unique index cannot
+    cover (other products, a time range), so writers for one sender and type queue on this row instead:
+    on SQLite its insert takes the database write lock, on PostgreSQL SELECT ... FOR UPDATE locks it.
+    """
+
+    __tablename__ = "lead_sender_locks"
+
+    sender_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class LeadOutbox(Base):

@@ -10,7 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,6 +32,7 @@ from bot.leads.models import (
     LeadCreate,
     LeadFilters,
     LeadRead,
+    LeadSenderLock,
     Page,
 )
 
@@ -60,6 +61,7 @@ def record_lead(
     callback_at: datetime | None = None,
     routing: LeadRouting | None = None,
     now: datetime | None = None,
+    sender_window: timedelta | None = None,
 ) -> list[LeadRead]:
     """Create or update the open lead for each product named (or one with no product).
 
@@ -67,6 +69,8 @@ def record_lead(
     score, the new words appended to the evidence) and is never duplicated, even when two requests race.
     With `routing`, a lead is linked to the client the bank knows (campaign client list) and given an
     advisor (see bot/leads/assignment.py); contact details the client gave before are carried over.
+    With `sender_window`, one open lead per sender and type within that window: anything more from the
+    sender, even for other products, updates that lead instead, so one chat cannot flood the CRM.
     """
     try:
         data = LeadCreate.model_validate(
@@ -80,7 +84,33 @@ def record_lead(
     except ValidationError as exc:
         raise InputError(f"invalid lead: {_explain(exc)}") from exc
     at = now or utcnow()
+    if sender_window is not None:
+        recent = _recent_sender_lead(session, data, since=at - sender_window)
+        if recent is not None:
+            _merge(recent, data, at)
+            outbox.enqueue(session, lead=recent, event_type="lead.updated", now=at)
+            return [LeadRead.model_validate(recent)]
+        return [_upsert(session, data, (data.product_codes or [""])[0], at, routing)]
     return [_upsert(session, data, code, at, routing) for code in data.product_codes or [""]]
+
+
+def _recent_sender_lead(session: Session, data: LeadCreate, *, since: datetime) -> Lead | None:
+    """The sender's open lead of this type created since `since`, read under the sender's lock row."""
+    key = {"sender_id": data.sender_id, "type": data.type}
+    insert_or_ignore(session, LeadSenderLock, key, conflict=("sender_id", "type"))  # SQLite: the write lock
+    session.execute(select(LeadSenderLock).filter_by(**key).with_for_update())  # PostgreSQL: this row's lock
+    return session.scalar(
+        select(Lead)
+        .where(
+            Lead.sender_id == data.sender_id,
+            Lead.type == data.type,
+            Lead.status.in_(OPEN_STATUSES),
+            Lead.created_at >= since,
+        )
+        .order_by(Lead.created_at.desc(), Lead.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
 
 
 def _open_lead(session: Session, data: LeadCreate, product_code: str) -> Lead | None:

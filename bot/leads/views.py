@@ -14,15 +14,15 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import transaction
-from bot.deps import SettingsDep
+from bot.db import DB_INT_MAX, transaction
+from bot.deps import RowId, SettingsDep
 from bot.errors import InputError
 from bot.leads import service
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
@@ -109,7 +109,8 @@ class LeadQuery(BaseModel):
 class LeadListQuery(LeadQuery):
     """Filters plus paging (page from 1, at most 200 a page)."""
 
-    page: int = Field(default=1, ge=1)
+    # Bounded so the row offset, (page - 1) * page_size, fits the database's 64-bit integers.
+    page: int = Field(default=1, ge=1, le=DB_INT_MAX // service.MAX_PAGE_SIZE)
     page_size: int = Field(default=50, ge=1, le=service.MAX_PAGE_SIZE)
 
 
@@ -159,7 +160,7 @@ def export_leads(
 
 
 @router.get("/{lead_id}", response_model=LeadRead)
-def get_lead(lead_id: Annotated[int, Path(ge=1)], sessions: SessionsDep) -> LeadRead:
+def get_lead(lead_id: RowId, sessions: SessionsDep) -> LeadRead:
     """One lead."""
     try:
         with sessions() as session:
@@ -169,7 +170,7 @@ def get_lead(lead_id: Annotated[int, Path(ge=1)], sessions: SessionsDep) -> Lead
 
 
 @router.patch("/{lead_id}", response_model=LeadRead)
-def update_lead(lead_id: Annotated[int, Path(ge=1)], body: LeadUpdate, sessions: SessionsDep) -> LeadRead:
+def update_lead(lead_id: RowId, body: LeadUpdate, sessions: SessionsDep) -> LeadRead:
     """Change status (new → contacted → converted | closed, or new → closed) and/or assign an advisor."""
     try:
         with transaction(sessions) as session:

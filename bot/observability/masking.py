@@ -1,4 +1,5 @@
-"""Mask personal data (phone numbers, Chinese ID numbers, names) before text leaves the process in a log.
+"""Mask personal data (phone numbers, Chinese ID numbers, names) before text leaves the process in a log,
+and redact credentials carried in URLs (Rasa's API takes its token as `?token=`, which httpx logs).
 
 Masking keeps the last four digits so an operator can still tell two numbers apart. It errs on the side
 of masking too much: a log line losing an order number is cheaper than one leaking a client's phone.
@@ -23,6 +24,11 @@ _NAME_FIELD = re.compile(
     r"((?:客户)?姓名|联系人|(?<![A-Za-z_])(?:client_|customer_|full_|contact_)?name)"
     r"([\"']?\s*[:：=]\s*)"
     r"(?:\"([^\"]{1,40})\"|'([^']{1,40})'|([^\s,，;；\"'}|]{1,20}))",
+    re.IGNORECASE,
+)
+# A credential in a query string: ?token=..., &auth_token=..., &api_key=... (value up to & or a space/quote).
+_QUERY_SECRET = re.compile(
+    r"([?&](?:token|auth_token|access_token|api_key|apikey|key|secret|signature|sig|password)=)[^&\s\"'<>]+",
     re.IGNORECASE,
 )
 # Keys of structured log extras whose values are a person's name or contact details.
@@ -60,9 +66,10 @@ def _masked_name_field(match: re.Match[str]) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Phone numbers, ID numbers and labelled names in free text, masked."""
+    """Phone numbers, ID numbers and labelled names in free text masked; credentials in URLs redacted."""
     if not text:
         return text
+    text = _QUERY_SECRET.sub(r"\1***", text)
     text = _ID_NUMBER.sub(lambda m: _mask_tail(m.group(0)), text)
     text = _E164.sub(
         lambda m: m.group(0)[:3] + _mask_tail(m.group(0)[3:]) if m.group(0)[0] == "%" else _mask_tail(m.group(0)), text

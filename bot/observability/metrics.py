@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -126,11 +126,18 @@ class MeteredGateway(DialogueGateway):
 
     async def handle(self, **turn: Any) -> Reply:
         """DialogueGateway.handle, timed (keyword arguments passed through unchanged)."""
+        return await self._timed(super().handle, turn)
+
+    async def trigger(self, **turn: Any) -> Reply:
+        """DialogueGateway.trigger, timed like a user turn."""
+        return await self._timed(super().trigger, turn)
+
+    async def _timed(self, call: Callable[..., Awaitable[Reply]], turn: dict[str, Any]) -> Reply:
         channel = str(turn.get("channel", "unknown"))
         started = time.perf_counter()
         ok = False
         try:
-            reply = await super().handle(**turn)
+            reply = await call(**turn)
             ok = True
             return reply
         finally:

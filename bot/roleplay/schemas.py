@@ -91,7 +91,8 @@ class StartRequest(BaseModel):
     """Start a session: who trains, against whom, and the seed that makes it reproducible."""
 
     persona_id: str = Field(min_length=1, max_length=64)
-    advisor_id: str = Field(min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")
+    # The logged-in advisor's own id (the account decides it; a different one is refused).
+    advisor_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 

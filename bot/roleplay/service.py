@@ -251,6 +251,15 @@ class TrainingService:
             report=Report.model_validate_json(row.report_json) if row.report_json else None,
         )
 
+    async def advisor_of(self, session_id: str) -> str:
+        """Whose session this is (UnknownSession if none)."""
+
+        def read() -> str:
+            with self._db()() as db:
+                return store.get_session(db, session_id=session_id).advisor_id
+
+        return await asyncio.to_thread(read)
+
     async def history(self, advisor_id: str) -> list[SessionSummary]:
         """An advisor's sessions, newest first."""
 

@@ -14,13 +14,13 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import yaml
 
+from bot.actions import ACTION_SECRET_HEADER
 from bot.errors import ConfigError, DialogueUnavailable
 from bot.settings import Settings
 
@@ -53,15 +53,25 @@ def model_path(settings: Settings) -> Path:
     return settings.models_dir / f"advisor-{model_fingerprint(settings.rasa.project_dir)}.tar.gz"
 
 
-def rasa_env(settings: Settings) -> dict[str, str]:
-    """Environment for Rasa children: no telemetry (closed networks), quiet TensorFlow."""
-    env = dict(os.environ)
+AUTH_TOKEN_ENV = "ADVISOR_RASA__AUTH_TOKEN"
+ACTION_SECRET_ENV = "ADVISOR_RASA__ACTION_SECRET"
+LAUNCHER = Path(__file__).with_name("rasa_launcher.py")
+
+
+def rasa_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for Rasa children: no telemetry (closed networks), quiet TensorFlow, plus `extra`.
+
+    The app's own ADVISOR_* settings (CRM, WeCom, console secrets...) are left out: Rasa gets only the
+    two secrets it needs, passed in `extra`.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ADVISOR_")}
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         PYTHONWARNINGS="ignore",
         RASA_CACHE_DIRECTORY=str(settings.data_dir / "rasa-cache"),
+        **extra,
     )
     return env
 
@@ -91,11 +101,12 @@ def train(settings: Settings, *, force: bool = False) -> tuple[Path, bool]:
 
 
 def write_endpoints(settings: Settings, *, action_url: str) -> Path:
-    """Endpoints for this run: our app as action server, and a SQL tracker store in the data dir."""
+    """Endpoints for this run: our app as action server (with the shared secret), and a SQL tracker store."""
     run_dir = settings.data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     endpoints = {
-        "action_endpoint": {"url": action_url},
+        # Rasa expands ${VAR} from its environment when it reads this file: the secret is never on disk.
+        "action_endpoint": {"url": action_url, "headers": {ACTION_SECRET_HEADER: f"${{{ACTION_SECRET_ENV}}}"}},
         "tracker_store": {
             "type": "SQL",
             "dialect": "sqlite",
@@ -113,72 +124,78 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-@dataclass
-class RasaServer:
-    """A running `rasa run` child process."""
+@dataclass(frozen=True)
+class RasaLaunch:
+    """How to (re)start `rasa run`: the command holds no secret; the token and action secret ride in env."""
 
-    process: subprocess.Popen[bytes]
+    cmd: list[str]
+    cwd: Path
+    env: dict[str, str]
+    log_path: Path
     url: str
     token: str
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Terminate the whole process group, escalating to SIGKILL."""
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
 
-
-def start(settings: Settings, *, model: Path, action_url: str, log_file: Path | None = None) -> RasaServer:
-    """Start `rasa run` on loopback with its HTTP API behind a token."""
+def prepare(settings: Settings, *, model: Path, action_url: str, log_file: Path | None = None) -> RasaLaunch:
+    """Endpoints file and command line for `rasa run` on loopback, its HTTP API behind a token."""
+    rasa_executable(settings)  # a clear error now if .venv-rasa is missing
     token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else secrets.token_hex(16)
+    secret = settings.rasa.action_secret
     endpoints = write_endpoints(settings, action_url=action_url)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_file or settings.logs_dir / "rasa.log"
     project = settings.rasa.project_dir
     cmd = [
-        str(rasa_executable(settings)), "run",
+        str(settings.rasa.venv / "bin" / "python"), str(LAUNCHER), "run",
         "--model", str(model),
         "--enable-api",
-        "--auth-token", token,
         "--interface", settings.rasa.host,
         "--port", str(settings.rasa.port),
         "--endpoints", str(endpoints),
         "--credentials", str(project / "credentials.yml"),
     ]  # fmt: skip
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            cmd,
-            cwd=project,
-            env=rasa_env(settings),
+    env = rasa_env(
+        settings,
+        **{AUTH_TOKEN_ENV: token, ACTION_SECRET_ENV: secret.get_secret_value() if secret else ""},
+    )
+    log_path = log_file or settings.logs_dir / "rasa.log"
+    return RasaLaunch(cmd=cmd, cwd=project, env=env, log_path=log_path, url=settings.rasa.url, token=token)
+
+
+def spawn(launch: RasaLaunch) -> subprocess.Popen[bytes]:
+    """Start the child in its own process group, output appended to its log file."""
+    with launch.log_path.open("ab") as log:
+        return subprocess.Popen(
+            launch.cmd,
+            cwd=launch.cwd,
+            env=launch.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
-    return RasaServer(process=process, url=settings.rasa.url, token=token)
 
 
-def wait_until_ready(server: RasaServer, *, timeout: float) -> dict[str, object]:
-    """Block until Rasa answers /status with a loaded model; returns that status."""
-    deadline = time.monotonic() + timeout
-    last_error = "no answer yet"
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise DialogueUnavailable(f"rasa exited with code {server.process.returncode} during start-up")
-        try:
-            response = httpx.get(f"{server.url}/status", params={"token": server.token}, timeout=2)
-            if response.status_code == 200 and response.json().get("model_file"):
-                status: dict[str, object] = response.json()
-                return status
-            last_error = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            last_error = str(exc)
-        time.sleep(0.5)
-    raise DialogueUnavailable(f"rasa not ready after {timeout:.0f}s: {last_error}")
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """Terminate the child's whole process group, escalating to SIGKILL; reaps it."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def probe(launch: RasaLaunch) -> dict[str, object] | None:
+    """Rasa's /status if it answers with a loaded model, else None."""
+    try:
+        response = httpx.get(f"{launch.url}/status", params={"token": launch.token}, timeout=2)
+        if response.status_code == 200 and response.json().get("model_file"):
+            status: dict[str, object] = response.json()
+            return status
+    except (httpx.HTTPError, ValueError):
+        pass
+    return None

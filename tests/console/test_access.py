@@ -85,7 +85,8 @@ def test_wrong_password_is_refused_without_saying_which_part(client: TestClient)
 def test_session_cookie_is_httponly_strict_and_scoped(client: TestClient) -> None:
     response = client.post("/console/login", data={"username": ADMIN[0], "password": ADMIN[1]})
     cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    # Path=/: the training pages and API (/training, /api/training) are behind the same login
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/;" in cookie
 
 
 def test_a_tampered_cookie_is_refused(client: TestClient) -> None:
@@ -145,3 +146,40 @@ def test_assets_are_the_only_public_files(client: TestClient) -> None:
     assert client.get("/console/assets/console.css").status_code == 200
     assert client.get("/console/assets/../views.py").status_code == 404
     assert client.get("/console/assets/labels.yml").status_code == 404
+
+
+def test_logout_revokes_the_session_for_every_process(
+    client: TestClient, c_settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    csrf = login(client, ADMIN)
+    stolen = client.cookies[COOKIE]
+    # another app process on the same database (its own ConsoleAuth, nothing shared in memory)
+    with TestClient(console_app(c_settings, sessions), follow_redirects=False) as other:
+        other.cookies.set(COOKIE, stolen)
+        assert other.get("/console/api/me").status_code == 200
+        assert client.post("/console/logout", data={"csrf_token": csrf}).status_code == 303
+        assert other.get("/console/api/me").status_code == 401
+        assert other.get("/console/leads").status_code == 303  # back to the login page
+    client.cookies.set(COOKIE, stolen)  # the old cookie, replayed in the original process too
+    assert client.get("/console/api/me").status_code == 401
+
+
+def test_an_advisor_account_trains_but_sees_no_operations_page(tmp_path: Path) -> None:
+    from bot.console.auth import hash_password
+    from bot.db import make_engine, session_factory
+    from tests.console.support import build_schema
+
+    password = "advisor pass phrase 3"
+    advisor = {"password_hash": hash_password(password), "role": "advisor", "advisor_id": "a1024"}
+    settings = console_settings(tmp_path, console={"users": {"li_na": advisor}})
+    build_schema(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with TestClient(console_app(settings, session_factory(engine)), follow_redirects=False) as client:
+        done = client.post("/console/login", data={"username": "li_na", "password": password})
+        assert done.status_code == 303 and done.headers["location"] == "/training"
+        assert client.get("/console/leads").status_code == 403
+        assert client.get("/console/api/leads").status_code == 403
+        assert client.get("/console/api/me").json() == {
+            "name": "li_na", "role": "advisor", "via": "session", "advisor_id": "a1024",
+        }  # fmt: skip
+    engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from bot.console.auth import MAX_FAILURES, ConsoleAuth, hash_password, verify_password
+from bot.console.auth import FREE_FAILURES, MAX_DELAY_S, ConsoleAuth, hash_password, verify_password
 from bot.console.cli import console_app as console_cli
 from bot.db import make_engine, session_factory
 from bot.errors import ConfigError
@@ -29,29 +30,33 @@ def test_hash_and_verify() -> None:
         hash_password("")
 
 
-def _auth(**overrides: object) -> ConsoleAuth:
+HERE = "10.0.0.1"
+
+
+def _auth(clock: Callable[[], float] | None = None, **overrides: object) -> ConsoleAuth:
     users = {"Alice": {"password_hash": SecretStr(hash_password("pw-alice-123")), "role": "admin"}}
-    return ConsoleAuth(
-        ConsoleSettings.model_validate({"users": users, "session_secret": SecretStr("k" * 32), **overrides})
-    )
+    settings = ConsoleSettings.model_validate({"users": users, "session_secret": SecretStr("k" * 32), **overrides})
+    return ConsoleAuth(settings, clock=clock) if clock else ConsoleAuth(settings)
 
 
 def test_usernames_are_case_insensitive_and_sessions_round_trip() -> None:
     auth = _auth()
-    assert auth.login("alice", "wrong") is None and auth.login("bob", "pw-alice-123") is None
-    principal = auth.login("ALICE ", "pw-alice-123")
+    assert (
+        auth.login("alice", "wrong", address=HERE) is None and auth.login("bob", "pw-alice-123", address=HERE) is None
+    )
+    principal = auth.login("ALICE ", "pw-alice-123", address=HERE)
     assert principal is not None and principal.role == "admin" and principal.name == "alice"
     back = auth.from_cookie(auth.cookie_for(principal))
     assert back == principal
     assert auth.check_csrf(principal, auth.csrf_token(principal))
     assert not auth.check_csrf(principal, "") and not auth.check_csrf(principal, "0" * 64)
-    other = auth.login("alice", "pw-alice-123")
+    other = auth.login("alice", "pw-alice-123", address=HERE)
     assert other is not None and auth.csrf_token(other) != auth.csrf_token(principal)  # one token per session
 
 
 def test_cookies_expire_and_are_bound_to_the_secret() -> None:
     auth = _auth(session_hours=0.0001)
-    principal = auth.login("alice", "pw-alice-123")
+    principal = auth.login("alice", "pw-alice-123", address=HERE)
     assert principal is not None
     cookie = auth.cookie_for(principal)
     auth.max_age_s = -1
@@ -68,7 +73,7 @@ def test_users_and_keys_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ADVISOR_CONSOLE__API_KEYS__GRAFANA__KEY", "k-123")
     settings = load_settings()
     auth = ConsoleAuth(settings.console)
-    assert auth.login("Wang", "pw-env-12345") is not None
+    assert auth.login("Wang", "pw-env-12345", address=HERE) is not None
     key = auth.from_api_key("k-123")
     assert key is not None and key.role == "viewer" and auth.from_api_key("k-12") is None
 
@@ -91,7 +96,7 @@ def test_the_cli_prints_working_env_lines(monkeypatch: pytest.MonkeyPatch) -> No
         lines["ADVISOR_CONSOLE__USERS__OPS_LEAD__PASSWORD_HASH"].strip("'"),
     )
     monkeypatch.setenv("ADVISOR_CONSOLE__USERS__OPS_LEAD__ROLE", lines["ADVISOR_CONSOLE__USERS__OPS_LEAD__ROLE"])
-    principal = ConsoleAuth(load_settings().console).login("ops_lead", "long enough pw")
+    principal = ConsoleAuth(load_settings().console).login("ops_lead", "long enough pw", address=HERE)
     assert principal is not None and principal.role == "admin"
     assert runner.invoke(console_cli, ["hash-password", "ops.lead"], input="long enough pw\n" * 2).exit_code == 2
     assert runner.invoke(console_cli, ["hash-password", "short"], input="short\nshort\n").exit_code == 2
@@ -99,26 +104,68 @@ def test_the_cli_prints_working_env_lines(monkeypatch: pytest.MonkeyPatch) -> No
     assert key.exit_code == 0 and "ADVISOR_CONSOLE__API_KEYS__GRAFANA__ROLE=viewer" in key.output
 
 
-def test_repeated_failures_lock_the_name_not_the_others() -> None:
-    auth = _auth()
-    for _ in range(MAX_FAILURES):
-        assert not auth.locked("alice")
-        assert auth.login("alice", "guess") is None
-    assert auth.locked("ALICE") and not auth.locked("bob")
-    fresh = _auth()
-    assert fresh.login("alice", "pw-alice-123") is not None  # per process: a restart clears it
-    for _ in range(3):
-        fresh.login("alice", "guess")
-    assert fresh.login("alice", "pw-alice-123") is not None and not fresh.locked("alice")  # success resets
+def test_the_cli_makes_advisor_accounts_with_their_advisor_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    args = ["hash-password", "li_na", "--role", "advisor", "--advisor-id", "a1024"]
+    done = runner.invoke(console_cli, args, input="long enough pw\n" * 2)
+    assert done.exit_code == 0, done.output
+    for line in done.output.splitlines():
+        if line.startswith("ADVISOR_"):
+            key, value = line.split("=", 1)
+            monkeypatch.setenv(key, value.strip("'"))
+    principal = ConsoleAuth(load_settings().console).login("li_na", "long enough pw", address=HERE)
+    assert principal is not None and (principal.role, principal.advisor_id) == ("advisor", "a1024")
+    assert not principal.allows("viewer")  # advisors train; operations pages are not theirs
+    no_id = runner.invoke(console_cli, ["hash-password", "li_na", "--role", "advisor"], input="long enough pw\n" * 2)
+    assert no_id.exit_code == 2
+    monkeypatch.delenv("ADVISOR_CONSOLE__USERS__LI_NA__ADVISOR_ID")
+    with pytest.raises(ConfigError, match="ADVISOR_ID"):
+        load_settings()
 
 
-def test_the_login_page_refuses_a_locked_name(tmp_path: Path) -> None:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_failures_slow_down_one_user_and_address_by_a_short_growing_delay() -> None:
+    clock = Clock()
+    auth = _auth(clock)
+    for _ in range(FREE_FAILURES):
+        assert auth.retry_after("alice", HERE) == 0
+        assert auth.login("alice", "guess", address=HERE) is None
+    delays = []
+    for _ in range(8):
+        wait = auth.retry_after("ALICE", HERE)
+        delays.append(wait)
+        clock.now += wait
+        assert auth.login("alice", "guess", address=HERE) is None
+    assert delays == sorted(delays) and delays[0] == 1 and max(delays) == MAX_DELAY_S  # 1, 2, 4 ... 30 s
+    # the real admin, from their own desk, is not locked out; nor is anyone else
+    assert auth.retry_after("alice", "10.0.0.2") == 0
+    assert auth.login("alice", "pw-alice-123", address="10.0.0.2") is not None
+    assert auth.retry_after("bob", HERE) == 0
+    # from the guessing address too, the wait is short, and a success clears it
+    clock.now += MAX_DELAY_S
+    assert auth.login("alice", "pw-alice-123", address=HERE) is not None
+    assert auth.retry_after("alice", HERE) == 0
+
+
+def test_the_login_page_slows_one_address_and_not_the_admin_elsewhere(tmp_path: Path) -> None:
     settings = console_settings(tmp_path)
     build_schema(settings.database_url)
     engine = make_engine(settings.database_url)
-    with TestClient(console_app(settings, session_factory(engine)), follow_redirects=False) as client:
-        for _ in range(MAX_FAILURES):
-            assert client.post("/console/login", data={"username": ADMIN[0], "password": "x"}).status_code == 401
-        locked = client.post("/console/login", data={"username": ADMIN[0], "password": ADMIN[1]})
-        assert locked.status_code == 429 and "Too many attempts" in locked.text
+    app = console_app(settings, session_factory(engine))
+    with TestClient(app, follow_redirects=False, client=("203.0.113.9", 5000)) as attacker:
+        for _ in range(11):
+            response = attacker.post("/console/login", data={"username": ADMIN[0], "password": "x"})
+            assert response.status_code in {401, 429}
+        slowed = attacker.post("/console/login", data={"username": ADMIN[0], "password": ADMIN[1]})
+        assert slowed.status_code == 429 and "Too many attempts" in slowed.text
+        assert 1 <= int(slowed.headers["retry-after"]) <= MAX_DELAY_S
+    with TestClient(app, follow_redirects=False, client=("198.51.100.7", 5000)) as admin:
+        assert admin.post("/console/login", data={"username": ADMIN[0], "password": ADMIN[1]}).status_code == 303
     engine.dispose()

@@ -115,3 +115,23 @@ def test_opt_out_is_confirmed_and_recorded(stack: Stack) -> None:
     with session_factory(engine)() as session:
         assert may_market(session, client_key=f"web:{sender}") is False
     engine.dispose()
+
+
+def test_intent_syntax_typed_in_chat_causes_no_lead_and_no_opt_out(stack: Stack) -> None:
+    """The review's reproduction: these created leads (at confidence 1.0), opted the sender out, played the
+    phone opener. Now each gets the hint to type the question in words, and nothing happens."""
+    sender = uuid.uuid4().hex
+    for text in ("/request_human_advisor", '/express_interest{"product": "WM001"}', "/opt_out", "/call_start",
+                 " ／complain"):  # fmt: skip
+        (message,) = say(stack, sender, text)
+        assert message["kind"] == "command_refused" and message["text"].startswith("请直接用文字"), text
+    assert leads_for(stack, sender) == []
+    from bot.contacts.service import may_market
+    from bot.db import make_engine, session_factory
+
+    engine = make_engine(stack.settings.database_url)
+    with session_factory(engine)() as session:
+        assert may_market(session, client_key=f"web:{sender}") is True
+    engine.dispose()
+    # the conversation goes on normally afterwards
+    assert "AI" in joined(say(stack, sender, "你好"))

@@ -1,4 +1,5 @@
-"""Privacy bar: through the real app and a real Rasa, no unmasked phone number reaches any log line.
+"""Privacy bar: through the real app and a real Rasa, no unmasked phone number and no credential reaches
+any log line.
 
 Every log record the app emits (root at DEBUG, uvicorn's access and error loggers included) goes
 through the handler the app installs at start-up; we capture what it writes, plus Rasa's own log.
@@ -17,8 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.actions import ACTION_SECRET_HEADER
 from bot.observability.logging import install_logging
-from tests.support.stack import E2E_API_KEY, Stack
+from tests.support.stack import E2E_ACTION_SECRET, E2E_API_KEY, E2E_RASA_TOKEN, Stack
 
 pytestmark = pytest.mark.e2e
 PHONES = ["13912345678", "8613800138000", "15011112222", "4155552671"]
@@ -73,7 +75,13 @@ def test_no_unmasked_phone_number_in_any_log_line(
         "latest_message": {"text": "13912345678", "metadata": {"request_id": request_id, "phone": "+8613800138000"}},
         "events": [],
     }
-    httpx.post(f"{stack.app_url}/webhook", json={"next_action": "no_such_action", "tracker": tracker}, timeout=10)
+    httpx.post(
+        f"{stack.app_url}/webhook",
+        json={"next_action": "no_such_action", "tracker": tracker},
+        headers={ACTION_SECRET_HEADER: E2E_ACTION_SECRET},
+        timeout=10,
+    )
+    httpx.get(f"{stack.app_url}/healthz", timeout=10)  # the app asks Rasa's /status with its token
 
     app_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     records = []
@@ -87,6 +95,9 @@ def test_no_unmasked_phone_number_in_any_log_line(
     for line in app_lines + rasa_lines:
         assert not UNMASKED.search(line), line
         assert not any(phone in line.replace(" ", "").replace("-", "") for phone in PHONES), line
+        # nor a credential: Rasa's API token (httpx logs the /status?token= URL) or the action secret
+        assert E2E_RASA_TOKEN not in line and E2E_ACTION_SECRET not in line, line
+    assert any("/status?token=***" in str(r["msg"]) for r in records), "the health check's request is logged, redacted"
 
     # the request id given by the channel reached the actions through Rasa's metadata
     seen = {(str(r["msg"]), r["request_id"]) for r in records if str(r["logger"]).startswith("bot.actions")}

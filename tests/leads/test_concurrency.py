@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -68,6 +69,29 @@ def test_separate_engines_like_separate_processes_still_leave_one_lead(db_url: s
         with factories[0]() as session:
             assert session.scalar(select(func.count()).select_from(Lead)) == 1
             assert session.scalar(select(func.count()).select_from(LeadOutbox)) == 4
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_concurrent_leads_from_one_sender_leave_one_within_the_window(db_url: str, workers: int) -> None:
+    """Different products at once from one chat (two processes' worth of engines): still one open lead."""
+    engines = [make_engine(db_url) for _ in range(workers)]
+    factories = [session_factory(e) for e in engines]
+    try:
+
+        def submit(i: int) -> None:
+            with transaction(factories[i]) as session:
+                record(session, sender_id="web:flood", client_key="web:flood", product_codes=[f"WM00{i}"],
+                       evidence=f"要WM00{i}", sender_window=timedelta(hours=24))  # fmt: skip
+
+        assert _race(workers, submit) == []
+        with factories[0]() as session:
+            (lead,) = session.scalars(select(Lead).where(Lead.sender_id == "web:flood")).all()
+            assert all(f"要WM00{i}" in lead.evidence for i in range(workers))
+            kinds = session.scalars(select(LeadOutbox.event_type).where(LeadOutbox.lead_id == lead.id)).all()
+            assert sorted(kinds) == ["lead.created"] + ["lead.updated"] * (workers - 1)
     finally:
         for e in engines:
             e.dispose()

@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
 from bot.errors import InputError
 from bot.leads import service
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
-from bot.leads.models import LeadFilters, LeadOutbox
+from bot.leads.models import Lead, LeadFilters, LeadOutbox
 
 from .conftest import record
 
@@ -195,3 +195,36 @@ def test_advisor_assignment_and_my_open_leads(sessions: sessionmaker[Session]) -
         mine = service.open_leads_for_advisor(session, advisor_id="zhangsan")
         assert [lead.id for lead in mine] == [due.id, warm.id]
         assert service.open_leads_for_advisor(session, advisor_id="lisi") == []
+
+
+WINDOW = timedelta(hours=24)
+
+
+def test_one_open_lead_per_sender_and_type_within_the_window(sessions: sessionmaker[Session]) -> None:
+    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    with transaction(sessions) as session:
+        first = record(session, sender_id="web:x", client_key="web:x", product_codes=["WM001"], now=t0,
+                       sender_window=WINDOW)  # fmt: skip
+        again = record(session, sender_id="web:x", client_key="web:x", product_codes=["WM002", "WM003"],
+                       evidence="还有WM002和WM003", now=t0 + timedelta(hours=1), sender_window=WINDOW)  # fmt: skip
+        other_type = record(session, sender_id="web:x", client_key="web:x", type="advisor_request", product_codes=[],
+                            now=t0 + timedelta(hours=2), sender_window=WINDOW)  # fmt: skip
+        later = record(session, sender_id="web:x", client_key="web:x", product_codes=["WM002"],
+                       now=t0 + timedelta(hours=25), sender_window=WINDOW)  # fmt: skip
+    assert [lead.id for lead in again] == [first[0].id]  # folded into the open lead, its words kept
+    assert "还有WM002和WM003" in again[0].evidence and again[0].product_code == "WM001"
+    assert other_type[0].id != first[0].id
+    assert later[0].id != first[0].id and later[0].product_code == "WM002"  # the window has passed
+    with sessions() as session:
+        kinds = session.scalars(select(LeadOutbox.event_type).where(LeadOutbox.lead_id == first[0].id)).all()
+        assert sorted(kinds) == ["lead.created", "lead.updated"]
+        assert session.scalar(select(func.count()).select_from(Lead)) == 3
+
+
+def test_a_closed_lead_no_longer_holds_the_window(sessions: sessionmaker[Session]) -> None:
+    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    with transaction(sessions) as session:
+        (first,) = record(session, sender_id="web:y", now=t0, sender_window=WINDOW)
+        service.update_status(session, lead_id=first.id, status="closed", now=t0)
+        (second,) = record(session, sender_id="web:y", now=t0 + timedelta(minutes=5), sender_window=WINDOW)
+    assert second.id != first.id and second.status == "new"

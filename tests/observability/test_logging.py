@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.actions import ACTION_SECRET_HEADER
 from bot.actions import views as action_views
 from bot.observability.logging import (
     JsonFormatter,
@@ -85,6 +86,7 @@ def test_the_middleware_id_reaches_the_log_and_the_action_server_rebinds_the_tur
 
     app = FastAPI()
     app.state.action_executor = Executor()
+    app.state.action_secret = b"log-test"  # what create_app sets from settings.rasa.action_secret
     app.include_router(action_views.router)
 
     @app.middleware("http")
@@ -100,7 +102,7 @@ def test_the_middleware_id_reaches_the_log_and_the_action_server_rebinds_the_tur
         "latest_message": {"text": "hi", "metadata": {"request_id": "turn-42", "channel": "web"}},
         "events": [],
     }
-    with TestClient(app) as client:
+    with TestClient(app, headers={ACTION_SECRET_HEADER: "log-test"}) as client:
         client.post("/webhook", json={"next_action": "x", "tracker": tracker}, headers={"x-request-id": "rasa-call"})
         events_only = {
             **tracker,

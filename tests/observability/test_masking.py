@@ -66,3 +66,12 @@ def test_structured_values_are_masked_by_key_and_by_content() -> None:
 def test_any_chinese_mobile_in_any_text_is_masked(phone: str, around: str) -> None:
     assert phone not in mask_text(around + phone + around)
     assert phone not in mask_text(f"{around}+86{phone}{around}")
+
+
+def test_credentials_in_urls_are_redacted() -> None:
+    """httpx logs every request URL at INFO; Rasa's API takes its token as ?token=..."""
+    line = 'HTTP Request: GET http://127.0.0.1:5005/status?token=e2e-token "HTTP/1.1 200 OK"'
+    assert mask_text(line) == 'HTTP Request: GET http://127.0.0.1:5005/status?token=*** "HTTP/1.1 200 OK"'
+    assert mask_text("GET /x?a=1&api_key=k-123&b=2") == "GET /x?a=1&api_key=***&b=2"
+    assert mask_text("GET /x?Token=abc&secret=s3") == "GET /x?Token=***&secret=***"
+    assert mask_text("tokens=5 and a token of 12 chars") == "tokens=5 and a token of 12 chars"

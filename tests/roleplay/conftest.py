@@ -16,13 +16,15 @@ from bot.roleplay.rubric import Rubric
 from bot.roleplay.scoring import Scorer
 from bot.roleplay.service import TrainingService
 from bot.settings import REPO_ROOT, Settings, load_settings
-from tests.roleplay.support import build_schema
+from tests.roleplay.support import build_schema, console_users
 
 
 @pytest.fixture
 def rp_settings(tmp_path: Path) -> Settings:
     """Scripted (no LLM) settings on a temp SQLite file, whatever the environment says."""
-    settings = load_settings(data_dir=tmp_path / "var", database={"url": f"sqlite:///{tmp_path / 'rp.db'}"})
+    settings = load_settings(
+        data_dir=tmp_path / "var", database={"url": f"sqlite:///{tmp_path / 'rp.db'}"}, console=console_users()
+    )
     return settings.model_copy(update={"llm": settings.llm.model_copy(update={"provider": None})})
 
 

@@ -1,4 +1,5 @@
-"""The training API on a real migrated SQLite file: sessions, scoring, history, team view, errors."""
+"""The training API on a real migrated SQLite file: sessions, scoring, history, team view, errors, and who may
+see and write what (the console's login, advisor accounts, CSRF)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.util import CommandError
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData
 
@@ -18,7 +20,7 @@ from bot.roleplay import models  # noqa: F401  (registers the tables)
 from bot.roleplay.views import router
 from bot.settings import Settings
 from tests.conftest import FakeAnswerer
-from tests.roleplay.support import build_schema, training_app
+from tests.roleplay.support import COACH, OPS, build_schema, login, login_advisor, training_app
 
 GOOD = [
     "您好，我是您的理财经理小王，打扰您几分钟可以吗？",
@@ -42,7 +44,9 @@ def api(rp_settings: Settings) -> Iterator[TestClient]:
 def _play(
     api: TestClient, advisor_id: str, messages: list[str], *, persona: str = "dormant_payroll", seed: int = 7
 ) -> dict[str, Any]:
-    started = api.post("/api/training/sessions", json={"persona_id": persona, "advisor_id": advisor_id, "seed": seed})
+    """Log in as the advisor and practise: the session is filed under the account's advisor id."""
+    login_advisor(api, advisor_id)
+    started = api.post("/api/training/sessions", json={"persona_id": persona, "seed": seed})
     assert started.status_code == 201, started.text
     session_id = started.json()["session_id"]
     replies = []
@@ -54,6 +58,7 @@ def _play(
 
 
 def test_session_end_to_end(api: TestClient) -> None:
+    login_advisor(api, "a1024")
     cards = api.get("/api/training/personas").json()
     assert len(cards) >= 7 and cards[-1]["id"] == "neutral"
     assert all("risk_level" not in c and "hidden_needs" not in c for c in cards)
@@ -102,6 +107,7 @@ def test_team_view_averages_and_violations(api: TestClient) -> None:
     api.post(f"/api/training/sessions/{bad['id']}/end")
     _play(api, "a3", ["你好。"])  # still active: not in the team view
 
+    login(api, OPS)
     team = api.get("/api/training/team").json()
     assert team["sessions"] == 2
     assert [a["advisor_id"] for a in team["advisors"]] == ["a1", "a2"]
@@ -117,6 +123,7 @@ def test_team_view_averages_and_violations(api: TestClient) -> None:
 
 
 def test_errors(api: TestClient) -> None:
+    login_advisor(api, "a1")
     unknown = api.post("/api/training/sessions", json={"persona_id": "nobody", "advisor_id": "a1"})
     assert unknown.status_code == 404 and "retiree_guaranteed" in unknown.text
     assert api.post("/api/training/sessions", json={"persona_id": "neutral", "advisor_id": "bad id"}).status_code == 422
@@ -144,6 +151,7 @@ def test_turn_limit(rp_settings: Settings) -> None:
 
 
 def test_score_endpoint_matches_the_cli_contract(api: TestClient) -> None:
+    login_advisor(api, "a1")
     body = {"turns": [{"role": "advisor", "text": "这款理财保本。"}]}
     report = api.post("/api/training/score", json=body).json()
     assert report["passed"] is False and report["criteria"]["compliance"]["passed"] is False
@@ -151,6 +159,10 @@ def test_score_endpoint_matches_the_cli_contract(api: TestClient) -> None:
 
 
 def test_pages_and_assets(api: TestClient) -> None:
+    for path in ("/training", "/training/team", "/training/sessions/" + "a" * 32):
+        anonymous = api.get(path, follow_redirects=False)
+        assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/console/login?next=")
+    login_advisor(api, "a1")
     for path in ("/training", "/training/team", "/training/sessions/" + "a" * 32):
         page = api.get(path)
         assert page.status_code == 200 and "AI 陪练" in page.text
@@ -191,3 +203,62 @@ def test_included_in_the_real_app(rp_settings: Settings, fake_answerer: FakeAnsw
         assert api.post(f"/api/training/sessions/{played['id']}/end").status_code == 200
         missing = api.get("/api/training/sessions/" + "0" * 32)
         assert missing.status_code == 404 and missing.json()["error"] == "http_404"
+
+
+# -- who may see and write what ------------------------------------------------------------------
+
+
+def _api_routes() -> list[tuple[str, str]]:
+    return [
+        (method, route.path.replace("{session_id}", "a" * 32).replace("{advisor_id}", "a1"))
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.path.startswith("/api/training")
+        for method in sorted(route.methods)
+    ]
+
+
+def test_every_training_api_route_needs_a_login(api: TestClient) -> None:
+    routes = _api_routes()
+    assert len(routes) >= 10
+    for method, path in routes:
+        response = api.request(method, path, json={})
+        assert response.status_code == 401, (method, path, response.status_code)
+
+
+def test_an_advisor_reads_and_writes_only_their_own_sessions(api: TestClient) -> None:
+    theirs = _play(api, "a2", ["你好。"])
+    api.post(f"/api/training/sessions/{theirs['id']}/end")
+    mine = _play(api, "a1", ["你好。"])
+    url = f"/api/training/sessions/{theirs['id']}"
+    assert api.get(url).status_code == 403
+    assert api.get(url + "/report").status_code == 403
+    assert api.post(url + "/messages", json={"text": "我来替他说"}).status_code == 403
+    assert api.post(url + "/end").status_code == 403
+    assert api.get("/api/training/advisors/a2/sessions").status_code == 403
+    assert api.get("/api/training/team").status_code == 403  # the team's averages are for operations staff
+    forged = api.post("/api/training/sessions", json={"persona_id": "neutral", "advisor_id": "a2"})
+    assert forged.status_code == 403, "no session under another advisor's id"
+    assert [h["session_id"] for h in api.get("/api/training/advisors/a1/sessions").json()] == [mine["id"]]
+    assert api.get(f"/api/training/sessions/{mine['id']}").json()["advisor_id"] == "a1"
+
+
+def test_admins_read_everyone_and_write_nothing(api: TestClient) -> None:
+    played = _play(api, "a2", ["你好。"])
+    login(api, COACH)
+    url = f"/api/training/sessions/{played['id']}"
+    assert api.get(url).status_code == 200
+    assert api.get("/api/training/advisors/a2/sessions").status_code == 200
+    assert api.get("/api/training/team").status_code == 200
+    assert api.post(url + "/messages", json={"text": "你好"}).status_code == 403
+    assert api.post("/api/training/sessions", json={"persona_id": "neutral"}).status_code == 403
+    login(api, OPS)
+    assert api.get(url).status_code == 403 and api.get("/api/training/team").status_code == 200
+
+
+def test_a_cookie_session_must_send_its_csrf_token(api: TestClient) -> None:
+    login_advisor(api, "a1")
+    token = api.headers.pop("X-CSRF-Token")
+    body = {"persona_id": "neutral"}
+    assert api.post("/api/training/sessions", json=body).status_code == 403
+    assert api.post("/api/training/sessions", json=body, headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+    assert api.post("/api/training/sessions", json=body, headers={"X-CSRF-Token": token}).status_code == 201

@@ -1,4 +1,5 @@
-"""The /training page in a real headless browser (Debian's chromium driven by playwright-python)."""
+"""The /training page in a real headless browser (Debian's chromium driven by playwright-python), behind
+the console's login."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from bot.db import make_engine, session_factory
 from bot.settings import Settings
-from tests.roleplay.support import build_schema, training_app
+from tests.roleplay.support import OPS, build_schema, training_app
 from tests.support.browser import needs_chromium
 from tests.support.servers import serve
 
@@ -32,12 +33,27 @@ def base_url(rp_settings: Settings) -> Iterator[str]:
     engine.dispose()
 
 
+def _login(page, base_url: str, user: tuple[str, str], target: str = "/training") -> None:  # type: ignore[no-untyped-def]
+    """Open a training page logged out: the console's login form comes first, then the page."""
+    page.context.clear_cookies()
+    page.goto(base_url + target)
+    page.wait_for_selector("#login-form")
+    page.fill("#username", user[0])
+    page.fill("#password", user[1])
+    page.click("#login-btn")
+    page.wait_for_url(base_url + target)
+
+
+def _trainee(advisor_id: str) -> tuple[str, str]:
+    return f"trainee_{advisor_id}", "training pass phrase"
+
+
 def _practise(page, base_url: str, advisor: str, messages: list[str]) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base_url + "/training")
+    _login(page, base_url, _trainee(advisor))
     page.wait_for_selector("#persona option[value='retiree_guaranteed']", state="attached")
+    page.wait_for_function("id => document.querySelector('#advisor-id').textContent === id", arg=advisor)
     page.select_option("#persona", "retiree_guaranteed")
     assert "退休" in page.inner_text("#persona-card")
-    page.fill("#advisor-id", advisor)
     page.fill("#seed", "7")
     page.click("#start-btn")
     page.wait_for_selector(".msg.client")
@@ -55,7 +71,7 @@ def test_practise_score_and_team_view(browser, base_url: str) -> None:  # type: 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    _practise(page, base_url, "b-1", GOOD)
+    _practise(page, base_url, "a1", GOOD)
     assert page.get_attribute("#verdict", "data-passed") == "true"
     assert page.locator(".criterion").count() == 7
     assert page.get_attribute(".criterion[data-id='compliance']", "data-passed") == "true"
@@ -67,18 +83,18 @@ def test_practise_score_and_team_view(browser, base_url: str) -> None:  # type: 
     page.wait_for_selector("#verdict[data-passed='true']")
 
     bad = [GOOD[0], "阿姨放心，这款理财保本，收益稳稳的。", GOOD[-1]]
-    _practise(page, base_url, "b-2", bad)
+    _practise(page, base_url, "a2", bad)
     assert page.get_attribute("#verdict", "data-passed") == "false"
     compliance = page.locator(".criterion[data-id='compliance']")
     assert compliance.get_attribute("data-passed") == "false"
     assert "这款理财保本" in compliance.inner_text()
 
-    page.click("nav a[data-nav='team']")
+    _login(page, base_url, OPS, "/training/team")  # the team's averages are for operations staff
     page.wait_for_selector("#team-criteria tbody tr")
     assert page.locator("#team-criteria tbody tr").count() == 7
     assert "guarantee" in page.inner_text("#team-violations")
-    assert "b-1" in page.inner_text("#team-advisors") and "b-2" in page.inner_text("#team-advisors")
-    page.fill("#team-filter", "b-1")
+    assert "a1" in page.inner_text("#team-advisors") and "a2" in page.inner_text("#team-advisors")
+    page.fill("#team-filter", "a1")
     page.click("#team-btn")
     page.wait_for_function("() => !document.querySelector('#team-violations').innerText.includes('guarantee')")
     assert errors == []
@@ -87,11 +103,10 @@ def test_practise_score_and_team_view(browser, base_url: str) -> None:  # type: 
 def test_usable_on_a_phone(browser, base_url: str) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.goto(base_url + "/training")
+    _login(page, base_url, _trainee("a3"))
     page.wait_for_selector("#persona option", state="attached")
     overflow = "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
     assert not page.evaluate(overflow)
-    page.fill("#advisor-id", "m-1")
     page.tap("#start-btn")
     page.wait_for_selector(".msg.client")
     for selector in ("#message", "#send", "#end-btn"):
@@ -104,6 +119,6 @@ def test_usable_on_a_phone(browser, base_url: str) -> None:  # type: ignore[no-u
 
 def test_errors_are_shown_not_swallowed(browser, base_url: str) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page()
-    page.goto(base_url + "/training/sessions/" + "0" * 32)
+    _login(page, base_url, _trainee("a1"), "/training/sessions/" + "0" * 32)
     page.wait_for_selector("#error:not([hidden])")
     assert "unknown training session" in page.inner_text("#error")

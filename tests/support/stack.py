@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from bot.app import create_app
 from bot.runtime import rasa_process
+from bot.runtime.supervisor import RasaSupervisor
 from bot.settings import Settings, load_settings
 from tests.support.servers import free_port, serve
 from tests.support.tcp_proxy import TcpProxy
@@ -22,6 +23,8 @@ from tests.support.tcp_proxy import TcpProxy
 E2E_API_KEY = "e2e-leads-key"
 # The e2e stack speaks for a bank other than the demo's, so tests can see the name come from config.
 E2E_BANK = {"bank_name": "澄江银行", "bank_name_en": "Chengjiang Bank", "hotline": "400-888-6666"}
+E2E_RASA_TOKEN = "e2e-token"
+E2E_ACTION_SECRET = "e2e-action-secret"
 
 
 @dataclass
@@ -32,14 +35,21 @@ class Stack:
     rasa_token: str
     proxy: TcpProxy | None
     model: Path
+    supervisor: RasaSupervisor
 
 
 def stack_settings(data_dir: Path) -> Settings:
     return load_settings(
         data_dir=data_dir,
-        rasa={"port": free_port(), "auth_token": SecretStr("e2e-token")},
+        rasa={
+            "port": free_port(),
+            "auth_token": SecretStr(E2E_RASA_TOKEN),
+            "action_secret": SecretStr(E2E_ACTION_SECRET),
+        },
         app={"port": free_port(), **E2E_BANK},
         leads={"api_key": SecretStr(E2E_API_KEY)},
+        # every test and benchmark talks from 127.0.0.1: the rate limits have their own tests
+        rate_limits={"turns_per_sender": 10_000, "turns_per_address": 1_000_000},
     )
 
 
@@ -62,11 +72,15 @@ def running_stack(data_dir: Path, *, ingest: bool = True, proxied: bool = True) 
     with ExitStack() as stack:
         if proxy:
             stack.callback(proxy.stop)
-        app_url = stack.enter_context(serve(create_app(app_settings), port=settings.app.port))
-        server = rasa_process.start(
-            settings, model=model, action_url=f"{app_url}/webhook", log_file=data_dir / "rasa.log"
+        action_url = f"http://127.0.0.1:{settings.app.port}/webhook"
+        supervisor = RasaSupervisor.from_settings(
+            settings, model=model, action_url=action_url, log_file=data_dir / "rasa.log"
         )
-        stack.callback(server.stop)
-        rasa_process.wait_until_ready(server, timeout=settings.rasa.startup_timeout_s)
-        yield Stack(settings, app_url, settings.rasa.url, "e2e-token", proxy, model)
+        app_url = stack.enter_context(
+            serve(create_app(app_settings, rasa_supervisor=supervisor), port=settings.app.port)
+        )
+        supervisor.start()
+        stack.callback(supervisor.stop)
+        supervisor.wait_until_ready(timeout=settings.rasa.startup_timeout_s)
+        yield Stack(settings, app_url, settings.rasa.url, E2E_RASA_TOKEN, proxy, model, supervisor)
     shutil.rmtree(data_dir / "run", ignore_errors=True)

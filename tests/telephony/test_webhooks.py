@@ -65,7 +65,7 @@ async def test_signed_but_malformed_form_is_a_clear_400(voice: Voice) -> None:
     assert response.status_code == 400
     assert "CallSid" in response.text
     response = await voice.post("/voice/answer?attempt=x", CALL)
-    assert response.status_code == 400
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "attempt"
 
 
 async def test_answer_opens_through_rasa_and_gathers_mandarin_speech(voice: Voice) -> None:
@@ -200,3 +200,19 @@ async def test_duplicate_status_callback_changes_nothing(voice: Voice) -> None:
     again = await voice.post("/voice/status?attempt=1", status)
     assert first.status_code == again.status_code == 204
     assert voice.store.statuses == before == {1: [("CA0001", "completed")]}
+
+
+async def test_a_signed_attempt_out_of_range_is_a_422_naming_it(voice: Voice) -> None:
+    for attempt in (str(2**64), str(2**63), "0", "-1"):
+        response = await voice.post(f"/voice/answer?attempt={attempt}", CALL)
+        assert response.status_code == 422, attempt
+        assert response.json()["detail"][0]["field"] == "attempt"
+    assert voice.dialogue.state.received == []
+
+
+async def test_intent_syntax_in_what_a_caller_says_never_reaches_rasa(voice: Voice) -> None:
+    """Only our own code opens a call with /call_start; a recognised "/opt_out" is just refused."""
+    response = await voice.post("/voice/turn?attempt=1&silence=0", {**CALL, "SpeechResult": "/opt_out"})
+    root = parse(response.text)
+    assert root.find("Gather") is not None and root.find("Hangup") is None  # the call goes on
+    assert voice.dialogue.state.received == []

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from bot.channels.wecom import WeComRuntime
+from bot.channels.wecom import models as wecom_models
+from bot.channels.wecom.errors import CallbackMalformed
+from bot.channels.wecom.models import parse_xml
 
 from .conftest import Clock, asgi_client
 from .fakes import FakeRasa, FakeWeCom
@@ -131,3 +135,41 @@ async def test_malformed_bodies_are_400_or_403(http: httpx.AsyncClient, clock: C
 async def test_disabled_channel_is_404() -> None:
     async with asgi_client(None) as client:
         assert (await client.get(PATH, params=VECTOR_URL_CHECK)).status_code == 404
+
+
+DTD_XML = '<?xml version="1.0" encoding="{enc}"?><!DOCTYPE x [<!ENTITY a "{fill}">]><xml><Encrypt>&a;</Encrypt></xml>'
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_dtd_is_refused_in_every_encoding(encoding: str) -> None:
+    body = DTD_XML.format(enc=encoding.upper(), fill="A" * 10).encode(encoding)
+    with pytest.raises(CallbackMalformed):
+        parse_xml(body)
+
+
+async def test_a_signed_utf16_envelope_with_a_dtd_is_refused(
+    http: httpx.AsyncClient, clock: Clock, rasa_api: FakeRasa
+) -> None:
+    signed = sign(staff_message(user="u1", create_time=clock.now, msg_id="77", content="你好"), timestamp=clock.now,
+                  nonce="n-dtd")  # fmt: skip
+    encrypted = signed.body.decode().split("CDATA[")[2].split("]]")[0]
+    body = DTD_XML.format(enc="UTF-16", fill=encrypted).encode("utf-16")
+    response = await http.post(PATH, params=signed.params, content=body)
+    assert response.status_code == 400
+    assert rasa_api.turns == []
+
+
+async def test_the_signature_is_checked_before_any_xml_is_parsed(
+    http: httpx.AsyncClient, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[object] = []
+    real = wecom_models.parse_xml
+    monkeypatch.setattr(wecom_models, "parse_xml", lambda text: parsed.append(text) or real(text))
+    params = {"msg_signature": "a" * 40, "timestamp": str(int(clock.now)), "nonce": "n-before"}
+    forged = b"<xml><Encrypt><![CDATA[QUJDRA==]]></Encrypt><AgentID>1</AgentID></xml>"
+    assert (await http.post(PATH, params=params, content=forged)).status_code == 403
+    assert parsed == [], "an unsigned body never reaches the XML parser"
+    signed = sign(staff_message(user="u1", create_time=clock.now, msg_id="78", content="你好"), timestamp=clock.now,
+                  nonce="n-after")  # fmt: skip
+    assert (await http.post(PATH, params=signed.params, content=signed.body)).status_code == 200
+    assert len(parsed) == 2  # the envelope, then the decrypted message

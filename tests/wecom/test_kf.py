@@ -224,3 +224,17 @@ async def test_an_unreadable_message_is_audited_and_does_not_block_the_rest(
     assert [t["message"] for t in rasa_api.turns] == ["你好"]
     assert runtime.store is not None
     assert len(await runtime.store.audit_entries("kf_unreadable_message")) == 1
+
+
+async def test_intent_syntax_from_a_customer_gets_a_hint_and_never_reaches_rasa(
+    http: httpx.AsyncClient, runtime: WeComRuntime, clock: Clock, wecom_api: FakeWeCom, rasa_api: FakeRasa
+) -> None:
+    wecom_api.kf_messages = [
+        customer_text("m1", "wm1", "/opt_out", send_time=clock.now),
+        customer_text("m2", "wm1", "／request_human_advisor", send_time=clock.now),
+    ]
+    await notify(http, runtime, clock)
+    assert rasa_api.turns == []
+    texts = wecom_api.sent_texts()
+    assert len(texts) == 2 and all(t.startswith("请直接用文字") for t in texts)
+    assert wecom_api.calls_to(TRANS) == []  # and no hand-off either

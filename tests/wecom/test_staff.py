@@ -89,3 +89,10 @@ async def test_dialogue_down_gives_the_busy_text(http: httpx.AsyncClient, clock:
     rasa_api.down = True
     reply = open_passive_reply((await ask(http, clock, "产品查询")).text)
     assert reply["Content"].startswith("系统繁忙")
+
+
+async def test_intent_syntax_from_an_advisor_never_reaches_rasa(
+    http: httpx.AsyncClient, clock: Clock, rasa_api: FakeRasa
+) -> None:
+    reply = open_passive_reply((await ask(http, clock, " /request_human_advisor")).text)
+    assert reply["Content"].startswith("请直接用文字") and rasa_api.turns == []

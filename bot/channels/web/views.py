@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,10 +24,12 @@ from bot.channels.web.models import (
     chat_message,
 )
 from bot.deps import GatewayDep, SettingsDep
+from bot.dialogue.inbound import gateway_texts
 from bot.dialogue.render import Identity
-from bot.errors import DialogueUnavailable
+from bot.errors import DialogueUnavailable, RateLimited
 from bot.knowledge.guard import product_ref
 from bot.language import Language
+from bot.limits import SlidingWindow
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["web"])
@@ -50,13 +53,20 @@ async def index() -> FileResponse:
 async def chat(
     body: ChatRequest, request: Request, gateway: GatewayDep, settings: SettingsDep
 ) -> ChatResponse | JSONResponse:
-    """Forward one message to the advisor and return its replies."""
+    """Forward one message to the advisor and return its replies (429 past the sender's or address's rate)."""
     try:
+        _count_address(request)
         reply = await gateway.handle(
             channel="web",
             sender_id=body.sender_id,
             text=body.message,
             request_id=request.state.request_id,
+        )
+    except RateLimited as exc:
+        return JSONResponse(
+            status_code=429,
+            content={"error": "rate_limited", "message": exc.message},
+            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))},
         )
     except DialogueUnavailable as exc:
         logger.warning("dialogue unavailable: %s", exc)
@@ -106,12 +116,29 @@ async def chat_history(
     )
 
 
+def _count_address(request: Request) -> None:
+    """One turn from this client address (the web's second limit: sender ids are the client's to choose)."""
+    limit: SlidingWindow | None = getattr(request.app.state, "address_limit", None)
+    address = request.client.host if request.client else "unknown"
+    if limit is not None and (wait := limit.hit(address)) is not None:
+        raise RateLimited(gateway_texts().rate_limited, retry_after_s=wait)
+
+
 @router.get("/healthz")
 async def healthz(request: Request, settings: SettingsDep) -> dict[str, Any]:
-    """Whether Rasa is reachable and which model it has loaded."""
-    try:
-        status = await request.app.state.rasa_client.status()
-        rasa: dict[str, Any] = {"reachable": True, "model": Path(str(status.get("model_file", ""))).name}
-    except DialogueUnavailable as exc:
-        rasa = {"reachable": False, "model": None, "error": str(exc)}
+    """Whether Rasa is reachable and which model it has loaded; while this process restarts a Rasa that
+    exited, `rasa.state` says "restarting" (the supervisor's state: starting, up, restarting, stopped)."""
+    supervisor = getattr(request.app.state, "rasa_supervisor", None)
+    state = supervisor.state if supervisor is not None else None
+    rasa: dict[str, Any]
+    if state not in (None, "up"):
+        rasa = {"reachable": False, "model": None, "state": state}
+    else:
+        try:
+            status = await request.app.state.rasa_client.status()
+            rasa = {"reachable": True, "model": Path(str(status.get("model_file", ""))).name}
+        except DialogueUnavailable as exc:
+            rasa = {"reachable": False, "model": None, "error": str(exc)}
+        if state is not None:
+            rasa["state"] = state
     return {"status": "ok" if rasa["reachable"] else "degraded", "rasa": rasa}

@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Callable
 
 from bot.channels.wecom.crypto import WeComCrypto
-from bot.channels.wecom.errors import StaleCallback
+from bot.channels.wecom.errors import CallbackMalformed, StaleCallback
 from bot.channels.wecom.models import (
     CallbackMessage,
+    envelope_ciphertext,
     parse_envelope,
     parse_message,
     reply_envelope_xml,
@@ -63,11 +64,17 @@ class CallbackGuard:
         return self._crypto.decrypt(echostr)
 
     async def open(self, *, msg_signature: str, timestamp: str, nonce: str, body: bytes) -> CallbackMessage | None:
-        """The decrypted message, or None if it is a replay or a retry of one already accepted."""
-        envelope = parse_envelope(body)
-        self._crypto.verify(msg_signature, timestamp, nonce, envelope.encrypt)
+        """The decrypted message, or None if it is a replay or a retry of one already accepted.
+
+        The signature is checked on the ciphertext found by a byte pattern, before any XML is parsed;
+        only a signed body reaches the (DTD-refusing) parser.
+        """
+        encrypted = envelope_ciphertext(body)
+        self._crypto.verify(msg_signature, timestamp, nonce, encrypted)
         self._check_timestamp(timestamp)
-        message = parse_message(self._crypto.decrypt(envelope.encrypt))
+        if parse_envelope(body).encrypt != encrypted:
+            raise CallbackMalformed("the envelope's <Encrypt> is not the signed ciphertext")
+        message = parse_message(self._crypto.decrypt(encrypted))
         now = self._clock()
         seen = hashlib.sha256(f"{timestamp}:{nonce}".encode()).hexdigest()
         if not await self._store.claim_nonce(seen, now=now, window_s=self._window):

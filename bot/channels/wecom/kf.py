@@ -24,7 +24,7 @@ from bot.channels.wecom.models import ORIGIN_CUSTOMER, ORIGIN_EVENT, KfEvent, Kf
 from bot.channels.wecom.store import InboxRow, PageMessage, WeComStore
 from bot.channels.wecom.texts import WeComTexts
 from bot.dialogue.service import DialogueGateway
-from bot.errors import ChannelError, DialogueUnavailable
+from bot.errors import ChannelError, DialogueUnavailable, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,9 @@ class KfService:
                 metadata={"open_kfid": open_kfid, "wecom_msgid": msgid},
                 request_id=msgid,
             )
+        except RateLimited as exc:
+            await self.sender.send_text(open_kfid, user, exc.message)
+            return
         except DialogueUnavailable as exc:
             logger.warning("dialogue unavailable for kf customer: %s", exc)
             await self.sender.send_text(open_kfid, user, self._texts.busy_text(self._hotline))

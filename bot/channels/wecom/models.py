@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+import re
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
+import defusedxml.ElementTree as DefusedET
+from defusedxml import DefusedXmlException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.channels.wecom.errors import CallbackMalformed
@@ -15,16 +18,30 @@ ORIGIN_EVENT = 4
 ORIGIN_SERVICER = 5
 
 
+# The envelope's ciphertext, found without an XML parser so the signature is checked before any parsing:
+# base64 in <Encrypt>, optionally as CDATA. WeCom sends UTF-8; any other encoding simply does not match.
+_ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=]+)\]\]>|([A-Za-z0-9+/=]+))\s*</Encrypt>")
+
+
 def parse_xml(text: str | bytes) -> dict[str, str]:
-    """Flat `<xml><Tag>value</Tag>…</xml>` as a dict; refuses DTDs so entity bombs never expand."""
-    upper = (text if isinstance(text, str) else text.decode("utf-8", "replace")).upper()
-    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
-        raise CallbackMalformed("XML with a DTD is refused")
+    """Flat `<xml><Tag>value</Tag>…</xml>` as a dict; any DTD or entity declaration is refused, in every
+    encoding the parser reads (UTF-16 and UTF-32 included), so entity bombs never expand."""
     try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
+        root = DefusedET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise CallbackMalformed(f"XML with a DTD or entities is refused ({type(exc).__name__})") from exc
+    except (ParseError, ValueError) as exc:  # ValueError: e.g. a multi-byte encoding without a BOM
         raise CallbackMalformed(f"unreadable XML: {exc}") from exc
     return {child.tag: (child.text or "").strip() for child in root}
+
+
+def envelope_ciphertext(body: bytes) -> str:
+    """The one <Encrypt> value of a POST body, read without parsing XML (for the signature check)."""
+    found = _ENCRYPT.findall(body)
+    if len(found) != 1:
+        raise CallbackMalformed("the body must hold exactly one base64 <Encrypt> element")
+    cdata, bare = found[0]
+    return (cdata or bare).decode("ascii")
 
 
 class CallbackEnvelope(BaseModel):

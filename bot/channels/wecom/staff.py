@@ -16,7 +16,7 @@ from bot.channels.wecom.errors import DeliveryUnknown
 from bot.channels.wecom.store import WeComStore
 from bot.channels.wecom.texts import WeComTexts, split_text
 from bot.dialogue.service import DialogueGateway
-from bot.errors import ChannelError, DialogueUnavailable
+from bot.errors import ChannelError, DialogueUnavailable, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,8 @@ class StaffService:
             return split_text(await self._leads.leads_for(userid))
         try:
             reply = await self._gateway.handle(channel=CHANNEL, sender_id=userid, text=text, request_id=msg_id)
+        except RateLimited as exc:
+            return [exc.message]
         except DialogueUnavailable as exc:
             logger.warning("dialogue unavailable for staff: %s", exc)
             return [self._texts.busy_text(self._hotline)]

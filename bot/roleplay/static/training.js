@@ -6,6 +6,7 @@
   const views = ["start", "chat", "report", "team"];
   let personas = [];
   let sessionId = null;
+  let csrfToken = null; // the console session's form token, sent with every POST
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -29,11 +30,13 @@
   }
 
   async function api(method, url, body) {
-    const response = await fetch(url, {
-      method,
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
+    const headers = body ? { "Content-Type": "application/json" } : {};
+    if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+    const response = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    if (response.status === 401) { // the console login guards training too
+      location.href = "/console/login?next=" + encodeURIComponent(location.pathname);
+      return new Promise(() => {});
+    }
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const detail = Array.isArray(data.detail) ? data.detail.map((d) => d.problem || d.msg).join("; ") : data.detail;
@@ -80,13 +83,11 @@
   async function start(event) {
     event.preventDefault();
     showError("");
-    const advisorId = $("advisor-id").value.trim();
     const seed = $("seed").value.trim();
-    localStorage.setItem("training.advisor_id", advisorId);
     $("start-btn").disabled = true;
     try {
       const view = await api("POST", "/api/training/sessions", {
-        persona_id: $("persona").value, advisor_id: advisorId, seed: seed === "" ? null : Number(seed),
+        persona_id: $("persona").value, seed: seed === "" ? null : Number(seed),
       });
       history.pushState({}, "", "/training/sessions/" + view.session_id);
       openChat(view);
@@ -183,6 +184,12 @@
     }
   }
 
+  async function whoAmI() {
+    const me = await api("GET", "/api/training/me");
+    csrfToken = me.csrf_token;
+    $("advisor-id").textContent = me.advisor_id || "—";
+  }
+
   async function route() {
     showError("");
     const path = location.pathname.replace(/\/+$/, "");
@@ -196,7 +203,6 @@
     }
   }
 
-  $("advisor-id").value = localStorage.getItem("training.advisor_id") || "";
   $("persona").addEventListener("change", renderCard);
   $("start-form").addEventListener("submit", start);
   $("composer").addEventListener("submit", send);
@@ -211,5 +217,5 @@
     route();
   }));
   window.addEventListener("popstate", route);
-  route();
+  whoAmI().then(route, (error) => showError(error.message));
 })();
