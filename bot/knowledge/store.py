@@ -181,7 +181,9 @@ class ChromaStore:
     def _open(self, name: str) -> Any:
         with self._translate(f"open collection {name}"):
             return self._client.get_or_create_collection(
-                name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+                name,
+                configuration={"hnsw": {"space": "cosine", "num_threads": 1, "ef_search": 200}},
+                embedding_function=None,
             )
 
     @contextmanager

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.knowledge import calibration
+from bot.knowledge import calibration, probes
 from bot.knowledge.gate import FEATURES, SIGNS, GateModel
 from bot.knowledge.service import KnowledgeService
 from tests.knowledge.conftest import ServiceFactory
@@ -83,8 +83,8 @@ def test_an_empty_index_has_no_gate_and_declines(make_service: ServiceFactory, t
 
 def test_probes_come_from_the_content(service: KnowledgeService) -> None:
     snapshot = service._current()
-    probes = calibration.content_probes(snapshot, calibration.noise_words(snapshot))
-    texts = {p.text for p in probes}
+    made = probes.content_probes(snapshot, probes.noise_words(snapshot))
+    texts = {p.text for p in made}
     assert "业绩比较基准是预期收益吗？" in texts  # a title, as is
     assert any("稳享" in t and t != "稳享" for t in texts)  # a product question with a short name
-    assert all(p.expected for p in probes)
+    assert all(p.expected for p in made)
