@@ -356,14 +356,17 @@ class HybridSearcher:
 def prefer_language(
     snapshot: Snapshot, candidates: list[Candidate], language: Language | None, threshold: float
 ) -> list[Candidate]:
-    """A same-language source the gate finds nearly as likely as an other-language best goes first: a
-    Chinese question is answered from Chinese content when there is some (often the translation)."""
-    if not candidates or language is None or snapshot.chunks[candidates[0].chunk].language == language:
+    """A same-language source the gate finds nearly as likely as an other-language best, and that covers
+    nearly as much of the question, goes first: a Chinese question is answered from Chinese content when
+    there is some (often the translation). A product is structured data, spoken in either language."""
+    first = snapshot.chunks[candidates[0].chunk] if candidates else None
+    if first is None or language is None or first.language == language or first.kind == "product":
         return candidates
-    top = candidates[0].probability or 0.0
+    top, covered = candidates[0].probability or 0.0, candidates[0].features["coverage"]
     for i, candidate in enumerate(candidates[1:], start=1):
         p = candidate.probability or 0.0
         same = snapshot.chunks[candidate.chunk].language == language
-        if same and candidate.about_named == candidates[0].about_named and p >= max(threshold, NEAR_BEST * top):
+        near = p >= max(threshold, NEAR_BEST * top) and candidate.features["coverage"] >= NEAR_BEST * covered
+        if same and near and candidate.about_named == candidates[0].about_named:
             return [candidate, *candidates[:i], *candidates[i + 1 :]]
     return candidates
