@@ -1,9 +1,8 @@
 """Calibrating the answer gate on the corpus it serves, at ingestion, in seconds.
 
-Positives are questions the content itself implies: every document title, every product's names and
-aliases, the questions its own fields answer (data/probes.yml), and paraphrase-like variants of
-them (a word dropped, a synonym swapped, a filler added). Negatives are the shipped out-of-domain
-questions (data/out_of_domain.yml), less the ones this content plainly answers. Each question is
+Positives are questions the content itself implies, asked the way clients ask them; negatives are the
+shipped out-of-domain questions (data/out_of_domain.yml), less the ones this content plainly answers,
+and near-domain questions made from the content (both made in probes.py). Each question is
 searched exactly as at answer time; every (question, candidate source) pair becomes a row of the
 gate's features, labelled by whether the candidate is a right source. A logistic regression learns
 the combination; its threshold is set, on out-of-fold predictions, to decline `target_decline` of
@@ -173,7 +172,8 @@ def _train(snapshot: Snapshot, searcher: HybridSearcher, *, day: date, target_de
     out_of_fold = _cross_validate(rows, labels, families, use)
     mean, scale = _standardiser(rows[use])
     weights, bias = _fit(rows[use], labels[use], mean, scale)
-    # The threshold answers to the shipped out-of-domain questions; the near-domain ones only teach.
+    # The threshold answers to the shipped out-of-domain questions; the near-domain ones only teach (their
+    # signals make them easy, so counting them would lower the threshold for everything else).
     shipped = use & np.asarray([probe.family < elsewhere_from for probe, _ in kept])
     threshold, report = _threshold(out_of_fold[shipped], labels[shipped].astype(bool), right[shipped], target_decline)
     report.content_questions = int(labels.sum())

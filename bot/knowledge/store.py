@@ -179,6 +179,9 @@ class ChromaStore:
             self._state = self._open(f"{self._name}-state")
 
     def _open(self, name: str) -> Any:
+        # One HNSW build thread and a wider search: the same content gives the same nearest chunks every
+        # time (multi-threaded builds differ run to run, and so would the calibrated gate). Applies to new
+        # collections; an existing one keeps the configuration it was created with.
         with self._translate(f"open collection {name}"):
             return self._client.get_or_create_collection(
                 name,

@@ -1,5 +1,5 @@
-"""Retrieval benchmark: the demo (dev), the held-out second bank and the FAQ paraphrase set side by side,
-and retrieval latency at 10,000 chunks.
+"""Retrieval benchmark: the two dev banks (the demo and bank3), the held-out second bank and the FAQ
+paraphrase set side by side, and retrieval latency at 10,000 chunks.
 
     python tests/bench/bench_retrieval.py [--json] [--skip-scale] [--dev-only] [--misses SET]
 
