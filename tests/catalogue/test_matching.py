@@ -61,3 +61,24 @@ def test_wealth_follows_the_type_unless_given() -> None:
     assert JIXIANG.is_wealth and not BOND.is_wealth
     assert CatalogueProduct(code="X", name="某存单", risk_level="R1", is_wealth=False).is_wealth is False
     assert is_wealth_type(None) and not is_wealth_type("deposit")
+
+
+@pytest.mark.parametrize(
+    ("text", "codes", "corrected"),
+    [
+        ("季想90天多少钱起购", ["WM002"], "季享90天多少钱起购"),  # a pinyin-IME homophone
+        ("季90天多少钱起购", ["WM002"], "季享90天多少钱起购"),  # a character missed
+        ("吉祥如意", [], "吉祥如意"),  # sounds like 季享, shares no character: an ordinary word
+        ("季享90天的费用", ["WM002"], "季享90天的费用"),  # exact names stay as typed
+    ],
+)
+def test_fuzzy_names_are_what_clients_type(text: str, codes: list[str], corrected: str) -> None:
+    assert [p.code for p in CATALOGUE.named(text, fuzzy=True)] == codes
+    assert CATALOGUE.corrected(text) == corrected
+    assert CATALOGUE.named("季想90天多少钱起购") == []  # exact matching (guard, dialogue) is unchanged
+
+
+def test_a_term_the_catalogue_lacks_is_another_product() -> None:
+    assert CATALOGUE.unknown_variants("季享180天什么时候开卖") == ["季享180天"]
+    assert CATALOGUE.unknown_variants("季享90天什么时候开卖") == []
+    assert CATALOGUE.unknown_variants("季享三个月能取吗") == []  # a term unit the family does not use
