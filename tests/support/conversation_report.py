@@ -8,7 +8,6 @@ instrument's, not the dialogue's); failed checks are listed for dev alone, to de
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -28,60 +27,61 @@ def _rate(held: int, total: int) -> dict[str, Any]:
     return {"held": held, "total": total, "rate": round(held / total, 3) if total else None}
 
 
-def summarise(run: SplitRun) -> dict[str, Any]:
-    """One split's figures (JSON-ready)."""
-    every: list[tuple[str, bool]] = []  # (check kind, held)
-    by_conversation: dict[str, list[bool]] = defaultdict(list)
-    fully_held = 0
-    junk_turns = junk_effects = quiet_turns = hangups = turns = 0
-    failures: list[dict[str, Any]] = []
+def _by(pairs: list[tuple[str, bool]], keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Checks held per key, for the keys that have checks."""
+    return {
+        k: _rate(sum(h for key, h in pairs if key == k), n) for k in keys if (n := sum(key == k for key, _ in pairs))
+    }
+
+
+def hard_counts(run: SplitRun) -> dict[str, int]:
+    """The issue's bars: leads or opt-outs created from junk or injected text (on turns whose checks say
+    `lead: none` / `opt_out: false`), and hang-ups on turns whose checks say `hangup: false`."""
+    counts = dict.fromkeys(
+        ("junk_or_injected_turns", "leads_or_opt_outs_from_junk_or_injected_text", "turns_expecting_no_hangup",
+         "hangups_on_interested_callers"), 0,
+    )  # fmt: skip
     for result in run.results:
-        conversation = result.conversation
-        held_all = True
-        for number, (turn, spec) in enumerate(zip(result.turns, conversation.turns, strict=True), 1):
-            turns += 1
-            for check in turn.checks:
-                every.append((check.kind, check.held))
-                by_conversation[conversation.kind].append(check.held)
-                held_all &= check.held
-                if not check.held:
-                    failures.append(
-                        {"id": conversation.id, "turn": number, "user": turn.user, "check": check.kind,
-                         "expected": check.expected, "seen": check.seen}
-                    )  # fmt: skip
+        for turn, spec in zip(result.turns, result.conversation.turns, strict=True):
             expect, seen = spec.expect, turn.seen
             if is_injected(turn.user):
-                junk_turns += 1
+                counts["junk_or_injected_turns"] += 1
                 if seen is not None:
-                    junk_effects += int(expect.lead == "none" and bool(seen.new_leads))
-                    junk_effects += int(expect.opt_out is False and seen.new_opt_outs > 0)
+                    created = (expect.lead == "none" and bool(seen.new_leads)) + (
+                        expect.opt_out is False and seen.new_opt_outs > 0
+                    )
+                    counts["leads_or_opt_outs_from_junk_or_injected_text"] += created
             if expect.hangup is False:
-                quiet_turns += 1
-                hangups += int(seen is not None and seen.hung_up)
-        fully_held += int(held_all and result.error is None)
+                counts["turns_expecting_no_hangup"] += 1
+                counts["hangups_on_interested_callers"] += int(seen is not None and seen.hung_up)
+    return counts
+
+
+def summarise(run: SplitRun) -> dict[str, Any]:
+    """One split's figures (JSON-ready)."""
+    checks = [(r, number, t, c) for r in run.results for number, t in enumerate(r.turns, 1) for c in t.checks]
+    by_kind = [(c.kind, c.held) for _, _, _, c in checks]
+    by_conversation = [(r.conversation.kind, c.held) for r, _, _, c in checks]
+    fully_held = sum(r.error is None and all(c.held for t in r.turns for c in t.checks) for r in run.results)
     summary: dict[str, Any] = {
         "split": run.split,
         "conversations": len(run.results),
-        "turns": turns,
+        "turns": sum(len(r.turns) for r in run.results),
         "seconds": run.seconds,
-        "checks": _rate(sum(h for _, h in every), len(every)),
-        "by_check": {
-            kind: _rate(sum(h for k, h in every if k == kind), sum(1 for k, _ in every if k == kind))
-            for kind in CHECK_KINDS
-            if any(k == kind for k, _ in every)
-        },
-        "by_conversation_kind": {kind: _rate(sum(v), len(v)) for kind, v in sorted(by_conversation.items())},
+        "checks": _rate(sum(h for _, h in by_kind), len(by_kind)),
+        "by_check": _by(by_kind, CHECK_KINDS),
+        "by_conversation_kind": _by(by_conversation, sorted({k for k, _ in by_conversation})),
         "conversations_fully_held": _rate(fully_held, len(run.results)),
-        "hard": {
-            "junk_or_injected_turns": junk_turns,
-            "leads_or_opt_outs_from_junk_or_injected_text": junk_effects,
-            "turns_expecting_no_hangup": quiet_turns,
-            "hangups_on_interested_callers": hangups,
-        },
+        "hard": hard_counts(run),
         "runner_errors": [{"id": r.conversation.id, "error": r.error} for r in run.results if r.error],
     }
-    if run.split == "dev":
-        summary["failures"] = failures
+    if run.split == "dev":  # held-out failures are never listed
+        summary["failures"] = [
+            {"id": r.conversation.id, "turn": number, "user": t.user, "check": c.kind, "expected": c.expected,
+             "seen": c.seen}
+            for r, number, t, c in checks
+            if not c.held
+        ]  # fmt: skip
         summary["transcripts"] = [_transcript(result) for result in run.results]
     return summary
 

@@ -1,6 +1,6 @@
 """The multi-turn conversation set (tests/data/heldout/conversations.yml): its schema, and running it.
 
-The format and the meaning of every check are in the brief "Conversation test format". Each conversation
+What each check means, and how it is read, is in the README ("Measuring the dialogue"). Each conversation
 runs end to end against the real stack (tests/support/conversation_stack.py): web turns through
 POST /api/chat with a fresh sender id, voice turns through the signed Twilio webhooks of a call (the call
 opener first, then each client turn as a SpeechResult). Every check is scored separately
@@ -122,7 +122,6 @@ class ConversationResult:
     conversation: Conversation
     turns: list[TurnResult] = field(default_factory=list)
     error: str | None = None  # the runner could not complete it (HTTP error, invalid TwiML, a crash)
-    seconds: float = 0.0
 
 
 @dataclass
@@ -162,7 +161,6 @@ async def run_conversation(
     """Run one conversation; a failure of the runner is recorded as its error (and its unscored turns
     count as not held), so the rest of the set still runs and the report shows it."""
     result = ConversationResult(conversation)
-    started = time.perf_counter()
     try:
         if conversation.channel == "web":
             await _web(app, http, conversation, result)
@@ -172,7 +170,6 @@ async def run_conversation(
         result.error = f"turn {len(result.turns) + 1}: {type(exc).__name__}: {exc}"
     for turn in conversation.turns[len(result.turns) :]:
         result.turns.append(TurnResult(turn.user, not_reached(turn.expect.items(), "runner error")))
-    result.seconds = round(time.perf_counter() - started, 2)
     return result
 
 
