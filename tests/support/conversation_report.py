@@ -67,6 +67,8 @@ def summarise(run: SplitRun) -> dict[str, Any]:
         "split": run.split,
         "conversations": len(run.results),
         "turns": sum(len(r.turns) for r in run.results),
+        # turns the client never got to say: the call had ended (or the runner failed, see runner_errors)
+        "turns_not_said": sum(t.seen is None for r in run.results for t in r.turns),
         "seconds": run.seconds,
         "checks": _rate(sum(h for _, h in by_kind), len(by_kind)),
         "by_check": _by(by_kind, CHECK_KINDS),
@@ -136,6 +138,7 @@ def table(figures: dict[str, Any], *, dev_failures: bool = False) -> str:
     )
     hangups = [f"{h['hangups_on_interested_callers']} (of {h['turns_expecting_no_hangup']} turns)" for h in hard]
     rows.append(("  hang-ups on interested callers", hangups))
+    rows.append(("turns not said (call over)", [str(splits[n]["turns_not_said"]) for n in names]))
     rows.append(("runner errors", [str(len(splits[n]["runner_errors"])) for n in names]))
     rows.append(("conversations / turns", [f"{splits[n]['conversations']} / {splits[n]['turns']}" for n in names]))
     rows.append(("runtime", [f"{splits[n]['seconds']:.0f} s" for n in names]))
