@@ -111,11 +111,13 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
         return True
     if context.post.search(text[end : sentence.end][: context.post_chars]):
         return True
-    reported = context.reported.search(text[max(sentence.start, start - _LOOKBACK) : start])
+    lead_start = max(sentence.start, start - _LOOKBACK)
+    # The attribution may end inside the match ("Ads promising guaranteed returns"): it only has to begin before it.
+    reported = next((m for m in context.reported.finditer(text, lead_start, end) if m.start() < start), None)
     if reported:
         # Someone else's words are ours only when nobody warns against them: "别信那些说…的人" before,
         # "…那是违规的" after (in this sentence or the next).
-        lead = text[max(sentence.start, start - _LOOKBACK) : start][: reported.start()]
+        lead = text[lead_start : reported.start()]
         following = scene.sentences[index + 1].end if index + 1 < len(scene.sentences) else len(text)
         return context.warning.search(lead) is not None or context.refutation.search(text[end:following]) is not None
     if not nested:
@@ -208,7 +210,7 @@ def frame_claims(scene: Scene, context: Context, frame: Frame) -> list[tuple[int
         if any(p.start <= start < p.end for p in scene.products):
             continue  # a word inside a product's name (臻选) is not the advisor's verb
         spans = {scope: _scope(scene, scope, start, end) for scope in _scopes(frame)}
-        if any(p.regex.search(text, *spans[p.scope or frame.scope]) for p in frame.unless):
+        if any(_cancels(scene, context, p.regex, *spans[p.scope or frame.scope], start) for p in frame.unless):
             continue
         if not all(p.regex.search(text, *spans[p.scope or frame.scope]) for p in frame.near):
             continue
@@ -217,6 +219,15 @@ def frame_claims(scene: Scene, context: Context, frame: Frame) -> list[tuple[int
         if all(_asserted_in(scene, context, p.regex, *spans[p.scope or frame.scope]) for p in frame.with_):
             found.append((start, end))
     return found
+
+
+def _cancels(scene: Scene, context: Context, pattern: re.Pattern[str], begin: int, stop: int, claim: int) -> bool:
+    """An ``unless`` part cancels the claim, unless a contrast stands between them ("过往业绩不代表未来，
+    但这只肯定还会涨": the caveat said first is taken back by the 但 that leads to the claim)."""
+    return any(
+        m.end() > claim or not context.contrast.search(scene.text, m.end(), claim)
+        for m in pattern.finditer(scene.text, begin, stop)
+    )
 
 
 def _names_wealth(scene: Scene, context: Context, position: int) -> bool:

@@ -128,6 +128,7 @@ class Levels:
     words: dict[int, re.Pattern[str]]
     negation: re.Pattern[str]
     product: re.Pattern[str]  # a product named only by its rating (这款R4的产品, an R4 fund)
+    product_words: dict[int, re.Pattern[str]]  # ...or by its risk in words (中高风险的产品) -> 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ class RuleSet:
     claims: tuple[ClaimRule, ...]
     context: Context
     recommendation: re.Pattern[str]
+    declines: re.Pattern[str]  # a sentence that turns products down (超出您的等级, not suitable for you)
     risk: Disclosure
     performance: Disclosure
     levels: Levels
@@ -220,6 +222,10 @@ def _levels(raw: dict[str, Any], macros: dict[str, str]) -> Levels:
         },
         negation=_compile(raw["negation"], macros, "levels.negation"),
         product=_compile(raw["product"], macros, "levels.product"),
+        product_words={
+            int(level[1]): _compile(_alternatives(pattern), macros, f"levels.product_words.{level}")
+            for level, pattern in raw["product_words"].items()
+        },
     )
 
 
@@ -293,7 +299,10 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
         return RuleSet(
             claims=claims,
             context=context,
-            recommendation=_compile(data["recommendation"]["markers"], macros, "recommendation.markers"),
+            recommendation=_compile(
+                _alternatives(data["recommendation"]["markers"]), macros, "recommendation.markers"
+            ),
+            declines=_compile(_alternatives(data["recommendation"]["declines"]), macros, "recommendation.declines"),
             risk=_disclosure("risk", data["disclosures"]["risk"], macros),
             performance=_disclosure("performance", data["disclosures"]["performance"], macros),
             levels=_levels(data["levels"], macros),

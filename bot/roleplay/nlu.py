@@ -17,9 +17,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from bot.compliance import ProductRef, Violation, check, stated_level
+from bot.compliance import ProductRef, Violation, check, recommended, stated_level
 from bot.errors import ConfigError
-from bot.roleplay.catalogue import mentioned
 from bot.roleplay.personas import compile_pattern
 
 MOVES_FILE = Path(__file__).with_name("moves.yml")
@@ -135,17 +134,11 @@ class Recogniser:
         return TurnAnalysis(text, frozenset(moves), recommended, violations)
 
     def _recommended(self, text: str) -> tuple[Recommended, ...]:
-        """Products the guard sees recommended: checked one by one without a client level."""
+        """Products the guard sees recommended (its suitability rule's own reading)."""
         found: dict[str, Recommended] = {}
-        for product in mentioned(text, self._catalogue):
-            if product.code in found:
-                continue
-            verdict = check(text, products=[product], require_disclosures=False)
-            hit = next((v for v in verdict.violations if v.rule == "risk_level_unknown"), None)
-            if hit is not None:
-                found[product.code] = Recommended(
-                    product.code, product.name, product.risk_level, hit.span, product.is_wealth
-                )
+        for rec in recommended(text, products=self._catalogue):
+            p = rec.product
+            found.setdefault(p.code, Recommended(p.code, p.name, p.risk_level, rec.span, p.is_wealth))
         return tuple(found.values())
 
     def is_objection(self, text: str) -> bool:

@@ -76,13 +76,13 @@ async def test_approved_cd_text_is_blocked_only_when_not_marked_approved(
 async def test_approved_treasury_bond_text_is_not_blocked(
     guard: OutgoingGuard, demo_knowledge: KnowledgeService
 ) -> None:
-    # The treasury bond's approved profile says 仅作介绍，不作推荐, which the guard alone reads as a
-    # recommendation to a client whose level is unknown.
+    # The treasury bond's approved profile, even unmarked: a government bond needs no risk assessment, so
+    # naming it while the client's level is unknown is no breach (and 仅作介绍，不作推荐 recommends nothing).
     tb001 = next(c for c in demo_knowledge.search_sync("储蓄国债 产品代码 风险等级", k=8) if c.id == "TB001")
     passage = next(s for s in tb001.text.split("\n") if "TB001" in s)
     message = BotMessage(text=f"根据《{tb001.title}》：{passage}", kind="answer", citations=[tb001.citation])
     (unmarked,) = await turn(guard, message)
-    assert blocked(unmarked), "the premise"
+    assert not blocked(unmarked) and passage in unmarked.text
     (marked,) = await turn(guard, message.model_copy(update={"approved": [passage, tb001.title]}))
     assert not blocked(marked) and passage in marked.text
 
