@@ -24,6 +24,8 @@ from bot.compliance.text import Normalized, Segment, clause_end, clause_start, i
 
 # Context is read from a bounded look-back so one huge unpunctuated message stays linear, not quadratic.
 _LOOKBACK = 120
+# A pronoun's subject is looked for this many sentences back.
+_PRONOUN_HOPS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,8 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
         return True
     if is_question(text, sentence) and not context.rhetorical.search(text[sentence.start : sentence.end].strip()):
         return True
+    if context.negative_list.search(text, max(0, start - _LOOKBACK), start):
+        return True
     begin = clause_start(text, sentence, start, lookback=_LOOKBACK)
     pre = text[begin:start]
     contrasts = list(context.contrast.finditer(pre))
@@ -139,8 +143,9 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
     """True when the claim is about a deposit or a government bond (by catalogue type, else by word).
 
     The subject is the nearest product word before the claim in its sentence, else the first one
-    after it in its clause ("还本付息的储蓄国债"); a product after 比/跟/像 is compared with, not
-    described ("跟存款一样" says something about the other product).
+    after it in its clause ("还本付息的储蓄国债"), else, for a sentence opening with a pronoun (它, it),
+    the previous sentence's subject; a product after 比/跟/像 is compared with, not described ("跟存款一样"
+    says something about the other product).
     """
     text = scene.text
     sentence = scene.sentences[scene.sentence_index(start)]
@@ -151,7 +156,18 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
     if before:
         return not before[-1].wealth
     after = _subjects(scene, context, end, clause_end(scene.text, sentence, end))
-    return bool(after) and not after[0].wealth
+    if after:
+        return not after[0].wealth
+    # "它属于存款" / "It is covered by deposit insurance": the subject is an earlier sentence's (a few back).
+    index = scene.sentence_index(start)
+    for _ in range(_PRONOUN_HOPS):
+        if not index or not context.pronoun.match(text, scene.sentences[index].start):
+            break
+        index -= 1
+        named = _subjects(scene, context, scene.sentences[index].start, scene.sentences[index].end)
+        if named:
+            return not named[0].wealth
+    return False
 
 
 def _subjects(scene: Scene, context: Context, begin: int, end: int) -> list[Subject]:

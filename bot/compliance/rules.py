@@ -92,6 +92,7 @@ class Context:
 
     adjacent_negation: re.Pattern[str]
     windows: tuple[tuple[int, re.Pattern[str]], ...]
+    negative_list: re.Pattern[str]
     reassurance: re.Pattern[str]
     contrast: re.Pattern[str]
     post_chars: int
@@ -108,6 +109,7 @@ class Context:
     deposit_after: re.Pattern[str]
     not_subject: re.Pattern[str]
     wealth_terms: re.Pattern[str]
+    pronoun: re.Pattern[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +259,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
                 (int(w["chars"]), _compile(w["re"], macros, f"context.windows[{i}]"))
                 for i, w in enumerate(ctx["windows"])
             ),
+            negative_list=c("negative_list"),
             reassurance=c("reassurance"),
             contrast=c("contrast"),
             post_chars=int(ctx["post_chars"]),
@@ -273,6 +276,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
             deposit_after=c("deposit_after"),
             not_subject=c("not_subject"),
             wealth_terms=c("wealth_terms"),
+            pronoun=c("pronoun"),
         )
         claims = tuple(
             ClaimRule(
