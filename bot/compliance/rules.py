@@ -303,9 +303,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
         return RuleSet(
             claims=claims,
             context=context,
-            recommendation=_compile(
-                _alternatives(data["recommendation"]["markers"]), macros, "recommendation.markers"
-            ),
+            recommendation=_compile(_alternatives(data["recommendation"]["markers"]), macros, "recommendation.markers"),
             declines=_compile(_alternatives(data["recommendation"]["declines"]), macros, "recommendation.declines"),
             risk=_disclosure("risk", data["disclosures"]["risk"], macros),
             performance=_disclosure("performance", data["disclosures"]["performance"], macros),

@@ -28,4 +28,3 @@ def load_catalogue(products_file: Path) -> list[CatalogueProduct]:
         return [CatalogueProduct.model_validate({**item, "aliases": tuple(item.get("aliases") or ())}) for item in raw]
     except (AttributeError, TypeError, ValidationError) as exc:
         raise ConfigError(f"role-play catalogue: bad product in {products_file} ({exc})") from exc
-

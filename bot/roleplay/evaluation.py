@@ -101,9 +101,7 @@ async def evaluate(
     for label in labels:
         report = await service.score(transcript(label, labels_path), persona_id=label.persona)
         scored[label.split].append((label, report))
-    return {
-        split: agreement(rows, with_errors=dev_errors and split == "dev") for split, rows in scored.items() if rows
-    }
+    return {split: agreement(rows, with_errors=dev_errors and split == "dev") for split, rows in scored.items() if rows}
 
 
 async def report(
