@@ -120,10 +120,11 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
     reported = next((m for m in context.reported.finditer(text, lead_start, end) if m.start() < start), None)
     if reported:
         # Someone else's words are ours only when nobody warns against them: "别信那些说…的人" before,
-        # "…那是违规的" after (in this sentence or the next).
+        # "…那是违规的" or "…请拒绝" after the attribution (in this sentence or the next).
         lead = text[lead_start : reported.start()]
         following = scene.sentences[index + 1].end if index + 1 < len(scene.sentences) else len(text)
-        return context.warning.search(lead) is not None or context.refutation.search(text[end:following]) is not None
+        refuted = context.refutation.search(text, reported.end(), following) is not None
+        return refuted or context.warning.search(lead) is not None
     if not nested:
         # One level only: "不能保证您不会亏" is negated through 保证; deeper nesting is rare in replies.
         verbs = list(context.scope_verbs.finditer(pre))
