@@ -93,6 +93,7 @@ class Context:
     adjacent_negation: re.Pattern[str]
     windows: tuple[tuple[int, re.Pattern[str]], ...]
     negative_list: re.Pattern[str]
+    undecided: re.Pattern[str]
     reassurance: re.Pattern[str]
     contrast: re.Pattern[str]
     post_chars: int
@@ -260,6 +261,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
                 for i, w in enumerate(ctx["windows"])
             ),
             negative_list=c("negative_list"),
+            undecided=c("undecided"),
             reassurance=c("reassurance"),
             contrast=c("contrast"),
             post_chars=int(ctx["post_chars"]),
