@@ -156,7 +156,10 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
     before = [s for s in _subjects(scene, context, begin, start) if s.end <= start]
     if before:
         return not before[-1].wealth
-    after = _subjects(scene, context, end, clause_end(scene.text, sentence, end))
+    stop = clause_end(text, sentence, end)
+    if text.startswith(":", stop):
+        stop = sentence.end  # "这两样都是保本的：储蓄国债和大额存单": the subjects follow the colon
+    after = _subjects(scene, context, end, stop)
     if after:
         return not after[0].wealth
     # "它属于存款" / "It is covered by deposit insurance": the subject is an earlier sentence's (a few back).
