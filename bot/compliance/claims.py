@@ -103,7 +103,9 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
         return True
     if is_question(text, sentence) and not context.rhetorical.search(text[sentence.start : sentence.end].strip()):
         return True
-    if context.negative_list.search(text, max(0, start - _LOOKBACK), start) or context.undecided.search(text, start, end):
+    if context.negative_list.search(text, max(0, start - _LOOKBACK), start) or context.undecided.search(
+        text, start, end
+    ):
         return True
     begin = clause_start(text, sentence, start, lookback=_LOOKBACK)
     pre = text[begin:start]

@@ -94,3 +94,74 @@ def test_the_past_performance_disclaimer_is_its_core_sentence() -> None:
     assert "missing_performance_disclaimer" not in rules
     rules = {v.rule for v in check("季享去年年化2.9%，不保本也不承诺收益。", products=CATALOGUE).violations}
     assert "missing_performance_disclaimer" in rules
+
+
+# Each kind as a small grammar: every combination of a certainty/track record/deferral with an outcome/
+# future/sale must be caught, and the hedged, refused or attributed forms must pass. A kind that only
+# works for the one wording a labeller happened to use fails here.
+JINXIU = CatalogueProduct(
+    code="JX",
+    name="锦绣90天持有期理财",
+    name_en="Jinxiu 90-Day",
+    aliases=("锦绣",),
+    type="wealth_management",
+    risk_level="R2",
+)
+PIONEER = CatalogueProduct(
+    code="KJ",
+    name="科技先锋股票基金",
+    name_en="Tech Pioneer Fund",
+    aliases=("科技先锋",),
+    type="equity_fund",
+    risk_level="R4",
+)
+GRAMMAR = (JINXIU, PIONEER)
+CERTAIN_ZH = ("肯定", "一定", "绝对", "保证", "百分百", "稳稳", "铁定", "必然", "包您")
+OUTCOME_ZH = ("能拿回本金", "有收益", "能赚钱", "不会亏", "能回本", "有钱拿", "比存款强", "能拿到利息")
+CERTAIN_EN = ("definitely", "certainly", "surely", "100%", "absolutely")
+OUTCOME_EN = ("get your money back", "make a profit", "earn a return", "come out ahead", "make money")
+PAST_ZH = ("锦绣过去三年每年都有3%以上", "锦绣成立以来年年跑赢基准", "锦绣前五期都达到了基准上限", "锦绣去年收益3.5%")
+FUTURE_ZH = ("今年也差不了", "这一期也一样", "明年照样能有这个数", "您买了也能拿到这么多", "您这次也不会例外")
+PAST_EN = ("Jinxiu beat its benchmark five years running", "The last four series of Jinxiu all paid 3.2%")
+FUTURE_EN = ("so this year will be the same", "so you can expect the same", "so you'll get that too")
+DEFER_ZH = ("测评回头再做", "问卷以后补", "测评不着急", "风险测评走个形式", "不用做测评", "测评过期了没关系")
+SALE_ZH = ("我先给您下单", "先把钱转进来", "额度先给您锁上", "我直接给您办了")
+DEFER_EN = ("We'll do the risk assessment later", "The questionnaire can wait", "Skip the assessment for now")
+SALE_EN = ("I'll place the order now", "let's lock in the quota", "let's get your money in first")
+
+
+def judged(text: str, client: str = "C2") -> bool:
+    return not check(text, client_risk_level=client, products=GRAMMAR, require_disclosures=False).ok
+
+
+def combos(template: str, firsts: tuple[str, ...], seconds: tuple[str, ...]) -> list[str]:
+    return [template.format(a=a, b=b) for a in firsts for b in seconds]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *combos("锦绣到期{a}{b}。", CERTAIN_ZH, OUTCOME_ZH),
+        *combos("With the Jinxiu 90-Day you will {a} {b}.", CERTAIN_EN, OUTCOME_EN),
+        *combos("{a}，{b}。", PAST_ZH, FUTURE_ZH),
+        *combos("{a}, {b}.", PAST_EN, FUTURE_EN),
+        *combos("{a}，{b}。", DEFER_ZH, SALE_ZH),
+        *combos("{a}, {b}.", DEFER_EN, SALE_EN),
+    ],
+)
+def test_each_kind_is_caught_in_every_combination_of_its_parts(text: str) -> None:
+    assert judged(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *combos("我不能说锦绣到期{a}{b}。", CERTAIN_ZH, OUTCOME_ZH),
+        *combos("有人说锦绣到期{a}{b}，这是违规的说法。", CERTAIN_ZH[:3], OUTCOME_ZH),
+        *combos("I can't say you will {a} {b} with the Jinxiu 90-Day.", CERTAIN_EN, OUTCOME_EN),
+        *combos("{a}，但过往业绩不代表未来表现，今年可能更低。{b}", PAST_ZH, ("",)),
+        *combos("{a}, but past performance does not predict future returns.{b}", PAST_EN, ("",)),
+    ],
+)
+def test_the_refused_attributed_or_disclaimed_forms_pass(text: str) -> None:
+    assert not judged(text)

@@ -42,7 +42,10 @@ def test_recommendation_by_alias_is_seen_by_the_guard(recogniser: Recogniser) ->
 
 
 def test_announcing_a_recommendation_is_not_making_one(recogniser: Recogniser) -> None:
-    for text in ("恒远咱们先不急，推荐产品前我得先确认一下您的风险测评结果？", "为了给您推荐合适的产品，先问一下您的测评结果？"):
+    for text in (
+        "恒远咱们先不急，推荐产品前我得先确认一下您的风险测评结果？",
+        "为了给您推荐合适的产品，先问一下您的测评结果？",
+    ):
         analysis = recogniser.advisor(text, "C3")
         assert "recommendation" not in analysis.moves and "risk_question" in analysis.moves
 
