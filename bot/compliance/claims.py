@@ -24,8 +24,8 @@ from bot.compliance.text import Normalized, Segment, clause_end, clause_start, i
 
 # Context is read from a bounded look-back so one huge unpunctuated message stays linear, not quadratic.
 _LOOKBACK = 120
-# A pronoun's subject is looked for this many sentences back.
-_PRONOUN_HOPS = 3
+# A pronoun's (or an omitted) subject is looked for this many sentences back.
+_SUBJECT_HOPS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +146,8 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
     """True when the claim is about a deposit or a government bond (by catalogue type, else by word).
 
     The subject is the nearest product word before the claim in its sentence, else the first one
-    after it in its clause ("还本付息的储蓄国债"), else, for a sentence opening with a pronoun (它, it),
-    the previous sentence's subject; a product after 比/跟/像 is compared with, not described ("跟存款一样"
+    after it in its clause ("还本付息的储蓄国债"), else, for a sentence opening with a pronoun (它, it) or
+    naming no product, an earlier sentence's subject; a product after 比/跟/像 is compared with, not described ("跟存款一样"
     says something about the other product).
     """
     text = scene.text
@@ -164,10 +164,14 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
     after = _subjects(scene, context, end, stop)
     if after:
         return not after[0].wealth
-    # "它属于存款" / "It is covered by deposit insurance": the subject is an earlier sentence's (a few back).
+    # "它属于存款" / "储蓄国债是财政部发行的。到期还本付息。": a sentence opening with a pronoun, or naming no
+    # product at all, speaks of an earlier sentence's subject (a few back).
     index = scene.sentence_index(start)
-    for _ in range(_PRONOUN_HOPS):
-        if not index or not context.pronoun.match(text, scene.sentences[index].start):
+    for _ in range(_SUBJECT_HOPS):
+        current = scene.sentences[index]
+        if not index or not (
+            context.pronoun.match(text, current.start) or not _subjects(scene, context, current.start, current.end)
+        ):
             break
         index -= 1
         named = _subjects(scene, context, scene.sentences[index].start, scene.sentences[index].end)

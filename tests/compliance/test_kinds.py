@@ -62,10 +62,12 @@ def test_context_decides_whether_words_are_a_claim(claim: str, reading: str) -> 
     assert bool(rules_hit(claim, client="C5")) == (reading == "claim")
 
 
-def test_a_pronoun_takes_the_subject_of_the_sentence_before() -> None:
+def test_a_pronoun_or_an_omitted_subject_takes_the_subject_of_the_sentence_before() -> None:
     assert rules_hit("大额存单是存款。它受存款保险保障。") == set()
     assert rules_hit("The Three-Year CD is a deposit. It is covered by deposit insurance.") == set()
+    assert rules_hit("大额存单是存款。到期还本付息，本金安全。") == set()
     assert "deposit_confusion" in rules_hit("季享是理财。它受存款保险保障。")
+    assert "guarantee" in rules_hit("季享是理财。到期还本付息。")
 
 
 def test_a_sentence_that_turns_a_product_down_recommends_only_where_a_marker_names_it() -> None:
