@@ -147,8 +147,8 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
 
     The subject is the nearest product word before the claim in its sentence, else the first one
     after it in its clause ("还本付息的储蓄国债"), else, for a sentence opening with a pronoun (它, it) or
-    naming no product, an earlier sentence's subject; a product after 比/跟/像 is compared with, not described ("跟存款一样"
-    says something about the other product).
+    naming no product, an earlier sentence's subject; a product after 比/跟/像 is compared with, not
+    described ("跟存款一样" says something about the other product).
     """
     text = scene.text
     sentence = scene.sentences[scene.sentence_index(start)]
