@@ -29,6 +29,9 @@ _SUFFIX = re.compile(
 _MIN_ALIAS = 2
 #: A term or series right after a name (季享 + 180天, 大额存单 + 第9期): together they name one product.
 _VARIANT = re.compile(r"第?[0-9一二两三四五六七八九十百]+(?:天|日|个月|月|年|期)")
+_DIGITS = "零一二三四五六七八九"
+_NUMBER = re.compile(r"\d+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def fold(text: str) -> str:
@@ -45,6 +48,31 @@ def short_name(name: str) -> str | None:
             break
         core = stripped
     return core if len(core) >= _MIN_ALIAS and core != name else None
+
+
+def spoken_number(digits: str) -> str:
+    """A number as Chinese speakers say it: 300 -> 三百, 90 -> 九十, 180 -> 一百八十; four digits and more
+    (years, codes) digit by digit (2026 -> 二零二六)."""
+    value = int(digits)
+    if len(digits) > 3 or digits.startswith("0"):
+        return "".join(_DIGITS[int(d)] for d in digits)
+    if value < 10:
+        return _DIGITS[value]
+    hundreds, tens, ones = value // 100, value // 10 % 10, value % 10
+    out = f"{_DIGITS[hundreds]}百" if hundreds else ""
+    if tens:
+        out += ("" if tens == 1 and not hundreds else _DIGITS[tens]) + "十"
+    elif hundreds and ones:
+        out += "零"
+    return out + (_DIGITS[ones] if ones else "")
+
+
+def spoken_form(name: str) -> str | None:
+    """A Chinese name with its numbers said in words (沪深300 -> 沪深三百), as voice transcripts and chat
+    write them; None when the name has no number or is not Chinese."""
+    if not _CJK.search(name) or not _NUMBER.search(name):
+        return None
+    return _NUMBER.sub(lambda m: spoken_number(m.group(0)), name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +107,7 @@ class Catalogue:
             forms.add(product.name_en)
         if derived := short_name(product.name):
             forms.add(derived)
+        forms |= {spoken for form in list(forms) if (spoken := spoken_form(form))}
         return sorted({fold(f).strip() for f in forms if len(f.strip()) >= _MIN_ALIAS}, key=len, reverse=True)
 
     @cached_property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.catalogue import Catalogue, CatalogueProduct, is_wealth_type
-from bot.catalogue.matching import short_name
+from bot.catalogue.matching import short_name, spoken_form, spoken_number
 
 JIXIANG = CatalogueProduct(
     code="WM002",
@@ -82,3 +82,18 @@ def test_a_term_the_catalogue_lacks_is_another_product() -> None:
     assert CATALOGUE.unknown_variants("季享180天什么时候开卖") == ["季享180天"]
     assert CATALOGUE.unknown_variants("季享90天什么时候开卖") == []
     assert CATALOGUE.unknown_variants("季享三个月能取吗") == []  # a term unit the family does not use
+
+
+@pytest.mark.parametrize(
+    ("digits", "spoken"),
+    [("300", "三百"), ("90", "九十"), ("180", "一百八十"), ("105", "一百零五"), ("10", "十"), ("2026", "二零二六")],
+)
+def test_numbers_are_read_as_chinese_speakers_say_them(digits: str, spoken: str) -> None:
+    assert spoken_number(digits) == spoken
+
+
+def test_a_name_with_a_number_is_found_when_the_number_is_said_in_words() -> None:
+    # Voice transcripts and chat write 沪深三百 / 季享九十天 for 沪深300 / 季享90天.
+    assert [p.code for p in CATALOGUE.named("我们那只沪深三百的指数基可以看看")] == ["EF001"]
+    assert [p.code for p in CATALOGUE.named("季享九十天什么时候能赎回")] == ["WM002"]
+    assert spoken_form("Jixiang 90-Day") is None  # English names keep their digits
