@@ -10,6 +10,9 @@ from rasa_sdk import Tracker
 from bot.flows import Turn
 from bot.language import Language
 
+#: Turns of the conversation an LLM rewrite or second opinion sees (the latest ones).
+HISTORY_TURNS = 6
+
 
 @dataclass(frozen=True)
 class TurnContext:
@@ -53,3 +56,30 @@ def user_turns(tracker: Tracker) -> list[Turn]:
             intent = (event.get("parse_data") or {}).get("intent") or {}
             turns.append(Turn(str(event.get("text") or ""), intent.get("name"), intent.get("confidence")))
     return turns
+
+
+def history(tracker: Tracker, language: Language, *, turns: int = HISTORY_TURNS) -> list[tuple[str, str]]:
+    """The latest messages before this turn as (role, text), role "user" or "assistant", oldest first.
+
+    Bot messages are read in the conversation's language from their bilingual payloads; the current
+    user message is left out (it is the question being asked).
+    """
+    lines: list[tuple[str, str]] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "user":
+            lines.append(("user", str(event.get("text") or "")))
+        elif kind == "bot":
+            custom = (event.get("data") or {}).get("custom")
+            text = custom.get(language) or custom.get("text") if isinstance(custom, dict) else event.get("text")
+            if text:
+                lines.append(("assistant", str(text)))
+    if lines and lines[-1][0] == "user":
+        lines.pop()
+    return [line for line in lines if line[1].strip()][-2 * turns :]
+
+
+def slot_codes(tracker: Tracker, slot: str) -> list[str]:
+    """A list slot of product codes (None and junk read as empty)."""
+    value = tracker.get_slot(slot)
+    return [str(v) for v in value] if isinstance(value, list) else []
