@@ -172,7 +172,12 @@ def create_app(
             leads=AdvisorLeads(sessions=app.state.sessions, tz=ZoneInfo(settings.dialogue.timezone)),
         )
         app.state.wecom = wecom
-        app.state.voice = await build_voice_runtime(settings, gateway=app.state.gateway, sessions=app.state.sessions)
+        app.state.voice = await build_voice_runtime(
+            settings,
+            gateway=app.state.gateway,
+            sessions=app.state.sessions,
+            catalogue=lambda: [p.entry() for p in answerer.products()],
+        )
         await outbox.start()
         await wecom.start()
         try:

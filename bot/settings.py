@@ -276,6 +276,8 @@ class TelephonySettings(BaseModel):
     voice_zh: str = "Polly.Zhiyu-Neural"
     voice_en: str = "Polly.Joanna-Neural"
     max_speech_chars: int = Field(default=160, ge=20)
+    # <Gather hints>: the call's phrases and the catalogue's product names, at most this many characters.
+    max_hint_chars: int = Field(default=1000, ge=50, le=10000)
     transfer_number: str | None = None
     advisor_numbers: dict[str, str] = Field(default_factory=dict)
     transfer_hours: str = "09:00-18:00"

@@ -18,8 +18,9 @@ import yaml
 from bot.errors import ConfigError
 
 CUES_FILE = Path(__file__).with_name("cues.yml")
-# Where a clause ends: punctuation, and the spaces colloquial chat uses instead of it.
-_CLAUSE_END = re.compile(r"[，,。.;；!！?？\n\s]")
+# Where a clause ends: punctuation, and the spaces colloquial Chinese chat uses instead of it (a space
+# between English words ends nothing).
+_CLAUSE_END = re.compile(r"[，,。.;；!！?？\n]|(?<=[\u4e00-\u9fff])\s")
 _NEGATION_WINDOW = 5  # characters before a cue in which a negation applies to it (English: words × 4)
 
 

@@ -92,7 +92,7 @@ def decide(turn: Turn, thresholds: ConfirmThresholds) -> Decision:
     if intent == "complain" or (c.said("complaint", text) and not question):
         return Decision("complaint", reason="a complaint: guidance and the hotline")
     if turn.unsuitable and (
-        c.said("may_buy", text) or c.said("interest_strong", text) or turn.previous == "suitability"
+        c.said("may_buy", text) or c.said("interest_strong", text) or (turn.previous == "suitability" and turn.named)
     ):
         return Decision("suitability", reason="asks about a product above the client's level")
     if c.said("opt_out", text) and intent in ("opt_out", "not_interested", "goodbye", "busy_call_later"):
@@ -110,7 +110,7 @@ def decide(turn: Turn, thresholds: ConfirmThresholds) -> Decision:
     if intent in SMALLTALK:
         return _smalltalk(turn, c, question)
     if intent in QUESTION_INTENTS and conf >= GUESS_BELOW:
-        return _question(turn, c)
+        return Decision("answer", reason="a question")
     return _guess(turn, c, question, thresholds)
 
 
@@ -149,10 +149,6 @@ def _ending(turn: Turn, c: CueSet, question: bool, t: ConfirmThresholds) -> Deci
 def _lead(turn: Turn, c: CueSet, question: bool, t: ConfirmThresholds) -> Decision:
     text, intent = turn.text, turn.intent
     confident = (turn.confidence or 0.0) >= t.lead
-    if turn.unsuitable and (
-        c.said("may_buy", text) or c.said("interest_strong", text) or intent != "request_human_advisor"
-    ):
-        return Decision("suitability", reason="above the client's level: suitability, not a lead")
     if (c.has("not_a_lead", text) and not turn.named) or turn.unknown_offer:
         return Decision("answer", reason="outside the catalogue: answered or declined, never a lead")
     if c.said("human", text) and (c.said("request", text) or intent == "request_human_advisor"):
@@ -182,9 +178,7 @@ def _interested(
     guessed: bool = False,
     confident: bool = False,
 ) -> Decision:
-    """Interest: a lead, unless it is a question about something (answered) or about the wrong product."""
-    if turn.unsuitable:
-        return Decision("suitability", reason="above the client's level: suitability, not a lead")
+    """Interest: a lead, unless it is a question about something (answered) or outside the catalogue."""
     if (c.has("not_a_lead", turn.text) and not turn.named) or turn.unknown_offer:
         return Decision("answer", reason="outside the catalogue: answered or declined, never a lead")
     voice = turn.channel == "voice"  # on a marketing call, wanting to hear more is the interest asked about
@@ -195,19 +189,17 @@ def _interested(
 
 
 def _recommendation(turn: Turn, c: CueSet, question: bool) -> Decision:
-    if turn.unsuitable and (c.said("may_buy", turn.text) or c.said("interest_strong", turn.text)):
-        return Decision("suitability", reason="above the client's level")
     if c.said("recommend", turn.text) or not question:
         return Decision("recommend", reason="asks for a suggestion")
     return Decision("answer", reason="a question about the products, not a request for suggestions")
 
 
 def _assessment(c: CueSet, text: str, question: bool) -> Decision:
-    about = c.has("assessment_about", text)
-    if c.said("assessment_start", text) and not (question and about):
-        return Decision("assessment", reason="asks to take the questionnaire")
-    if question:
+    """Started when asked for; a question about it (even "能帮我测一下吗") is answered and the start offered."""
+    if c.has("asks", text) or (question and c.has("assessment_about", text)):
         return Decision("answer", reason="a question about the assessment", offer="assessment")
+    if c.said("assessment_start", text):
+        return Decision("assessment", reason="asks to take the questionnaire")
     return Decision("assessment_offer", reason="mentions the assessment")
 
 
@@ -229,12 +221,6 @@ def _smalltalk(turn: Turn, c: CueSet, question: bool) -> Decision:
     return Decision("smalltalk", response=response, reason=turn.intent or "")
 
 
-def _question(turn: Turn, c: CueSet) -> Decision:
-    if turn.unsuitable and c.said("may_buy", turn.text):
-        return Decision("suitability", reason="may I buy a product above my level")
-    return Decision("answer", reason="a question")
-
-
 def _guess(turn: Turn, c: CueSet, question: bool, t: ConfirmThresholds) -> Decision:
     """A low-confidence or fallback turn: the words decide, and effects are asked about first."""
     text = turn.text
@@ -245,8 +231,6 @@ def _guess(turn: Turn, c: CueSet, question: bool, t: ConfirmThresholds) -> Decis
     strong, interest = _interest_words(turn, c)
     if interest and not c.said("refusal", text):
         return _interested(turn, c, question, strong, reason="interest words under a weak guess")
-    if turn.unsuitable and c.said("may_buy", text):
-        return Decision("suitability", reason="may I buy a product above my level")
     return Decision("answer", reason="knowledge first")
 
 
@@ -269,13 +253,14 @@ def has_content(turn: Turn, c: CueSet, question: bool) -> bool:
 _WORD = re.compile(r"[a-z']+")
 # Function words that name no topic ("你是…吗", "are you a …").
 _FILLER_CHARS = frozenset(
-    "你您我他她它们是的了吗呢吧啊呀么嘛哈哦噢在有没不这那个就还也都和跟问下请一点儿怎样么啥什谁哪几多为能可以会要想说知道真"
+    "你您我他她它们是的了吗呢吧啊呀么嘛哈哦噢在有没不这那个就还也都和跟问下请一点儿怎样么啥什谁哪几多为能可以会要想说知道真到底"
 )
 _FILLER_WORDS = frozenset(
     _WORD.findall(
         "a an the is are am was were be do does did you your i me my we us it its this that there here of to in on"
         " for with and or but so just please can could would will what whats how who why when where which really"
-        " ok okay hi hello hey yes no not anyone someone anybody calling speaking whos who's that's thats"
+        " ok okay hi hello hey yes no not anyone someone anybody calling speaking whos who's that's thats call line"
+        " talking chat"
     )
 )
 

@@ -66,6 +66,7 @@ def render(raw: list[dict[str, Any]], language: Language, identity: Identity | N
                     buttons=buttons(custom.get("buttons"), language),
                     end_conversation=bool(custom.get("end_conversation", False)) or custom.get("kind") in END_KINDS,
                     risk_level=custom.get("risk_level"),
+                    callback_at=_iso(custom.get("callback_at")),
                     approved=[str(a) for a in custom.get("approved", []) if isinstance(a, str)],
                 )
             )
@@ -90,6 +91,12 @@ def buttons(raw: Any, language: Language) -> list[Button]:
         if title:
             out.append(Button(title=title, payload=payload if payload and not payload.startswith("/") else title))
     return out
+
+
+def _iso(value: Any) -> str | None:
+    """An ISO time, or None (an unfilled "{callback_at}" placeholder is no time)."""
+    text = str(value).strip() if value else ""
+    return text if text[:4].isdigit() else None
 
 
 def _pick(value: Any, language: Language) -> str:
