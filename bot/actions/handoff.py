@@ -32,7 +32,7 @@ PENDING_LEAD = "pending_lead"
 #: Unusable answers before the bot stops asking and gives the hotline instead.
 MAX_TRIES = 3
 # Digits with the separators people type inside a phone number ("138 1234 5678", "+852-9123-4567").
-_PHONE = re.compile(r"(?:\+|00)?\d[\d\s\-()（）]{5,18}\d")
+_PHONE = re.compile(r"(?:\+|00)?\d[\d\s\-()（）]{1,18}\d")
 _LABELS = re.compile(
     r"我叫|我是|叫我|我姓|姓名|名字|称呼|联系人|手机号码|手机号|手机|电话号码|电话|号码|联系方式|"
     r"\bmy name is\b|\bname\b|\bi'?m\b|\bi am\b|\bphone\b|\bmobile\b|\bnumber\b|\bis\b|[:：,，。;；、]",

@@ -118,7 +118,7 @@ def age(text: str) -> float | None:
     value = measure(folded, AGE_UNITS, bare=True)
     if value is None or not 10 <= value <= 121:
         return None
-    if re.search(r"多岁|多$|多\s|来岁", folded):
+    if re.search(r"[\d十]多(?!少)|来岁", folded):  # 六十多, 40多岁, 四十来岁
         value += 5
     elif "出头" in folded:
         value += 2
