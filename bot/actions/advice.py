@@ -18,6 +18,7 @@ from bot.compliance.levels import stated_level
 from bot.dialogue.focus import remember
 from bot.flows import DialogueFlows, LeadRequest
 from bot.knowledge.models import Product
+from bot.kyc.models import option_index
 
 if TYPE_CHECKING:
     from bot.actions.handoff import Contacts
@@ -29,11 +30,6 @@ LEVEL_NAMES = {
     "C4": ("成长型", "growth"),
     "C5": ("进取型", "aggressive"),
 }
-
-
-def _int_slot(tracker: Tracker, slot: str) -> int | None:
-    value = tracker.get_slot(slot)
-    return int(str(value)) if value is not None else None
 
 
 def product_line(product: Product, language: str) -> str:
@@ -74,8 +70,8 @@ class Recommender:
         products = self._flows.suggestions(
             level=level,
             channel=ctx.channel,
-            objective=_int_slot(tracker, "q_objective"),
-            horizon=_int_slot(tracker, "q_horizon"),
+            objective=option_index(tracker.get_slot("q_objective")),
+            horizon=option_index(tracker.get_slot("q_horizon")),
         )
         if not products:
             dispatcher.utter_message(response="utter_no_suitable_products", level=level)

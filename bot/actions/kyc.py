@@ -21,7 +21,7 @@ from bot.actions.context import TurnContext, turn_context
 from bot.dialogue.cues import cues
 from bot.dialogue.policy import in_form
 from bot.flows import DialogueFlows
-from bot.kyc.models import LETTERS, Question, questionnaire
+from bot.kyc.models import LETTERS, Question, option_index, questionnaire
 from bot.kyc.service import parse_answer, score
 
 if TYPE_CHECKING:
@@ -81,7 +81,9 @@ class ValidateRiskAssessmentForm(Action):
             loose = not cues().has("asks", str(value))  # a keyword inside a question is no answer
             choice = parse_answer(questionnaire().question(slot), str(value), loose=loose)
             if choice is not None:
-                events.append(SlotSet(slot, str(choice)))
+                # Stored as the option's letter: when the form resumes, Rasa validates answers already
+                # given, and a letter reads back as the same option (a digit "1" would read as option A).
+                events.append(SlotSet(slot, LETTERS[choice]))
                 continue
             events.append(SlotSet(slot, None))
             events += await self._not_an_answer(dispatcher, tracker, turn_context(tracker))
@@ -120,15 +122,15 @@ class ActionSubmitRiskAssessment(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         slots = questionnaire().slots
-        raw = {slot: tracker.get_slot(slot) for slot in slots}
+        found = {slot: option_index(tracker.get_slot(slot)) for slot in slots}
         exit_reason = tracker.get_slot(EXIT)
         reset: list[EventType] = [SlotSet(EXIT, None), SlotSet("assessment_go", None)]
-        if any(value is None for value in raw.values()):  # stopped before the end: answers kept
+        if any(index is None for index in found.values()):  # stopped before the end: answers kept
             if exit_reason != "interrupted":
-                answered = sum(value is not None for value in raw.values())
+                answered = sum(index is not None for index in found.values())
                 dispatcher.utter_message(response="utter_assessment_cancelled", answered=str(answered))
             return [*reset, SlotSet("pending_offer", None)]
-        answers = {slot: int(str(value)) for slot, value in raw.items()}
+        answers = {slot: index for slot, index in found.items() if index is not None}
         level, total = score(answers, self._flows.settings.risk_level_thresholds)
         ctx = turn_context(tracker)
         await self._flows.save_assessment(

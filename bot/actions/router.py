@@ -78,7 +78,8 @@ class Router:
         events: list[EventType] = []
         offered = entry == "action_start_assessment" and tracker.get_slot("pending_offer") == "assessment"
         if offered and ctx.intent == "affirm" and says_yes(ctx):  # the offered questionnaire accepted
-            return [SlotSet("pending_offer", None), self._go(tracker), SlotSet("last_route", "assessment")]
+            # pending_offer stays: the rules go on with it, and the submit gives the suggestions asked for
+            return [self._go(tracker), SlotSet("last_route", "assessment")]
         if level := stated_level(ctx.text):
             events.append(SlotSet("stated_level", level))
         if tracker.get_slot(STEP) is not None and not self._overrides_contact(ctx):

@@ -14,6 +14,14 @@ LEVELS = ("C1", "C2", "C3", "C4", "C5")
 LETTERS = "ABCD"
 
 
+def option_index(value: object) -> int | None:
+    """A stored answer (its option letter, "A".."D"; older answers were "0".."3") as the option's index."""
+    text = str(value).strip().upper() if value is not None else ""
+    if len(text) == 1 and text in LETTERS:
+        return LETTERS.index(text)
+    return int(text) if text.isdigit() and int(text) < len(LETTERS) else None
+
+
 class Bilingual(BaseModel):
     zh: str
     en: str

@@ -279,7 +279,7 @@ def test_a_step_shows_its_options_as_buttons_that_send_the_option_text(client: T
 
 def test_option_text_is_an_answer_whatever_the_nlu_heard(client: TestClient, app_settings: Settings) -> None:
     responses, slots = run(client, form_call("不能接受任何亏损", "opt_out", "q_loss", 0.44))
-    assert slots["q_loss"] == "0" and responses == []
+    assert slots["q_loss"] == "A" and responses == []
     assert rows(app_settings, DoNotContact) == []
 
 
@@ -301,12 +301,12 @@ def test_a_greeting_or_a_miss_keeps_the_step(client: TestClient, text: str, inte
 
 
 def test_cancelling_stops_the_form_cleanly(client: TestClient) -> None:
-    responses, slots = run(client, form_call("不想做了", "deny", "q_assets", q_age="1", q_experience="2"))
+    responses, slots = run(client, form_call("不想做了", "deny", "q_assets", q_age="B", q_experience="C"))
     assert responses == [] and slots["requested_slot"] is None and slots["assessment_exit"] == "cancelled"
     stopped, after = run(
         client,
         call("action_submit_risk_assessment", "不想做了", "deny",
-             slots={"q_age": "1", "q_experience": "2", "assessment_exit": "cancelled"}),
+             slots={"q_age": "B", "q_experience": "C", "assessment_exit": "cancelled"}),
     )  # fmt: skip
     assert said(stopped) == ["utter_assessment_cancelled"] and stopped[0]["answered"] == "2"
     assert "q_age" not in after  # the answers are kept for "继续测评"
@@ -316,3 +316,14 @@ def test_a_person_asked_for_mid_form_leaves_the_form(client: TestClient, app_set
     responses, slots = run(client, form_call("我要转人工", "request_human_advisor", "q_horizon"))
     assert slots["requested_slot"] is None and slots["assessment_exit"] == "interrupted"
     assert said(responses) == ["utter_contact_ask"] and len(rows(app_settings, Lead)) == 1
+
+
+def test_answers_already_given_read_back_unchanged_when_the_form_resumes(client: TestClient) -> None:
+    """On resuming, Rasa validates the answers already in the slots: each must stay the option it was."""
+    payload = form_call("继续测评", "ask_risk_assessment", "q_age")
+    payload["tracker"]["events"][-1:] = [
+        {"event": "slot", "name": slot, "value": letter}
+        for slot, letter in (("q_age", "B"), ("q_experience", "A"), ("q_assets", "C"))
+    ]
+    responses, slots = run(client, payload)
+    assert responses == [] and slots == {"q_age": "B", "q_experience": "A", "q_assets": "C"}
