@@ -86,7 +86,7 @@ def test_the_pending_step_survives_a_reload(stack: Stack) -> None:
     history = httpx.get(f"{stack.app_url}/api/chat/history", params={"sender_id": sender}, timeout=30).json()
     pending = history["messages"][-1]
     assert pending["role"] == "bot" and pending["text"].startswith("2/6")
-    assert [b["payload"] for b in pending["buttons"]][0] == "没有，只存过款"
+    assert pending["buttons"][0]["payload"] == "没有，只存过款"
 
 
 def test_an_interested_client_then_opting_out_leaves_no_open_lead(stack: Stack) -> None:
