@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,6 +30,8 @@ from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.settings import REPO_ROOT, DialogueSettings
 
 logger = logging.getLogger(__name__)
+# New content is used from the next turn on; within one turn the catalogue is read once.
+_PRODUCTS_TTL_S = 1.0
 _SUMMARY_PROMPT = REPO_ROOT / "prompts" / "handoff_summary.v1.system.txt"
 
 
@@ -98,14 +101,18 @@ class DialogueFlows:
         self.routing = routing
         self._lead_window = lead_window  # one open lead per sender and type within it (leads service)
         self._bank_names = bank_names  # (zh, en): app.bank_name, app.bank_name_en
+        self._products: tuple[float, list[Product]] | None = None
 
     def bank_name(self, language: str) -> str:
         """The bank's name as the client reads it (for texts stored verbatim, like consent wording)."""
         return self._bank_names[1] if language == "en" else self._bank_names[0]
 
     def products(self) -> list[Product]:
-        products: list[Product] = self._catalogue.products()
-        return products
+        """The live catalogue, read at most once per `_PRODUCTS_TTL_S` (a turn asks for it several times)."""
+        now = time.monotonic()
+        if self._products is None or now - self._products[0] > _PRODUCTS_TTL_S:
+            self._products = (now, list(self._catalogue.products()))
+        return self._products[1]
 
     def catalogue(self) -> Catalogue:
         """The live catalogue's name index (rebuilt only when the content changes)."""

@@ -170,7 +170,7 @@ class Contacts:
         tries = int(tracker.get_slot("contact_tries") or 0) + 1
         if tries >= MAX_TRIES:
             dispatcher.utter_message(response="utter_contact_gave_up")
-            await self._flows.withdraw_leads(_ids(pending))
+            await self.withdraw(pending)
             return [*CLEARED, *_FORGET, SlotSet("lead_type", None)]
         retry = "utter_contact_retry_phone" if field == "phone" else "utter_contact_retry_name"
         dispatcher.utter_message(response=retry)
@@ -183,8 +183,13 @@ class Contacts:
     async def _declined(self, dispatcher: CollectingDispatcher, pending: dict[str, Any]) -> list[EventType]:
         """No way to reach the client: the hotline instead of a promise, and the lead is withdrawn."""
         dispatcher.utter_message(response="utter_contact_declined")
-        await self._flows.withdraw_leads(_ids(pending))
+        await self.withdraw(pending)
         return [*CLEARED, *_FORGET, SlotSet("lead_type", None)]
+
+    async def withdraw(self, pending: Any) -> None:
+        """Close the leads awaiting contact details (nobody could act on them)."""
+        if isinstance(pending, dict):
+            await self._flows.withdraw_leads(_ids(pending))
 
 
 def _ids(pending: dict[str, Any]) -> list[int]:

@@ -28,7 +28,7 @@ from bot.actions.answer import Answerer, Answering
 from bot.actions.confirm import GatedAction, ask, says_yes
 from bot.actions.contact import ActionEndConversation, ActionHandoff, ActionOptOut, ActionScheduleCallback
 from bot.actions.context import TurnContext, history, slot_codes, turn_context
-from bot.actions.handoff import CLEARED, MAX_TRIES, STEP, Contacts
+from bot.actions.handoff import CLEARED, MAX_TRIES, PENDING_LEAD, STEP, Contacts
 from bot.compliance.levels import stated_level
 from bot.dialogue.cues import cues
 from bot.dialogue.focus import remember
@@ -86,7 +86,7 @@ class Router:
             done = await self.contacts.answer(dispatcher, tracker, ctx)
             if done is not None:
                 return [*events, *done]
-            events += self._contact_still_open(tracker)
+            events += await self._contact_still_open(tracker)
         decision = await self.decide(tracker, ctx)
         logger.info("turn routed: intent=%s confidence=%s -> %s (%s)", ctx.intent, ctx.confidence, decision.do,
                     decision.reason)  # fmt: skip
@@ -100,14 +100,14 @@ class Router:
         """Safety and an opt-out are never taken for contact details."""
         return cues().safety_kind(ctx.text) is not None or cues().said("opt_out", ctx.text)
 
-    def _contact_still_open(self, tracker: Tracker) -> list[EventType]:
-        """Another turn while details are awaited: the step stays open a little, then lapses quietly."""
+    async def _contact_still_open(self, tracker: Tracker) -> list[EventType]:
+        """Another turn while details are awaited: the step stays open a little, then lapses, and the lead
+        nobody could act on is withdrawn (as when the client declines)."""
         tries = int(tracker.get_slot("contact_tries") or 0) + 1
-        return (
-            list(CLEARED)
-            if tries >= MAX_TRIES or tracker.get_slot(STEP) == "consent"
-            else [SlotSet("contact_tries", float(tries))]
-        )
+        if tries < MAX_TRIES and tracker.get_slot(STEP) != "consent":
+            return [SlotSet("contact_tries", float(tries))]
+        await self.contacts.withdraw(tracker.get_slot(PENDING_LEAD))
+        return [*CLEARED, SlotSet("lead_type", None)]
 
     async def decide(self, tracker: Tracker, ctx: TurnContext) -> Decision:
         """The policy's decision, with what only the catalogue and the client's level can tell."""

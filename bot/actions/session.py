@@ -15,7 +15,7 @@ _METADATA_SLOTS = ("channel", "client_id", "phone", "risk_level")
 _NOT_CARRIED = (
     "session_started_metadata", "pending_confirmation", "pending_offer", "contact_step", "pending_lead",
     "contact_tries", "contact_name", "contact_phone", "contact_consent_text", "misses", "product_focus",
-    "assessment_go", "assessment_exit", "requested_slot",
+    "assessment_go", "assessment_exit", "requested_slot", "last_route",
 )  # fmt: skip
 
 

@@ -95,6 +95,8 @@ def decide(turn: Turn, thresholds: ConfirmThresholds) -> Decision:
         c.said("may_buy", text) or c.said("interest_strong", text) or (turn.previous == "suitability" and turn.named)
     ):
         return Decision("suitability", reason="asks about a product above the client's level")
+    if turn.pending_offer and intent in ("deny", "not_interested") and not c.said("opt_out", text):
+        return Decision("smalltalk", response="utter_confirm_declined", reason="an offer declined")
     if c.said("opt_out", text) and intent in ("opt_out", "not_interested", "goodbye", "busy_call_later"):
         return _opt_out(turn, c, question, thresholds)
     if intent == "opt_out":

@@ -327,3 +327,15 @@ def test_answers_already_given_read_back_unchanged_when_the_form_resumes(client:
     ]
     responses, slots = run(client, payload)
     assert responses == [] and slots == {"q_age": "B", "q_experience": "A", "q_assets": "C"}
+
+
+def test_details_never_given_let_the_request_lapse_and_the_lead_is_withdrawn(
+    client: TestClient, app_settings: Settings
+) -> None:
+    _, slots = run(client, call("action_handoff", "我要转人工", "request_human_advisor"))
+    for question in ("朝夕怎么赎回？", "季享起购多少？", "禾润是几级风险？"):
+        responses, changed = run(client, call("action_answer_question", question, "ask_product_info", slots=slots))
+        assert said(responses) == ["answer"]
+        slots = {**slots, **changed}
+    assert slots["contact_step"] is None
+    assert [lead.status for lead in rows(app_settings, Lead)] == ["closed"]
