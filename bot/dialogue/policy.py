@@ -167,6 +167,8 @@ def _lead(turn: Turn, c: CueSet, question: bool, t: ConfirmThresholds) -> Decisi
         return Decision("end", sure=False, reason="refusal words under an interest guess")
     if intent == "request_human_advisor":
         return Decision("handoff", sure=False, reason="a person guessed without the words")
+    if not interest and not confident and topical(text, c, minimum=3):  # "我想把那个一年期的提前取了"
+        return Decision("answer", reason="a weak interest guess about something else: knowledge first")
     return _interested(turn, c, question, strong, reason="interest", guessed=not interest, confident=confident)
 
 
@@ -206,7 +208,15 @@ def _assessment(c: CueSet, text: str, question: bool) -> Decision:
 
 
 def _smalltalk(turn: Turn, c: CueSet, question: bool) -> Decision:
+    """A canned reply only when the words are small talk: "不用了 谢谢" is a refusal, "也不是不行 你先把资料
+    发我" interest, whatever the classifier heard."""
     response, cue = SMALLTALK[turn.intent or ""]
+    strong, interest = _interest_words(turn, c)
+    if turn.intent in ("thank", "affirm", "deny") and not turn.pending_offer:
+        if interest and not c.said("refusal", turn.text):
+            return _interested(turn, c, question, strong, reason="interest words under small talk", guessed=True)
+        if c.said("refusal", turn.text):
+            return Decision("end", sure=turn.channel != "voice", reason="a refusal under small talk")
     if turn.intent == "out_of_scope" and not turn.named:
         # Out of scope twice over (the classifier is sure, or the words name business we do not do here):
         # declined. Otherwise a question is tried on the knowledge base, which declines what it cannot answer.
@@ -239,17 +249,18 @@ def _guess(turn: Turn, c: CueSet, question: bool, t: ConfirmThresholds) -> Decis
 def has_content(turn: Turn, c: CueSet, question: bool) -> bool:
     """Small talk wrapped around a real question ("你好 问下季享最低买多少", "谢谢 那它怎么赎回"): what is left
     after the small-talk words, pronouns, particles and question words still names a topic."""
-    if turn.named:
-        return True
-    if not question:
-        return False
-    rest = fold(turn.text)
+    return bool(turn.named) or (question and topical(turn.text, c))
+
+
+def topical(text: str, c: CueSet, *, minimum: int = 2) -> bool:
+    """Words naming a topic remain once small-talk words, pronouns and particles are taken out
+    ("嗯那个吧" names none; "我想把那个一年期的提前取了" does)."""
+    rest = fold(text)
     for name in ("greet", "thank", "bye", "affirm", "deny", "bot"):
         rest = c.pattern(name).sub(" ", rest)
     if rest.isascii():
-        words = [w for w in _WORD.findall(rest) if w not in _FILLER_WORDS]
-        return len(words) >= 1
-    return sum(1 for ch in rest if ch.isalpha() and ch not in _FILLER_CHARS) >= 2
+        return any(w not in _FILLER_WORDS for w in _WORD.findall(rest))
+    return sum(1 for ch in rest if ch.isalpha() and ch not in _FILLER_CHARS) >= minimum
 
 
 _WORD = re.compile(r"[a-z']+")

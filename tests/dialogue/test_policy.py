@@ -171,3 +171,14 @@ def test_negation_is_read_within_its_clause() -> None:
     assert c.said("interest_medium", "不是不感兴趣") and c.denied("interest_medium", "不感兴趣")
     assert c.said("interest_medium", "不用了 我有兴趣")  # the "不" belongs to another clause
     assert c.denied("interest_medium", "not interested") and c.said("interest_medium", "No, I am interested")
+
+
+def test_small_talk_words_around_a_refusal_or_interest_are_not_small_talk() -> None:
+    assert d("不用了 多谢", "thank", 0.7, channel="voice").do == "end"
+    assert d("也不是不行 你先把资料发我", "deny", 0.66, channel="voice").do == "interest"
+
+
+def test_a_weak_interest_guess_about_something_else_is_answered_a_vague_one_asked() -> None:
+    assert d("嗯 我想把那个一年期的提前取了", "express_interest", 0.55).do == "answer"
+    vague = d("嗯那个吧", "express_interest", 0.55)
+    assert (vague.do, vague.sure) == ("interest", False)
