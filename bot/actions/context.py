@@ -23,6 +23,8 @@ class TurnContext:
     confidence: float | None
     client_key: str
     sender_id: str
+    # The classifier's best intent besides nlu_fallback (its guess when the fallback took over).
+    best_guess: str | None = None
 
 
 def turn_context(tracker: Tracker, message: dict[str, Any] | None = None) -> TurnContext:
@@ -31,6 +33,8 @@ def turn_context(tracker: Tracker, message: dict[str, Any] | None = None) -> Tur
     message = message if message is not None else tracker.latest_message or {}
     metadata = message.get("metadata") or {}
     intent = message.get("intent") or {}
+    ranking = message.get("intent_ranking") or []
+    best = next((r.get("name") for r in ranking if isinstance(r, dict) and r.get("name") != "nlu_fallback"), None)
     return TurnContext(
         text=str(message.get("text") or ""),
         language="en" if metadata.get("language") == "en" else "zh",
@@ -39,13 +43,19 @@ def turn_context(tracker: Tracker, message: dict[str, Any] | None = None) -> Tur
         confidence=intent.get("confidence"),
         client_key=str(tracker.get_slot("client_id") or tracker.sender_id),
         sender_id=str(tracker.sender_id),
+        best_guess=best,
     )
 
 
 def user_message(event: dict[str, Any]) -> dict[str, Any]:
     """A tracker's user event in the shape of `tracker.latest_message`."""
     parse_data = event.get("parse_data") or {}
-    return {"text": event.get("text"), "intent": parse_data.get("intent") or {}, "metadata": event.get("metadata")}
+    return {
+        "text": event.get("text"),
+        "intent": parse_data.get("intent") or {},
+        "intent_ranking": parse_data.get("intent_ranking") or [],
+        "metadata": event.get("metadata"),
+    }
 
 
 def user_turns(tracker: Tracker) -> list[Turn]:

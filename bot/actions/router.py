@@ -136,6 +136,7 @@ class Router:
             pending_offer=tracker.get_slot("pending_offer"),
             opted_out=bool(tracker.get_slot("opted_out")),
             previous=tracker.get_slot("last_route"),
+            best_guess=ctx.best_guess if intent == ctx.intent else None,
         )
         return decide(turn, self.flows.settings.confirm_below)
 

@@ -69,6 +69,7 @@ class Turn:
     pending_offer: str | None = None  # an offer awaiting yes or no ("assessment")
     opted_out: bool = False  # this conversation already opted out
     previous: str | None = None  # what the last turn got (a Decision.do): "那私行臻选呢" follows a suitability one
+    best_guess: str | None = None  # the classifier's best intent when nlu_fallback took over
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,9 @@ def _guess(turn: Turn, c: CueSet, question: bool, t: ConfirmThresholds) -> Decis
     if c.said("opt_out", text) and not question:
         return Decision("opt_out", sure=False, reason="opt-out words under a weak guess")
     if c.said("human", text) and c.said("request", text):
-        return Decision("handoff", sure=False, reason="asks for a person under a weak guess")
+        # The words ask for a person; sure only when the classifier's own best guess says so too.
+        agreed = turn.best_guess == "request_human_advisor"
+        return Decision("handoff", sure=agreed, reason="asks for a person under a weak guess")
     strong, interest = _interest_words(turn, c)
     if interest and not c.said("refusal", text):
         return _interested(turn, c, question, strong, reason="interest words under a weak guess")

@@ -182,3 +182,9 @@ def test_a_weak_interest_guess_about_something_else_is_answered_a_vague_one_aske
     assert d("嗯 我想把那个一年期的提前取了", "express_interest", 0.55).do == "answer"
     vague = d("嗯那个吧", "express_interest", 0.55)
     assert (vague.do, vague.sure) == ("interest", False)
+
+
+def test_a_person_asked_for_under_a_fallback_is_sure_only_when_the_classifier_leaned_that_way() -> None:
+    text = "ok maybe, could an advisor call me"
+    assert d(text, "nlu_fallback", 0.4, best_guess="request_human_advisor").sure
+    assert not d(text, "nlu_fallback", 0.4, best_guess="ask_product_info").sure
