@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ADVISOR := .venv/bin/advisor
 PY := .venv/bin/python
 
-.PHONY: bootstrap run test lint bench bench-retrieval bench-voice bench-campaign bench-guard train lock-rasa clean
+.PHONY: bootstrap run test lint bench bench-retrieval bench-voice bench-dialogue bench-campaign bench-guard train lock-rasa clean
 
 bootstrap:
 	@bash bot/runtime/bootstrap.sh
@@ -42,6 +42,10 @@ bench-guard: bootstrap
 bench-voice: bootstrap
 	@$(ADVISOR) train
 	@$(PY) tests/bench/bench_voice.py
+
+bench-dialogue: bootstrap
+	@$(ADVISOR) train
+	@$(PY) tests/bench/bench_dialogue.py
 
 # Re-pin the Rasa runtime after editing bot/rasa_project/requirements.in.
 lock-rasa: bootstrap

@@ -119,7 +119,7 @@ class KnowledgeSettings(BaseModel):
     chroma_port: int = 8001
     collection: str = "approved_content"
     top_k: int = 4
-    gate_decline_target: float = Field(default=0.9, gt=0.5, lt=1.0)
+    gate_decline_target: float = Field(default=0.95, gt=0.5, lt=1.0)
     chunk_size: int = 400
     chunk_overlap: int = 60
     candidates: int = 50

@@ -24,6 +24,8 @@ from bot.compliance.text import Normalized, Segment, clause_end, clause_start, i
 
 # Context is read from a bounded look-back so one huge unpunctuated message stays linear, not quadratic.
 _LOOKBACK = 120
+# A pronoun's (or an omitted) subject is looked for this many sentences back.
+_SUBJECT_HOPS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,10 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
         return True
     if is_question(text, sentence) and not context.rhetorical.search(text[sentence.start : sentence.end].strip()):
         return True
+    if context.negative_list.search(text, max(0, start - _LOOKBACK), start) or context.undecided.search(
+        text, start, end
+    ):
+        return True
     begin = clause_start(text, sentence, start, lookback=_LOOKBACK)
     pre = text[begin:start]
     contrasts = list(context.contrast.finditer(pre))
@@ -111,13 +117,16 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
         return True
     if context.post.search(text[end : sentence.end][: context.post_chars]):
         return True
-    reported = context.reported.search(text[max(sentence.start, start - _LOOKBACK) : start])
+    lead_start = max(sentence.start, start - _LOOKBACK)
+    # The attribution may end inside the match ("Ads promising guaranteed returns"): it only has to begin before it.
+    reported = next((m for m in context.reported.finditer(text, lead_start, end) if m.start() < start), None)
     if reported:
         # Someone else's words are ours only when nobody warns against them: "别信那些说…的人" before,
-        # "…那是违规的" after (in this sentence or the next).
-        lead = text[max(sentence.start, start - _LOOKBACK) : start][: reported.start()]
+        # "…那是违规的" or "…请拒绝" after the attribution (in this sentence or the next).
+        lead = text[lead_start : reported.start()]
         following = scene.sentences[index + 1].end if index + 1 < len(scene.sentences) else len(text)
-        return context.warning.search(lead) is not None or context.refutation.search(text[end:following]) is not None
+        refuted = context.refutation.search(text, reported.end(), following) is not None
+        return refuted or context.warning.search(lead) is not None
     if not nested:
         # One level only: "不能保证您不会亏" is negated through 保证; deeper nesting is rare in replies.
         verbs = list(context.scope_verbs.finditer(pre))
@@ -137,7 +146,8 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
     """True when the claim is about a deposit or a government bond (by catalogue type, else by word).
 
     The subject is the nearest product word before the claim in its sentence, else the first one
-    after it in its clause ("还本付息的储蓄国债"); a product after 比/跟/像 is compared with, not
+    after it in its clause ("还本付息的储蓄国债"), else, for a sentence opening with a pronoun (它, it) or
+    naming no product, an earlier sentence's subject; a product after 比/跟/像 is compared with, not
     described ("跟存款一样" says something about the other product).
     """
     text = scene.text
@@ -148,8 +158,26 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
     before = [s for s in _subjects(scene, context, begin, start) if s.end <= start]
     if before:
         return not before[-1].wealth
-    after = _subjects(scene, context, end, clause_end(scene.text, sentence, end))
-    return bool(after) and not after[0].wealth
+    stop = clause_end(text, sentence, end)
+    if text.startswith(":", stop):
+        stop = sentence.end  # "这两样都是保本的：储蓄国债和大额存单": the subjects follow the colon
+    after = _subjects(scene, context, end, stop)
+    if after:
+        return not after[0].wealth
+    # "它属于存款" / "储蓄国债是财政部发行的。到期还本付息。": a sentence opening with a pronoun, or naming no
+    # product at all, speaks of an earlier sentence's subject (a few back).
+    index = scene.sentence_index(start)
+    for _ in range(_SUBJECT_HOPS):
+        current = scene.sentences[index]
+        if not index or not (
+            context.pronoun.match(text, current.start) or not _subjects(scene, context, current.start, current.end)
+        ):
+            break
+        index -= 1
+        named = _subjects(scene, context, scene.sentences[index].start, scene.sentences[index].end)
+        if named:
+            return not named[0].wealth
+    return False
 
 
 def _subjects(scene: Scene, context: Context, begin: int, end: int) -> list[Subject]:
@@ -208,7 +236,7 @@ def frame_claims(scene: Scene, context: Context, frame: Frame) -> list[tuple[int
         if any(p.start <= start < p.end for p in scene.products):
             continue  # a word inside a product's name (臻选) is not the advisor's verb
         spans = {scope: _scope(scene, scope, start, end) for scope in _scopes(frame)}
-        if any(p.regex.search(text, *spans[p.scope or frame.scope]) for p in frame.unless):
+        if any(_cancels(scene, context, p.regex, *spans[p.scope or frame.scope], start) for p in frame.unless):
             continue
         if not all(p.regex.search(text, *spans[p.scope or frame.scope]) for p in frame.near):
             continue
@@ -217,6 +245,15 @@ def frame_claims(scene: Scene, context: Context, frame: Frame) -> list[tuple[int
         if all(_asserted_in(scene, context, p.regex, *spans[p.scope or frame.scope]) for p in frame.with_):
             found.append((start, end))
     return found
+
+
+def _cancels(scene: Scene, context: Context, pattern: re.Pattern[str], begin: int, stop: int, claim: int) -> bool:
+    """An ``unless`` part cancels the claim, unless a contrast stands between them ("过往业绩不代表未来，
+    但这只肯定还会涨": the caveat said first is taken back by the 但 that leads to the claim)."""
+    return any(
+        m.end() > claim or not context.contrast.search(scene.text, m.end(), claim)
+        for m in pattern.finditer(scene.text, begin, stop)
+    )
 
 
 def _names_wealth(scene: Scene, context: Context, position: int) -> bool:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bot.compliance.evaluation import LABELLED_SETS, report
+from bot.compliance.evaluation import LABELLED_SETS, SPLITS, report, table
 from bot.compliance.models import GuardResult, ProductRef
 from bot.compliance.second_opinion import Opinion, second_opinion_from_settings
 from bot.compliance.service import check, detect_language
@@ -99,10 +99,12 @@ def _second_opinion(text: str, result: GuardResult) -> dict[str, str | None]:
 @compliance_app.command("evaluate")
 def evaluate_sets(
     paths: Annotated[
-        list[Path] | None, typer.Argument(exists=True, help="Labelled sets (default: the project's two).")
+        list[Path] | None, typer.Argument(exists=True, help="Labelled sets (default: the project's three).")
     ] = None,
     dev_errors: Annotated[bool, typer.Option("--dev-errors", help="Also list the dev split's wrong items.")] = False,
+    dev_only: Annotated[bool, typer.Option("--dev-only", help="Check dev splits only (for tuning).")] = False,
+    as_table: Annotated[bool, typer.Option("--table", help="Headline figures, one column per set.")] = False,
 ) -> None:
-    """Recall / false-positive rate per labelled set, dev and holdout apart, per kind (JSON)."""
-    result = report(paths or LABELLED_SETS, dev_errors=dev_errors)
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    """Recall / false-positive rate per labelled set, one column per split, per kind (JSON)."""
+    result = report(paths or LABELLED_SETS, dev_errors=dev_errors, splits=("dev",) if dev_only else SPLITS)
+    typer.echo(table(result) if as_table else json.dumps(result, ensure_ascii=False, indent=2))

@@ -69,8 +69,11 @@ class RatedProduct:
 
 
 def rated_products(normalized_text: str, rules: RuleSet) -> list[RatedProduct]:
-    """Every product named by its rating alone in normalised text."""
-    return [
+    """Every product named by its rating alone (R4的产品) or by its risk in words (中高风险的产品)."""
+    found = [
         RatedProduct(int(next(g for g in m.groups() if g)), m.start(), m.end())
         for m in rules.levels.product.finditer(normalized_text)
     ]
+    for level, pattern in rules.levels.product_words.items():
+        found += [RatedProduct(level, m.start(), m.end()) for m in pattern.finditer(normalized_text)]
+    return sorted(found, key=lambda r: r.start)

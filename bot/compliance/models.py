@@ -52,6 +52,15 @@ class Violation(BaseModel):
     critical: bool
 
 
+class Recommended(BaseModel):
+    """A catalogue product a text recommends, with the sentence that does it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product: ProductRef
+    span: str
+
+
 class GuardResult(BaseModel):
     """Verdict on one outgoing message; ``ok`` means no violation of any kind."""
 

@@ -92,6 +92,8 @@ class Context:
 
     adjacent_negation: re.Pattern[str]
     windows: tuple[tuple[int, re.Pattern[str]], ...]
+    negative_list: re.Pattern[str]
+    undecided: re.Pattern[str]
     reassurance: re.Pattern[str]
     contrast: re.Pattern[str]
     post_chars: int
@@ -108,6 +110,7 @@ class Context:
     deposit_after: re.Pattern[str]
     not_subject: re.Pattern[str]
     wealth_terms: re.Pattern[str]
+    pronoun: re.Pattern[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,7 @@ class Levels:
     words: dict[int, re.Pattern[str]]
     negation: re.Pattern[str]
     product: re.Pattern[str]  # a product named only by its rating (这款R4的产品, an R4 fund)
+    product_words: dict[int, re.Pattern[str]]  # ...or by its risk in words (中高风险的产品) -> 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,7 @@ class RuleSet:
     claims: tuple[ClaimRule, ...]
     context: Context
     recommendation: re.Pattern[str]
+    declines: re.Pattern[str]  # a sentence that turns products down (超出您的等级, not suitable for you)
     risk: Disclosure
     performance: Disclosure
     levels: Levels
@@ -220,6 +225,10 @@ def _levels(raw: dict[str, Any], macros: dict[str, str]) -> Levels:
         },
         negation=_compile(raw["negation"], macros, "levels.negation"),
         product=_compile(raw["product"], macros, "levels.product"),
+        product_words={
+            int(level[1]): _compile(_alternatives(pattern), macros, f"levels.product_words.{level}")
+            for level, pattern in raw["product_words"].items()
+        },
     )
 
 
@@ -251,6 +260,8 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
                 (int(w["chars"]), _compile(w["re"], macros, f"context.windows[{i}]"))
                 for i, w in enumerate(ctx["windows"])
             ),
+            negative_list=c("negative_list"),
+            undecided=c("undecided"),
             reassurance=c("reassurance"),
             contrast=c("contrast"),
             post_chars=int(ctx["post_chars"]),
@@ -267,6 +278,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
             deposit_after=c("deposit_after"),
             not_subject=c("not_subject"),
             wealth_terms=c("wealth_terms"),
+            pronoun=c("pronoun"),
         )
         claims = tuple(
             ClaimRule(
@@ -293,7 +305,8 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
         return RuleSet(
             claims=claims,
             context=context,
-            recommendation=_compile(data["recommendation"]["markers"], macros, "recommendation.markers"),
+            recommendation=_compile(_alternatives(data["recommendation"]["markers"]), macros, "recommendation.markers"),
+            declines=_compile(_alternatives(data["recommendation"]["declines"]), macros, "recommendation.declines"),
             risk=_disclosure("risk", data["disclosures"]["risk"], macros),
             performance=_disclosure("performance", data["disclosures"]["performance"], macros),
             levels=_levels(data["levels"], macros),

@@ -13,7 +13,7 @@ from typing import Literal
 from bot.compliance.claims import Subject, build_scene, find_claims
 from bot.compliance.disclosures import missing_disclosures
 from bot.compliance.levels import level_in, parse_client_level
-from bot.compliance.models import CRITICAL_RULES, GuardResult, ProductRef, Violation
+from bot.compliance.models import CRITICAL_RULES, GuardResult, ProductRef, Recommended, Violation
 from bot.compliance.rules import load_rules
 from bot.compliance.suitability import find_mentions, find_recommendations, rated_mentions, suitability_hits
 from bot.compliance.text import contains_cjk, normalize
@@ -77,6 +77,21 @@ def check(
         if violation not in violations:
             violations.append(violation)
     return GuardResult(ok=not violations, violations=violations, required_disclosures=required)
+
+
+def recommended(text: str, *, products: Sequence[ProductRef] = ()) -> list[Recommended]:
+    """Catalogue products ``text`` recommends, each with the sentence that does it (the suitability rule's
+    own reading, so role-play judges a recommendation exactly where the guard would)."""
+    rules = load_rules()
+    normalized = normalize(text)
+    mentions = find_mentions(normalized.text, products)
+    scene = build_scene(
+        normalized, rules.context, products=[Subject(m.start, m.end, m.product.is_wealth) for m in mentions]
+    )
+    return [
+        Recommended(product=rec.product, span=normalized.original_span(rec.sentence.start, rec.sentence.end))
+        for rec in find_recommendations(scene, rules, mentions)
+    ]
 
 
 def disclosures_for(text: str, *, language: Language | None = None, products: Sequence[ProductRef] = ()) -> list[str]:

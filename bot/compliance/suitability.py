@@ -2,8 +2,11 @@
 
 A product counts as recommended when a catalogue product (by any of its names or aliases) sits in
 a sentence with a recommendation marker that is not negated or questioned, unless the product's own
-clause turns it down (稳进成长不适合您，建议您考虑稳享30天 recommends only the second). A product
-named only by its rating ("这款R4的产品我强烈推荐") is judged too when the client's level is known.
+clause turns it down (稳进成长不适合您，建议您考虑稳享30天 recommends only the second); in a sentence that
+turns products down (超出您的等级, not suitable for you) only a marker in a product's own clause recommends
+it. A product named only by its rating ("这款R4的产品我强烈推荐", "中高风险的产品") is judged too when the
+client's level is known. Deposits and government bonds need no risk assessment, so recommending one
+while the level is unknown is no breach.
 """
 
 from __future__ import annotations
@@ -81,13 +84,17 @@ def find_recommendations(scene: Scene, rules: RuleSet, mentions: Sequence[Mentio
         if not active:
             continue
         declined = [m for m in markers if m not in active]
+        turned_down = any(
+            not is_neutralised(scene, context, d.start(), d.end())
+            for d in rules.declines.finditer(scene.text, region.start, region.end)
+        )
         parts = clauses(scene.text, region)
         for mention in mentions:
             if not region.start <= mention.start < region.end:
                 continue
             clause = next((c for c in parts if c.start <= mention.start < c.end), region)
             in_clause = [m for m in markers if clause.start <= m.start() < clause.end]
-            if in_clause and all(m in declined for m in in_clause):
+            if (in_clause or turned_down) and all(m in declined for m in in_clause):
                 continue
             key = (mention.product.code, region.start)
             found.setdefault(key, Recommendation(mention.product, scene.sentences[index], mention.start))
@@ -99,5 +106,5 @@ def suitability_hits(
 ) -> list[tuple[str, Recommendation]]:
     """(rule, recommendation) for each recommendation the client's level does not allow."""
     if client_level is None:
-        return [("risk_level_unknown", rec) for rec in recommendations]
+        return [("risk_level_unknown", rec) for rec in recommendations if rec.product.is_wealth]
     return [("suitability", rec) for rec in recommendations if product_level(rec.product) > client_level]

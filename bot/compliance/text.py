@@ -17,7 +17,9 @@ _FOLDED = {"\u2018": "'", "\u2019": "'", "\u00a0": " ", "\u3000": " "}
 # Sentence ends: Chinese and ASCII terminators, newlines, and an ASCII full stop before whitespace
 # (so decimals like 3.5% stay inside their sentence). Closing quotes/brackets stay with the sentence.
 _SENTENCE_END = re.compile(r"(?:[。!?;…\n]+|\.(?=\s|$))[\"”’'」』)\]]*")
-_CLAUSE_END = re.compile(r"[,、:()\[\]—–]|\s-\s")
+# 、 joins the items of one list, so a negation or attribution before the list reaches each item
+# (不承诺保本、保收益; 您说的那个年化8%、保本的产品).
+_CLAUSE_END = re.compile(r"[,:()\[\]—–]|\s-\s")
 # Single quotes only when they cannot be apostrophes (no letter outside them: 'guaranteed 6%').
 _QUOTES = re.compile(
     r"\"([^\"\n]{1,80})\"|“([^”\n]{1,80})”|「([^」\n]{1,80})」|『([^』\n]{1,80})』|(?<![a-z0-9])'([^'\n]{1,60})'(?![a-z0-9])"

@@ -1,9 +1,8 @@
 """Calibrating the answer gate on the corpus it serves, at ingestion, in seconds.
 
-Positives are questions the content itself implies: every document title, every product's names and
-aliases, the questions its own fields answer (data/probes.yml), and paraphrase-like variants of
-them (a word dropped, a synonym swapped, a filler added). Negatives are the shipped out-of-domain
-questions (data/out_of_domain.yml), less the ones this content plainly answers. Each question is
+Positives are questions the content itself implies, asked the way clients ask them; negatives are the
+shipped out-of-domain questions (data/out_of_domain.yml), less the ones this content plainly answers,
+and near-domain questions made from the content (both made in probes.py). Each question is
 searched exactly as at answer time; every (question, candidate source) pair becomes a row of the
 gate's features, labelled by whether the candidate is a right source. A logistic regression learns
 the combination; its threshold is set, on out-of-fold predictions, to decline `target_decline` of
@@ -13,33 +12,29 @@ the out-of-domain questions, and the cross-validated accept/decline rates are re
 from __future__ import annotations
 
 import hashlib
-import random
 import threading
 import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 import numpy as np
-import yaml
 
 from bot.knowledge.gate import FEATURES, GATE_VERSION, SIGNS, CalibrationReport, GateModel
-from bot.knowledge.models import Product
+from bot.knowledge.probes import (
+    OUT_OF_DOMAIN_FILE,
+    PROBES_FILE,
+    Probe,
+    content_probes,
+    near_domain_questions,
+    noise_words,
+    out_of_domain_questions,
+)
 from bot.knowledge.search import Candidate, HybridSearcher
-from bot.knowledge.snapshot import Snapshot, indexed_products
+from bot.knowledge.snapshot import Snapshot
 from bot.knowledge.store import ChunkFilter
-from bot.language import Language
 
-DATA_DIR = Path(__file__).parent / "data"
-OUT_OF_DOMAIN_FILE = DATA_DIR / "out_of_domain.yml"
-PROBES_FILE = DATA_DIR / "probes.yml"
-#: At most this many base content questions (each with its VARIANTS): keeps ingestion in seconds.
-MAX_BASE_QUESTIONS = 300
 #: An out-of-domain question whose best candidate's title and passage hold this share of its terms is
 #: answered by this content: it is left out of the negatives.
 ANSWERED_BY_CONTENT = 0.8
@@ -49,37 +44,8 @@ FOLDS = 5
 LOOKS_LIKE_CONTENT = 25
 #: Candidates looked at per calibration question (the right source must be among them).
 CANDIDATES = 4
-#: Product questions re-asked about another institution, as negatives.
-ELSEWHERE = 40
-#: Variants per content question, and how they are made: each content word kept with probability KEEP,
-#: swapped for a synonym with SWAP, and a word the content never uses added with NOISE.
-VARIANTS, KEEP, SWAP, NOISE = 3, 0.6, 0.3, 0.5
 _CACHE: OrderedDict[str, GateModel] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One calibration question: the sources that answer it (none: out of domain), and its family
-    (a question and its variants share one, so cross-validation never splits them)."""
-
-    text: str
-    language: Language
-    expected: frozenset[int]
-    family: int
-    subject: str = ""  # the product name a product question uses
-
-
-@lru_cache(maxsize=1)
-def _templates() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(PROBES_FILE.read_text(encoding="utf-8"))
-    return data
-
-
-@lru_cache(maxsize=1)
-def _out_of_domain() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(OUT_OF_DOMAIN_FILE.read_text(encoding="utf-8"))
-    return data
 
 
 def fingerprint(snapshot: Snapshot, embedder: str, target_decline: float) -> str:
@@ -92,117 +58,9 @@ def fingerprint(snapshot: Snapshot, embedder: str, target_decline: float) -> str
     return digest.hexdigest()[:24]
 
 
-def _product_questions(product: Product, names: Sequence[str], rng: random.Random) -> list[tuple[str, Language, str]]:
-    """(question, language, the name it uses): each name alone, and each question the product's
-    fields answer, asked with one of its names."""
-    templates = _templates()["product_questions"]
-    fields = {
-        "always": True,
-        "fees": bool(product.fees),
-        "liquidity": bool(product.liquidity),
-        "benchmark": bool(product.benchmark),
-        "min_amount": product.min_amount is not None,
-        "not_on_sale": product.status != "on_sale",
-    }
-    out: list[tuple[str, Language, str]] = []
-    for language in ("zh", "en"):
-        own = [n for n in names if n.isascii() == (language == "en")]
-        out += [(name, language, name) for name in own]
-        for key, present in fields.items():
-            for template in templates[language].get(key, []) if present and own else []:
-                name = rng.choice(own)
-                out.append((template.format(name=name), language, name))
-    return out
-
-
-def content_probes(snapshot: Snapshot, noise: dict[str, list[str]], seed: int = 7) -> list[Probe]:
-    """Titles and product questions (with their right sources), and paraphrase-like variants of each."""
-    by_title: dict[str, set[int]] = {}
-    docs: list[tuple[str, Language]] = []
-    for source, members in enumerate(snapshot.members):
-        chunk = snapshot.chunks[members[0]]
-        if chunk.kind == "doc":
-            by_title.setdefault(chunk.title.strip().casefold(), set()).add(source)
-            docs.append((chunk.title, chunk.language))
-    bases = [(title, language, frozenset(by_title[title.strip().casefold()]), "") for title, language in docs]
-    rng = random.Random(seed)
-    for product in indexed_products(snapshot.chunks):
-        names = snapshot.catalogue.names(product.entry())
-        expected = frozenset(snapshot.specific.get(product.code, ()))
-        asked = _product_questions(product, names, rng)
-        bases += [(text, language, expected, name) for text, language, name in asked]
-    if len(bases) > MAX_BASE_QUESTIONS:
-        bases = rng.sample(bases, MAX_BASE_QUESTIONS)
-    probes: list[Probe] = []
-    for family, (text, language, expected, name) in enumerate(bases):
-        probes.append(Probe(text, language, expected, family, name))
-        local = random.Random(zlib.crc32(text.encode()) ^ seed)
-        for variant in variants(snapshot, text, language, name, noise.get(language, []), local):
-            probes.append(Probe(variant, language, expected, family, name))
-    return probes
-
-
-def variants(
-    snapshot: Snapshot, text: str, language: Language, subject: str, noise: Sequence[str], rng: random.Random
-) -> list[str]:
-    """Paraphrase-like variants, the way clients ask: some of the words (always the subject: the
-    product's name, else the title's rarest word), a synonym instead of the content's word, a word the
-    content never uses, fillers around it."""
-    tokenizer, index = snapshot.tokenizer, snapshot.index
-    fillers = _templates()["fillers"][language]
-    if subject:
-        rest = tokenizer.content_words(text.replace(subject, " ", 1))
-        words = [subject, *rest]
-    else:
-        words = tokenizer.content_words(text) or [text]
-        weights = [sum(index.term_weight(t) for t in tokenizer.tokens(w)) for w in words]
-        subject = words[max(range(len(words)), key=weights.__getitem__)]
-    sep = " " if language == "en" else ""
-    out: list[str] = []
-    for _ in range(VARIANTS):
-        kept = [w for w in words if w == subject or rng.random() < KEEP]
-        kept = [w if w == subject or rng.random() >= SWAP else _synonym(tokenizer.synonym_groups, w, rng) for w in kept]
-        if noise and rng.random() < NOISE:
-            kept.insert(rng.randrange(len(kept) + 1), rng.choice(noise))
-        out.append(f"{rng.choice(fillers['prefix'])}{sep.join(kept)}{rng.choice(fillers['suffix'])}")
-    return [v for v in dict.fromkeys(out) if v != text]
-
-
-def _synonym(groups: Sequence[tuple[str, ...]], word: str, rng: random.Random) -> str:
-    lowered = word.lower()
-    options = [a for g in groups if lowered in g for a in g if a != lowered and a.isascii() == lowered.isascii()]
-    return rng.choice(options) if options else word
-
-
-def noise_words(snapshot: Snapshot) -> dict[str, list[str]]:
-    """Words of the out-of-domain questions that this corpus never uses, per language: what a
-    colloquial question adds around the words that matter."""
-    index, tokenizer = snapshot.index, snapshot.tokenizer
-    out: dict[str, set[str]] = {}
-    for question, language in _out_of_domain_questions():
-        for word in tokenizer.content_words(question):
-            if index.unseen_share(tokenizer.tokens(word)) == 1.0:
-                out.setdefault(language, set()).add(word)
-    return {language: sorted(words) for language, words in out.items()}
-
-
-def _out_of_domain_questions() -> list[tuple[str, Language]]:
-    data = _out_of_domain()
-    zh: list[tuple[str, Language]] = [(q, "zh") for q in data.get("zh", [])]
-    return zh + [(q, "en") for q in data.get("en", [])]
-
-
-def out_of_domain_probes(start_family: int, product_questions: Sequence[Probe], seed: int = 11) -> list[Probe]:
-    """The shipped out-of-domain questions, plus some of this content's own product questions asked
-    about another institution (工商银行的大额存单…): the same words, not ours to answer."""
-    questions = _out_of_domain_questions()
-    institutions: dict[str, list[str]] = _out_of_domain().get("institutions", {})
-    rng = random.Random(seed)
-    for probe in rng.sample(list(product_questions), min(len(product_questions), ELSEWHERE)):
-        names = institutions.get(probe.language) or []
-        if names:
-            joint = "的" if probe.language == "zh" else " "
-            questions.append((f"{rng.choice(names)}{joint}{probe.text}", probe.language))
+def out_of_domain_probes(start_family: int, snapshot: Snapshot, product_questions: Sequence[Probe]) -> list[Probe]:
+    """The shipped out-of-domain questions first, then the near-domain ones made from this content."""
+    questions = out_of_domain_questions() + near_domain_questions(snapshot, product_questions)
     return [Probe(q, language, frozenset(), start_family + n) for n, (q, language) in enumerate(questions)]
 
 
@@ -286,8 +144,8 @@ def _train(snapshot: Snapshot, searcher: HybridSearcher, *, day: date, target_de
     """One row per question: its best candidate's features; 1 for content questions, 0 out of domain."""
     started = time.perf_counter()
     positives = content_probes(snapshot, noise_words(snapshot))
-    negatives = out_of_domain_probes(len(positives) + 1, [p for p in positives if p.subject])
-    elsewhere_from = len(positives) + 1 + len(_out_of_domain_questions())
+    negatives = out_of_domain_probes(len(positives) + 1, snapshot, [p for p in positives if p.subject])
+    elsewhere_from = len(positives) + 1 + len(out_of_domain_questions())
     probes = positives + negatives
     found = _searched(snapshot, searcher, probes, day)
     kept = [
@@ -314,7 +172,8 @@ def _train(snapshot: Snapshot, searcher: HybridSearcher, *, day: date, target_de
     out_of_fold = _cross_validate(rows, labels, families, use)
     mean, scale = _standardiser(rows[use])
     weights, bias = _fit(rows[use], labels[use], mean, scale)
-    # The threshold answers to the shipped out-of-domain questions; the "another institution" ones only teach.
+    # The threshold answers to the shipped out-of-domain questions; the near-domain ones only teach (their
+    # signals make them easy, so counting them would lower the threshold for everything else).
     shipped = use & np.asarray([probe.family < elsewhere_from for probe, _ in kept])
     threshold, report = _threshold(out_of_fold[shipped], labels[shipped].astype(bool), right[shipped], target_decline)
     report.content_questions = int(labels.sum())

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 #: Bump when features or training change: a stored gate of another version is recalibrated.
-GATE_VERSION = "gate-v1"
+GATE_VERSION = "gate-v2"
 
 #: What the gate sees of one (question, source) pair; computed by HybridSearcher.candidates. The sign is
 #: the direction the weight is constrained to (+1: more is better evidence, -1: worse, 0: free), so the
@@ -35,7 +35,11 @@ SIGNS: dict[str, int] = {
     "salient": 1,
     "salient_hit": 1,
     "foreign": -1,
+    "unseen": -1,
     "elsewhere": -1,
+    "unknown_name": -1,
+    "absent_topic": -1,
+    "personal": -1,
     "terms": 0,
 }
 FEATURES: tuple[str, ...] = (
@@ -54,7 +58,11 @@ FEATURES: tuple[str, ...] = (
     "salient",  # how much more this corpus uses the question's most telling word than Chinese at large
     "salient_hit",  # ... among the words the source's passage contains
     "foreign",  # share of the question's words the corpus never uses and general Chinese rarely does
+    "unseen",  # idf-weighted share of the question's terms the corpus never uses (after synonyms)
     "elsewhere",  # the question names an institution (another bank, a platform) the corpus never does
+    "unknown_name",  # ... a product name neither the catalogue nor the corpus knows (朝朝宝, 季享180天)
+    "absent_topic",  # ... a topic the corpus never covers (loans, crypto, … : data/out_of_domain.yml)
+    "personal",  # ... asks to look up the client's own records (我卡里还剩多少钱)
     "terms",  # log(1 + distinct terms in the question) (question-level)
 )
 

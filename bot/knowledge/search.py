@@ -16,24 +16,19 @@ per source, catalogue-aware, ordered and gated by the calibrated answer gate (ga
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-import yaml
 
-from bot.catalogue import fold
 from bot.knowledge.embeddings import Embedder
 from bot.knowledge.gate import FEATURES
 from bot.knowledge.models import Hit, SearchMode
+from bot.knowledge.signals import Signals
 from bot.knowledge.snapshot import Snapshot
 from bot.knowledge.store import ChromaStore, ChunkFilter
 from bot.language import Language
 
-INSTITUTIONS_FILE = Path(__file__).parent / "data" / "out_of_domain.yml"
 #: Weights of the three rankings in reciprocal-rank fusion (passages, titles, vectors), per `knowledge.ranking`.
 #: hybrid: BM25 over passages leads (the strongest single ranking on the dev sets); titles and offline vectors
 #: settle its near-ties. bm25: passages alone order the sources; titles and vectors still inform the gate.
@@ -80,25 +75,8 @@ class Query:
     named: list[str]  # product codes, first mention first
     salience: dict[str, float] = field(default_factory=dict)  # corpus words: log P(corpus) - log P(Chinese)
     foreign: float = 0.0
-    elsewhere: bool = False  # names an institution the corpus never mentions
-
-
-_INSTITUTION = re.compile(
-    r"[\u4e00-\u9fff]{2,4}(?:银行|证券|保险|人寿|基金|财富|金融)|\bbank of [a-z]+(?: [a-z]+)?\b|\b[a-z]+ bank\b", re.I
-)
-
-
-@lru_cache(maxsize=1)
-def _known_institutions() -> tuple[str, ...]:
-    data = yaml.safe_load(INSTITUTIONS_FILE.read_text(encoding="utf-8")).get("institutions", {})
-    return tuple(fold(name) for names in data.values() for name in names)
-
-
-def institutions(text: str) -> list[str]:
-    """Institutions a question names (a bank, a broker, a payment platform), folded."""
-    folded = fold(text)
-    found = [m.group(0) for m in _INSTITUTION.finditer(folded)]
-    return found + [name for name in _known_institutions() if name in folded and not any(name in f for f in found)]
+    unseen: float = 0.0  # idf-weighted share of its terms the corpus never uses
+    signals: Signals = field(default_factory=Signals)  # what the question alone says (signals.py)
 
 
 def _top(scores: np.ndarray, allowed: np.ndarray, n: int) -> list[int]:
@@ -130,10 +108,15 @@ class HybridSearcher:
         self._candidates = candidates
 
     def parse(self, snapshot: Snapshot, text: str, language: Language | None) -> Query:
-        tokenizer = snapshot.tokenizer
-        named: list[str] = []
-        for product in snapshot.catalogue.named(text):
-            named.append(product.code)
+        tokenizer, catalogue = snapshot.tokenizer, snapshot.catalogue
+        signals = snapshot.signals.read(text)
+        text = catalogue.corrected(text)  # 季想 → 季享: the words the content uses
+        others = catalogue.unknown_variants(text)  # 季享180天 is not 季享90天
+        named = [
+            p.code
+            for p in catalogue.named(text)
+            if not any(o.startswith(n) for o in others for n in catalogue.names(p))
+        ]
         terms = tokenizer.tokens(text)
         salience: dict[str, float] = {}
         foreign = 0
@@ -152,7 +135,8 @@ class HybridSearcher:
             named=named,
             salience=salience,
             foreign=foreign / len(set(terms)) if terms else 0.0,
-            elsewhere=any(name not in snapshot.text for name in institutions(text)),
+            unseen=snapshot.index.unseen_share(terms),
+            signals=signals,
         )
 
     def search(
@@ -333,7 +317,11 @@ class HybridSearcher:
                 (v for t, v in query.salience.items() if index.contains(candidate.chunk, t)), default=-1.0
             ),
             "foreign": query.foreign,
-            "elsewhere": float(query.elsewhere),
+            "unseen": query.unseen,
+            "elsewhere": float(query.signals.elsewhere),
+            "unknown_name": float(query.signals.unknown_name),
+            "absent_topic": float(query.signals.absent_topic),
+            "personal": float(query.signals.personal),
             "terms": math.log1p(len(set(query.terms))),
         }
 
@@ -368,14 +356,17 @@ class HybridSearcher:
 def prefer_language(
     snapshot: Snapshot, candidates: list[Candidate], language: Language | None, threshold: float
 ) -> list[Candidate]:
-    """A same-language source the gate finds nearly as likely as an other-language best goes first: a
-    Chinese question is answered from Chinese content when there is some (often the translation)."""
-    if not candidates or language is None or snapshot.chunks[candidates[0].chunk].language == language:
+    """A same-language source the gate finds nearly as likely as an other-language best, and that covers
+    nearly as much of the question, goes first: a Chinese question is answered from Chinese content when
+    there is some (often the translation). A product is structured data, spoken in either language."""
+    first = snapshot.chunks[candidates[0].chunk] if candidates else None
+    if first is None or language is None or first.language == language or first.kind == "product":
         return candidates
-    top = candidates[0].probability or 0.0
+    top, covered = candidates[0].probability or 0.0, candidates[0].features["coverage"]
     for i, candidate in enumerate(candidates[1:], start=1):
         p = candidate.probability or 0.0
         same = snapshot.chunks[candidate.chunk].language == language
-        if same and candidate.about_named == candidates[0].about_named and p >= max(threshold, NEAR_BEST * top):
+        near = p >= max(threshold, NEAR_BEST * top) and candidate.features["coverage"] >= NEAR_BEST * covered
+        if same and near and candidate.about_named == candidates[0].about_named:
             return [candidate, *candidates[:i], *candidates[i + 1 :]]
     return candidates

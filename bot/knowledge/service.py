@@ -354,7 +354,7 @@ class KnowledgeService:
         snapshot = self._current()
         ranked = self._search(snapshot, question, channel, risk_level, self._settings.top_k, language)
         catalogue = {p.code: p for p in snapshot.products(self._today())}
-        named = [p.code for p in snapshot.catalogue.named(question)] or list(focus)
+        named = [p.code for p in snapshot.catalogue.named(question, fuzzy=True)] or list(focus)
         gate = snapshot.gate
         threshold = gate.threshold if gate is not None else 1.0
         evidence = [h for h in ranked if h.relevance >= threshold]

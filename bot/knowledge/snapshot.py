@@ -16,6 +16,7 @@ from bot.catalogue import Catalogue, fold
 from bot.knowledge.gate import GateModel
 from bot.knowledge.lexical import LexicalIndex, Tokenizer
 from bot.knowledge.models import CHANNELS, Chunk, Product
+from bot.knowledge.signals import SignalReader
 from bot.knowledge.store import NO_END, ChunkFilter, StoredChunk, day_number
 
 #: A document listing at most this many products is about them (a product's intro, a comparison of two);
@@ -63,6 +64,7 @@ class Snapshot:
     specific: dict[str, list[int]] = field(default_factory=dict)  # ... about it alone or with one other
     text: str = ""  # every title and passage, folded: "does the content ever mention X"
     catalogue_products: list[Product] = field(default_factory=list)  # every indexed product, by code
+    signals: SignalReader = field(default_factory=lambda: SignalReader(Catalogue([]), "", [], []))
 
     @classmethod
     def build(
@@ -89,6 +91,9 @@ class Snapshot:
         snapshot.catalogue_products = sorted(products, key=lambda p: p.code)
         snapshot._index_sources(products)
         snapshot.text = fold("\n".join(f"{c.title}\n{c.text}" for c in chunks))
+        snapshot.signals = SignalReader(
+            snapshot.catalogue, snapshot.text, [fold(c.text) for c in chunks], sorted({c.title for c in chunks})
+        )
         return snapshot
 
     def _index_sources(self, products: list[Product]) -> None:

@@ -179,9 +179,14 @@ class ChromaStore:
             self._state = self._open(f"{self._name}-state")
 
     def _open(self, name: str) -> Any:
+        # One HNSW build thread and a wider search: the same content gives (nearly always) the same nearest
+        # chunks, so the gate calibrated on it varies less from one ingestion to the next (multi-threaded
+        # builds differ run to run). Applies to new collections; an existing one keeps its configuration.
         with self._translate(f"open collection {name}"):
             return self._client.get_or_create_collection(
-                name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+                name,
+                configuration={"hnsw": {"space": "cosine", "num_threads": 1, "ef_search": 200}},
+                embedding_function=None,
             )
 
     @contextmanager

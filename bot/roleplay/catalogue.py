@@ -6,14 +6,13 @@ and risk levels as the live bot without depending on the knowledge domain's code
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from bot.catalogue import CatalogueProduct, catalogue_for
+from bot.catalogue import CatalogueProduct
 from bot.errors import ConfigError
 
 
@@ -29,8 +28,3 @@ def load_catalogue(products_file: Path) -> list[CatalogueProduct]:
         return [CatalogueProduct.model_validate({**item, "aliases": tuple(item.get("aliases") or ())}) for item in raw]
     except (AttributeError, TypeError, ValidationError) as exc:
         raise ConfigError(f"role-play catalogue: bad product in {products_file} ({exc})") from exc
-
-
-def mentioned(text: str, products: Sequence[CatalogueProduct]) -> list[CatalogueProduct]:
-    """Products named in ``text`` by any name or alias (a cheap pre-filter before the guard)."""
-    return catalogue_for(tuple(products)).named(text)

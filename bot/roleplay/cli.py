@@ -4,7 +4,7 @@
     advisor roleplay score TRANSCRIPT [--persona ID] [--json] [--no-judge]
     advisor roleplay personas
     advisor roleplay team [--advisor ID ...] [--json]
-    advisor roleplay evaluate [LABELS] [--dev-errors]
+    advisor roleplay evaluate [LABELS ...] [--dev-errors] [--dev-only]
 
 `score` is a contract for outside tests: TRANSCRIPT holds JSON lines of {"role": "advisor"|"client",
 "text": "..."} ("-" reads stdin); --json prints the report (per criterion score, max, passed,
@@ -199,23 +199,26 @@ def team(
 
 @roleplay_app.command("evaluate")
 def evaluate_labels(
-    labels: Annotated[str | None, typer.Argument(help="Labels YAML (default: the held-out role-play set).")] = None,
+    labels: Annotated[
+        list[str] | None, typer.Argument(help="Labels YAML files (default: the held-out set and dev2).")
+    ] = None,
     dev_errors: Annotated[bool, typer.Option("--dev-errors", help="Also list the dev split's disagreements.")] = False,
+    dev_only: Annotated[bool, typer.Option("--dev-only", help="Score dev splits only (for tuning).")] = False,
 ) -> None:
-    """Agreement with labelled transcripts per criterion, dev and holdout apart (JSON; rules only)."""
+    """Agreement with labelled transcripts per criterion, one entry per file and split (JSON; rules only)."""
     from pathlib import Path
 
-    from bot.roleplay.evaluation import LABELS_FILE, evaluate
+    from bot.roleplay.evaluation import LABELS_FILES, SPLITS, report
 
     try:
         settings = get_settings()
         rules_only = settings.roleplay.model_copy(update={"judge": False, "use_llm": False})
         service = TrainingService.from_settings(settings.model_copy(update={"roleplay": rules_only}), database=False)
-        path = Path(labels) if labels else LABELS_FILE
+        paths = [Path(p) for p in labels] if labels else list(LABELS_FILES)
 
         async def run() -> dict[str, object]:
             try:
-                return await evaluate(service, path, dev_errors=dev_errors)
+                return await report(service, paths, dev_errors=dev_errors, splits=("dev",) if dev_only else SPLITS)
             finally:
                 await service.aclose()
 

@@ -74,14 +74,20 @@ class Step:
         return ("" if self.language == "zh" else " ").join(self.parts)
 
 
-def handles(analysis: TurnAnalysis, objection: Objection | None) -> bool:
-    """Whether an advisor message answers an objection: its substance, or empathy plus substance.
+def handles(analysis: TurnAnalysis, objection: Objection | None, topics: frozenset[str] = frozenset()) -> bool:
+    """Whether an advisor message answers an objection: it speaks to what the client raised (the
+    persona's own resolution words, or the objection's topic: loss, liquidity, return; a wish to think
+    it over is answered by accepting it), or it shows empathy and explains.
 
-    Pressure, rudeness, a forbidden claim or filling in the questionnaire never count as handling.
+    Substance counts even when the wording is non-compliant or impatient (those fail compliance and
+    courtesy on their own), but a rude reply must explain something to count; pressure or doing the
+    client's questionnaire never counts as handling.
     """
-    if analysis.has("rude", "pressure", "assess_for_client") or analysis.critical_claims:
+    if analysis.has("pressure", "assess_for_client") or (analysis.has("rude") and not analysis.has("explanation")):
         return False
     if objection is not None and matches(objection.resolved_by, analysis.text):
+        return True
+    if topics & analysis.topics:
         return True
     if objection is not None:
         return analysis.has("empathy") and analysis.has("explanation")
@@ -179,7 +185,7 @@ class ScriptedClient:
             return False
         obj = self.persona.objection(state.pending)
         status = state.objections[obj.id]
-        if handles(a, obj):
+        if handles(a, obj):  # the persona judges by its own resolution words, not by topic
             status.status = "handled"
             state.pending = None
             beats.append(Beat("accept", obj.id))

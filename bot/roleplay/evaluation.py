@@ -1,13 +1,15 @@
 """Measure the scorer on labelled transcripts: agreement per criterion, dev and holdout apart.
 
-The labels file (tests/data/heldout/roleplay_labels.yml) gives each transcript's persona, split,
-whether it is clean (no forbidden wording), and a pass/fail verdict per rubric criterion. A held-out
-transcript is reported as figures only: which ones disagree is listed for the dev split alone, so
-nobody tunes the scorer on a held-out conversation.
+A labels file (tests/data/heldout/roleplay_labels.yml, tests/data/roleplay_dev2/labels.yml) gives each
+transcript's persona, split, whether it is clean (no forbidden wording), and a pass/fail verdict per
+rubric criterion. A held-out transcript is reported as figures only: which ones disagree is listed for
+the dev split alone, so nobody tunes the scorer on a held-out conversation; with ``splits=("dev",)``
+held-out transcripts are not even scored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +24,8 @@ from bot.roleplay.transcripts import read_transcript
 from bot.settings import REPO_ROOT
 
 LABELS_FILE = REPO_ROOT / "tests" / "data" / "heldout" / "roleplay_labels.yml"
+#: The held-out set (dev and holdout splits) and a development set by another author (all dev).
+LABELS_FILES = (LABELS_FILE, REPO_ROOT / "tests" / "data" / "roleplay_dev2" / "labels.yml")
 SPLITS = ("dev", "holdout")
 
 
@@ -85,12 +89,31 @@ def agreement(scored: list[tuple[Labelled, Report]], *, with_errors: bool) -> di
 
 
 async def evaluate(
-    service: TrainingService, labels_path: Path = LABELS_FILE, *, dev_errors: bool = False
+    service: TrainingService,
+    labels_path: Path = LABELS_FILE,
+    *,
+    dev_errors: bool = False,
+    splits: Sequence[str] = SPLITS,
 ) -> dict[str, Any]:
-    """Score every labelled transcript (rules only) and report agreement per split."""
-    labels = load_labels(labels_path)
-    scored: dict[str, list[tuple[Labelled, Report]]] = {split: [] for split in SPLITS}
+    """Score the labelled transcripts of ``splits`` (rules only) and report agreement per split present."""
+    labels = [label for label in load_labels(labels_path) if label.split in splits]
+    scored: dict[str, list[tuple[Labelled, Report]]] = {split: [] for split in splits}
     for label in labels:
         report = await service.score(transcript(label, labels_path), persona_id=label.persona)
         scored[label.split].append((label, report))
-    return {split: agreement(scored[split], with_errors=dev_errors and split == "dev") for split in SPLITS}
+    return {split: agreement(rows, with_errors=dev_errors and split == "dev") for split, rows in scored.items() if rows}
+
+
+async def report(
+    service: TrainingService,
+    paths: Sequence[Path] = LABELS_FILES,
+    *,
+    dev_errors: bool = False,
+    splits: Sequence[str] = SPLITS,
+) -> dict[str, Any]:
+    """``evaluate`` for every labels file, keyed by its path (relative to the repository)."""
+    out: dict[str, Any] = {}
+    for path in paths:
+        name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
+        out[name] = await evaluate(service, path, dev_errors=dev_errors, splits=splits)
+    return out

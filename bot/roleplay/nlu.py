@@ -17,9 +17,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from bot.compliance import ProductRef, Violation, check, stated_level
+from bot.compliance import ProductRef, Violation, check, recommended, stated_level
 from bot.errors import ConfigError
-from bot.roleplay.catalogue import mentioned
 from bot.roleplay.personas import compile_pattern
 
 MOVES_FILE = Path(__file__).with_name("moves.yml")
@@ -48,10 +47,20 @@ _MEMO_SIZE = 4096
 CLAIM_RULES = frozenset({"guarantee", "certain_return", "deposit_confusion", "expected_return", "exaggeration"})
 
 
+class _Topic(BaseModel):
+    """What an objection is about (in the client's words) and what an answer on it talks about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client: str
+    answer: str
+
+
 class _ClientPatterns(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     objection: list[str]
+    topics: dict[str, _Topic]
 
 
 class MoveFile(BaseModel):
@@ -91,6 +100,7 @@ class TurnAnalysis:
     moves: frozenset[str]
     recommended: tuple[Recommended, ...]
     violations: tuple[Violation, ...]  # guard findings at the client's level: claims and suitability
+    topics: frozenset[str] = frozenset()  # objection topics the message speaks to (loss, liquidity, ...)
 
     def has(self, *moves: str) -> bool:
         return any(m in self.moves for m in moves)
@@ -107,6 +117,9 @@ class Recogniser:
         data = _load(moves_file)
         self._advisor = {name: [compile_pattern(p) for p in pats] for name, pats in data.advisor.items()}
         self._objection = [compile_pattern(p) for p in data.client.objection]
+        self._topics = {
+            name: (compile_pattern(t.client), compile_pattern(t.answer)) for name, t in data.client.topics.items()
+        }
         self._catalogue = tuple(catalogue)
         # Recognition is pure and sessions replay their history every turn, so recent answers are kept.
         self._memo: dict[tuple[str, str | None], TurnAnalysis] = {}
@@ -132,25 +145,24 @@ class Recogniser:
         verdict = check(text, client_risk_level=client_level, products=self._catalogue, require_disclosures=False)
         violations = tuple(v for v in verdict.violations if v.rule != "risk_level_unknown")
         moves |= {_GUARD_MOVES[v.rule] for v in violations if v.rule in _GUARD_MOVES}
-        return TurnAnalysis(text, frozenset(moves), recommended, violations)
+        answers = frozenset(name for name, (_, answer) in self._topics.items() if answer.search(text))
+        return TurnAnalysis(text, frozenset(moves), recommended, violations, answers)
 
     def _recommended(self, text: str) -> tuple[Recommended, ...]:
-        """Products the guard sees recommended: checked one by one without a client level."""
+        """Products the guard sees recommended (its suitability rule's own reading)."""
         found: dict[str, Recommended] = {}
-        for product in mentioned(text, self._catalogue):
-            if product.code in found:
-                continue
-            verdict = check(text, products=[product], require_disclosures=False)
-            hit = next((v for v in verdict.violations if v.rule == "risk_level_unknown"), None)
-            if hit is not None:
-                found[product.code] = Recommended(
-                    product.code, product.name, product.risk_level, hit.span, product.is_wealth
-                )
+        for rec in recommended(text, products=self._catalogue):
+            p = rec.product
+            found.setdefault(p.code, Recommended(p.code, p.name, p.risk_level, rec.span, p.is_wealth))
         return tuple(found.values())
 
     def is_objection(self, text: str) -> bool:
         """True when a client turn pushes back in a way the advisor has to address."""
         return any(p.search(text) for p in self._objection)
+
+    def objection_topics(self, text: str) -> frozenset[str]:
+        """What a client's objection is about (loss, liquidity, return, defer), by the words she uses."""
+        return frozenset(name for name, (client, _) in self._topics.items() if client.search(text))
 
     @staticmethod
     def stated_level(text: str) -> str | None:

@@ -303,7 +303,8 @@ class Scorer:
                 seen.add(objection.id)
             raised += 1
             answers = [s for s in said if s.turn > index][:2]
-            answer = next((s for s in answers if handles(s.analysis, objection)), None)
+            topics = self._nlu.objection_topics(turn.text)
+            answer = next((s for s in answers if handles(s.analysis, objection, topics)), None)
             evidence.append(Evidence(turn=index, role="client", quote=_quote(turn.text)))
             if answer is not None:
                 handled += 1

@@ -1,6 +1,8 @@
 """The retrieval benchmark's evaluation sets, its baseline, and one set's run (see bench_retrieval.py).
 
-- demo: knowledge_base/ and tests/data/retrieval_questions.yml (the DEV set: tune on it).
+- demo: knowledge_base/ and tests/data/retrieval_questions.yml (DEV: tune on it).
+- bank3: tests/data/dev_bank3/ and its questions.yml, a third fictional bank (DEV: a second corpus, so a
+  change tuned on the demo is seen to carry over to another bank's content).
 - bank2: tests/data/heldout/bank2/ and bank2_questions.yml (held out: report only).
 - faq-dev / faq-holdout: the FAQs of tests/data/heldout/faq_paraphrase.yml ingested as documents, its
   `asked` questions asked (dev may guide; holdout is report only).
@@ -83,7 +85,10 @@ def write_faq_corpus(path: Path, folder: Path) -> dict[str, list[Question]]:
 
 
 def sets(workdir: Path, *, heldout: bool = True) -> list[EvalSet]:
-    out = [EvalSet("demo", REPO / "knowledge_base", load_questions(DATA / "retrieval_questions.yml"))]
+    out = [
+        EvalSet("demo", REPO / "knowledge_base", load_questions(DATA / "retrieval_questions.yml")),
+        EvalSet("bank3", DATA / "dev_bank3", load_questions(DATA / "dev_bank3" / "questions.yml")),
+    ]
     bank2 = DATA / "heldout" / "bank2_questions.yml"
     if heldout and bank2.is_file():
         out.append(EvalSet("bank2", DATA / "heldout" / "bank2", load_questions(bank2)))

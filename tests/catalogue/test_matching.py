@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.catalogue import Catalogue, CatalogueProduct, is_wealth_type
-from bot.catalogue.matching import short_name
+from bot.catalogue.matching import short_name, spoken_form, spoken_number
 
 JIXIANG = CatalogueProduct(
     code="WM002",
@@ -61,3 +61,39 @@ def test_wealth_follows_the_type_unless_given() -> None:
     assert JIXIANG.is_wealth and not BOND.is_wealth
     assert CatalogueProduct(code="X", name="某存单", risk_level="R1", is_wealth=False).is_wealth is False
     assert is_wealth_type(None) and not is_wealth_type("deposit")
+
+
+@pytest.mark.parametrize(
+    ("text", "codes", "corrected"),
+    [
+        ("季想90天多少钱起购", ["WM002"], "季享90天多少钱起购"),  # a pinyin-IME homophone
+        ("季90天多少钱起购", ["WM002"], "季享90天多少钱起购"),  # a character missed
+        ("吉祥如意", [], "吉祥如意"),  # sounds like 季享, shares no character: an ordinary word
+        ("季享90天的费用", ["WM002"], "季享90天的费用"),  # exact names stay as typed
+    ],
+)
+def test_fuzzy_names_are_what_clients_type(text: str, codes: list[str], corrected: str) -> None:
+    assert [p.code for p in CATALOGUE.named(text, fuzzy=True)] == codes
+    assert CATALOGUE.corrected(text) == corrected
+    assert CATALOGUE.named("季想90天多少钱起购") == []  # exact matching (guard, dialogue) is unchanged
+
+
+def test_a_term_the_catalogue_lacks_is_another_product() -> None:
+    assert CATALOGUE.unknown_variants("季享180天什么时候开卖") == ["季享180天"]
+    assert CATALOGUE.unknown_variants("季享90天什么时候开卖") == []
+    assert CATALOGUE.unknown_variants("季享三个月能取吗") == []  # a term unit the family does not use
+
+
+@pytest.mark.parametrize(
+    ("digits", "spoken"),
+    [("300", "三百"), ("90", "九十"), ("180", "一百八十"), ("105", "一百零五"), ("10", "十"), ("2026", "二零二六")],
+)
+def test_numbers_are_read_as_chinese_speakers_say_them(digits: str, spoken: str) -> None:
+    assert spoken_number(digits) == spoken
+
+
+def test_a_name_with_a_number_is_found_when_the_number_is_said_in_words() -> None:
+    # Voice transcripts and chat write 沪深三百 / 季享九十天 for 沪深300 / 季享90天.
+    assert [p.code for p in CATALOGUE.named("我们那只沪深三百的指数基可以看看")] == ["EF001"]
+    assert [p.code for p in CATALOGUE.named("季享九十天什么时候能赎回")] == ["WM002"]
+    assert spoken_form("Jixiang 90-Day") is None  # English names keep their digits

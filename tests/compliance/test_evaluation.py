@@ -10,7 +10,8 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.compliance import cli as compliance_cli
-from bot.compliance.evaluation import LABELLED_SETS, evaluate, report
+from bot.compliance.evaluation import LABELLED_SETS, evaluate, report, table
+from bot.settings import REPO_ROOT
 
 ITEMS = [
     {"text": "这款理财保本保息。", "violation": True, "kind": "guarantee", "split": "dev"},
@@ -45,10 +46,29 @@ def test_report_never_lists_held_out_items(labelled: Path) -> None:
     assert "misses" not in report([labelled])[next(iter(out))]["dev"]
 
 
-def test_cli_reports_both_project_sets_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_reports_the_project_sets_by_default() -> None:
     result = CliRunner().invoke(compliance_cli.compliance_app, ["evaluate"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, "exit code"  # the output holds held-out figures: not shown on failure
     payload = json.loads(result.stdout)
-    assert len(payload) == len(LABELLED_SETS) == 2
+    assert list(payload) == [p.relative_to(REPO_ROOT).as_posix() for p in LABELLED_SETS]
     held_out = payload["tests/data/heldout/compliance_sentences.yml"]
+    assert set(held_out) == {"dev", "holdout"}
     assert held_out["holdout"]["per_kind"] and "false_positives" not in held_out["holdout"]
+    assert set(payload["tests/data/compliance_dev2.yml"]) == {"dev"}  # all dev: one column
+
+
+def test_dev_only_never_checks_held_out_items(tmp_path: Path) -> None:
+    # A held-out item with an impossible client level would raise if it were checked.
+    items = [*ITEMS, {"text": "稳赚。", "violation": True, "client": "C9", "split": "holdout"}]
+    path = tmp_path / "set.yml"
+    path.write_text(yaml.safe_dump({"catalogue": [], "items": items}, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="C9"):
+        report([path])
+    out = report([path], splits=("dev",), dev_errors=True)
+    assert set(out[str(path)]) == {"dev"} and out[str(path)]["dev"]["items"] == 3
+
+
+def test_table_puts_each_set_and_split_in_a_column(labelled: Path) -> None:
+    lines = table(report([labelled])).splitlines()
+    assert lines[0].split() == ["set:dev", "set:holdout"]
+    assert lines[2].split() == ["recall", "0.5", "1.0"]

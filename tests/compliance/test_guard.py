@@ -269,7 +269,17 @@ def test_detect_language(text: str, language: str) -> None:
 
 def test_public_surface_is_small() -> None:
     assert sorted(compliance.__all__) == sorted(
-        ["GuardResult", "ProductRef", "Violation", "check", "detect_language", "disclosures_for", "stated_level"]
+        [
+            "GuardResult",
+            "ProductRef",
+            "Recommended",
+            "Violation",
+            "check",
+            "detect_language",
+            "disclosures_for",
+            "recommended",
+            "stated_level",
+        ]
     )
 
 

@@ -62,27 +62,43 @@ async def test_answers_quoting_approved_text_pass_the_guard(
     assert sent.text == message.text, "nothing to add: the answer already ends with its disclosures"
 
 
-async def test_approved_cd_text_is_blocked_only_when_not_marked_approved(
+async def test_approved_text_is_blocked_only_when_not_marked_approved(
     guard: OutgoingGuard, demo_knowledge: KnowledgeService
 ) -> None:
+    # An approved product section states a benchmark figure; its explanation is in a later section, so
+    # the guard alone reads the section as a bare expected return.
+    hit = next(
+        c
+        for c in demo_knowledge.search_sync("周周享 业绩比较基准 管理费", k=8)
+        if c.id == "prod-wm007-wm008-short-zh" and "1.70%" in c.text
+    )
+    message = BotMessage(text=hit.text, kind="answer", citations=[hit.citation])
+    (unmarked,) = await turn(guard, message)
+    assert blocked(unmarked), "the premise: a bare benchmark figure read as an expected return"
+    (marked,) = await turn(guard, message.model_copy(update={"approved": [hit.text]}))
+    assert not blocked(marked) and hit.text in marked.text
+
+
+async def test_approved_cd_text_is_not_blocked(guard: OutgoingGuard, demo_knowledge: KnowledgeService) -> None:
     message = await answer_message(demo_knowledge, "大额存单利率多少？")
     assert "纳入存款保险保障范围" in message.text
-    (unmarked,) = await turn(guard, message.model_copy(update={"approved": []}))
-    assert blocked(unmarked), "the premise: the guard reads this approved deposit text as deposit confusion"
-    (marked,) = await turn(guard, message)
-    assert not blocked(marked)
+    for sent in (
+        *(await turn(guard, message.model_copy(update={"approved": []}))),
+        *(await turn(guard, message)),
+    ):
+        assert not blocked(sent), "a deposit's insurance cover is a fact, approved or not"
 
 
 async def test_approved_treasury_bond_text_is_not_blocked(
     guard: OutgoingGuard, demo_knowledge: KnowledgeService
 ) -> None:
-    # The treasury bond's approved profile says 仅作介绍，不作推荐, which the guard alone reads as a
-    # recommendation to a client whose level is unknown.
+    # The treasury bond's approved profile, even unmarked: a government bond needs no risk assessment, so
+    # naming it while the client's level is unknown is no breach (and 仅作介绍，不作推荐 recommends nothing).
     tb001 = next(c for c in demo_knowledge.search_sync("储蓄国债 产品代码 风险等级", k=8) if c.id == "TB001")
     passage = next(s for s in tb001.text.split("\n") if "TB001" in s)
     message = BotMessage(text=f"根据《{tb001.title}》：{passage}", kind="answer", citations=[tb001.citation])
     (unmarked,) = await turn(guard, message)
-    assert blocked(unmarked), "the premise"
+    assert not blocked(unmarked) and passage in unmarked.text
     (marked,) = await turn(guard, message.model_copy(update={"approved": [passage, tb001.title]}))
     assert not blocked(marked) and passage in marked.text
 

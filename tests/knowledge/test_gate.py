@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.knowledge import calibration
+from bot.knowledge import calibration, probes
 from bot.knowledge.gate import FEATURES, SIGNS, GateModel
 from bot.knowledge.service import KnowledgeService
 from tests.knowledge.conftest import ServiceFactory
@@ -64,6 +64,9 @@ def test_weights_keep_their_signs() -> None:
         ("红烧肉怎么做才不腻？", "zh", False),
         ("Who won the NBA finals?", "en", False),
         ("工商银行的稳享理财收益多少？", "zh", False),  # another bank's product of the same name
+        ("招商银行的朝朝宝收益多少？", "zh", False),  # a product we do not have
+        ("房贷利率现在是多少？", "zh", False),  # a topic the content never covers
+        ("帮我查下我卡里还剩多少钱", "zh", False),  # the client's own records
     ],
 )
 def test_answers_its_content_and_declines_the_rest(
@@ -83,8 +86,16 @@ def test_an_empty_index_has_no_gate_and_declines(make_service: ServiceFactory, t
 
 def test_probes_come_from_the_content(service: KnowledgeService) -> None:
     snapshot = service._current()
-    probes = calibration.content_probes(snapshot, calibration.noise_words(snapshot))
-    texts = {p.text for p in probes}
+    made = probes.content_probes(snapshot, probes.noise_words(snapshot))
+    texts = {p.text for p in made}
     assert "业绩比较基准是预期收益吗？" in texts  # a title, as is
     assert any("稳享" in t and t != "稳享" for t in texts)  # a product question with a short name
-    assert all(p.expected for p in probes)
+    assert all(p.expected for p in made)
+
+
+def test_a_product_typed_as_a_homophone_is_found_and_answered(service: KnowledgeService) -> None:
+    """稳想 for 稳享 (a pinyin input method's slip): the same product, the same answer."""
+    retrieval = service.retrieve("稳想90天的管理费是多少？", language="zh", channel="web")
+    assert retrieval.answerable, retrieval.reason
+    assert [p.code for p in retrieval.products] == ["WM100"]
+    assert retrieval.hits[0].id in {"WM100"} or "WM100" in retrieval.hits[0].products

@@ -10,9 +10,9 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.roleplay import cli
-from bot.roleplay.evaluation import evaluate
+from bot.roleplay.evaluation import LABELS_FILES, evaluate, load_labels
 from bot.roleplay.service import TrainingService
-from bot.settings import Settings
+from bot.settings import REPO_ROOT, Settings
 
 CLEAN = [
     {"role": "client", "text": "你好，我想了解一下理财。"},
@@ -68,11 +68,35 @@ async def test_agreement_per_split(rp_settings: Settings, labels: Path) -> None:
     assert "disagreements" not in holdout and "clean_failing_ids" not in holdout
 
 
-def test_cli_prints_json(monkeypatch: pytest.MonkeyPatch, rp_settings: Settings, labels: Path) -> None:
+def test_cli_prints_one_entry_per_labels_file(
+    monkeypatch: pytest.MonkeyPatch, rp_settings: Settings, labels: Path
+) -> None:
     monkeypatch.setattr(cli, "get_settings", lambda: rp_settings)
-    result = CliRunner().invoke(cli.roleplay_app, ["evaluate", str(labels)])
+    result = CliRunner().invoke(cli.roleplay_app, ["evaluate", str(labels), str(labels)])
     assert result.exit_code == 0, result.output
-    assert set(json.loads(result.stdout)) == {"dev", "holdout"}
+    payload = json.loads(result.stdout)
+    assert list(payload) == [str(labels)] and set(payload[str(labels)]) == {"dev", "holdout"}
+
+
+def test_dev_only_never_scores_held_out_transcripts(
+    monkeypatch: pytest.MonkeyPatch, rp_settings: Settings, labels: Path
+) -> None:
+    # The held-out transcript's file is gone: scoring it would fail.
+    (labels.parent / "promise.jsonl").unlink()
+    monkeypatch.setattr(cli, "get_settings", lambda: rp_settings)
+    assert CliRunner().invoke(cli.roleplay_app, ["evaluate", str(labels)]).exit_code == 2
+    result = CliRunner().invoke(cli.roleplay_app, ["evaluate", str(labels), "--dev-only"])
+    assert result.exit_code == 0, result.output
+    [figures] = json.loads(result.stdout).values()
+    assert set(figures) == {"dev"} and figures["dev"]["transcripts"] == 1
+
+
+def test_the_default_files_are_the_held_out_set_and_dev2() -> None:
+    assert [p.relative_to(REPO_ROOT).as_posix() for p in LABELS_FILES] == [
+        "tests/data/heldout/roleplay_labels.yml",
+        "tests/data/roleplay_dev2/labels.yml",
+    ]
+    assert {label.split for label in load_labels(LABELS_FILES[1])} == {"dev"}
 
 
 def test_cli_bad_labels_exit_2(monkeypatch: pytest.MonkeyPatch, rp_settings: Settings, tmp_path: Path) -> None:

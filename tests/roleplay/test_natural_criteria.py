@@ -101,3 +101,57 @@ def test_each_variation_breaks_its_criterion(
     scorer: Scorer, book: PersonaBook, client_for: Factory, replace: dict[str, str], broken: set[str]
 ) -> None:
     assert failing(score(scorer, book, client_for, conversation(**replace))) == broken
+
+
+def _with_objection(client_line: str, answer: str) -> list[TranscriptTurn]:
+    """The textbook conversation with the worry turn replaced by another objection and its answer."""
+    t = conversation(worry=answer)
+    t[6] = TranscriptTurn(role="client", text=client_line)
+    return t
+
+
+@pytest.mark.parametrize(
+    ("client_line", "answer", "handled"),
+    [
+        # A lock-up worry answered on its topic, without empathy words: handled.
+        (
+            "一年才能取一次，万一中间要用钱呢？",
+            "这一年里确实不能赎回，所以只放一年内确定不用的钱，其余的放在朝夕里随时可取。",
+            True,
+        ),
+        # A wish to talk it over, accepted calmly: handled; met with pressure: not.
+        ("我想回去跟家里商量一下。", "应该的，您和家人商量好了再决定，有问题随时找我。", True),
+        ("我想回去跟家里商量一下。", "商量什么呀，这期额度马上就没了，今天不定下来就没了。", False),
+        # A loss worry answered with an unrelated product fact: not handled.
+        ("会不会亏钱啊？我有点担心。", "季享在手机银行就能买，起购一千元。", False),
+        # Rude and explaining nothing: not handled.
+        ("会不会亏钱啊？我有点担心。", "这有啥好问的，说了你也不懂。", False),
+    ],
+)
+def test_an_objection_is_handled_by_substance_on_its_topic(
+    scorer: Scorer, book: PersonaBook, client_for: Factory, client_line: str, answer: str, handled: bool
+) -> None:
+    report = score(scorer, book, client_for, _with_objection(client_line, answer))
+    assert report.criteria["objection_handling"].passed is handled
+
+
+def test_condescension_fails_courtesy(scorer: Scorer, book: PersonaBook, client_for: Factory) -> None:
+    answer = "刚才不是说了吗，季享净值会波动，也可能亏损，这个我都讲两遍了。"
+    report = score(scorer, book, client_for, conversation(worry=answer))
+    assert failing(report) == {"courtesy"}
+
+
+def test_a_kyc_question_that_says_why_it_is_asked_is_kyc(
+    scorer: Scorer, book: PersonaBook, client_for: Factory
+) -> None:
+    opener = "您好，欢迎！为了给您推荐合适的产品，先了解一下：您的风险测评结果是什么？"
+    assert failing(score(scorer, book, client_for, conversation(opener=opener))) == set()
+
+
+def test_a_horizon_question_is_not_a_goal_question(scorer: Scorer, book: PersonaBook, client_for: Factory) -> None:
+    needs = "好的。请问这笔钱大概打算放多久呢？"
+    report = score(scorer, book, client_for, conversation(needs=needs))
+    credited = [e.note for e in report.criteria["needs_discovery"].evidence if e.turn is not None]
+    neutral = book["neutral"]
+    assert any(neutral.need("horizon").description in note for note in credited)
+    assert not any(neutral.need("goal").description in note for note in credited)

@@ -16,6 +16,13 @@ from bot.roleplay.nlu import Recogniser
         "What is your risk tolerance?",
         "How much could you afford to lose in a bad year?",
         "Are you comfortable with some volatility?",
+        # Asked in other words: a style, a type, a tier, a confirmation, a feeling about a fall.
+        "您的投资风格偏保守还是激进？",
+        "您属于哪种类型的投资者？",
+        "您之前的测评还在有效期吗？",
+        "测评单您带了吗，确认一下是C4？",
+        "How would you feel if the value dropped 10%?",
+        "What level did the assessment give you?",
     ],
 )
 def test_risk_questions(recogniser: Recogniser, text: str) -> None:
@@ -32,6 +39,15 @@ def test_recommendation_by_alias_is_seen_by_the_guard(recogniser: Recogniser) ->
     assert "recommendation" in analysis.moves
     assert [r.code for r in analysis.recommended] == ["EF001"]
     assert [v.rule for v in analysis.violations] == ["suitability"]
+
+
+def test_announcing_a_recommendation_is_not_making_one(recogniser: Recogniser) -> None:
+    for text in (
+        "恒远咱们先不急，推荐产品前我得先确认一下您的风险测评结果？",
+        "为了给您推荐合适的产品，先问一下您的测评结果？",
+    ):
+        analysis = recogniser.advisor(text, "C3")
+        assert "recommendation" not in analysis.moves and "risk_question" in analysis.moves
 
 
 def test_mentioning_a_product_without_recommending_it(recogniser: Recogniser) -> None:
@@ -71,6 +87,13 @@ def test_other_moves(recogniser: Recogniser, text: str, move: str) -> None:
         ("I came out as moderately conservative.", "C2"),
         ("balanced, I think", "C3"),
         ("我不知道。", None),
+        # The assessment's tier, a bare name said of oneself, a level in quotes or given by others.
+        ("测过的，测评结果是第二档。", "C2"),
+        ("亏损承受就选百分之二十那档", None),
+        ("我是稳健的。", "C2"),
+        ('My risk profile is "balanced" - level three.', "C3"),
+        ("They rated me growth.", "C4"),
+        ("I'm not aggressive at all, more conservative.", "C1"),
     ],
 )
 def test_stated_level(recogniser: Recogniser, text: str, level: str | None) -> None:
@@ -79,5 +102,9 @@ def test_stated_level(recogniser: Recogniser, text: str, level: str | None) -> N
 
 def test_client_objections(recogniser: Recogniser) -> None:
     assert recogniser.is_objection("会不会亏钱啊？我有点担心。")
+    assert recogniser.is_objection("那封闭三年，万一中间要用钱呢？")
+    assert recogniser.is_objection("我想回去跟我老公商量一下。")
+    assert not recogniser.is_objection("就是怕万一生病要用。")  # a need she states, not a push back
+    assert not recogniser.is_objection("我想买点理财，不想冒险。")
     assert recogniser.is_objection("Is this covered by deposit insurance?")
     assert not recogniser.is_objection("好的，明白了。")

@@ -69,7 +69,10 @@ class VoiceStack:
 
 
 @contextmanager
-def voice_stack(stack: Stack, scenario: Scenario) -> Iterator[VoiceStack]:
+def voice_stack(stack: Stack, scenario: Scenario, *, real_knowledge: bool = False) -> Iterator[VoiceStack]:
+    """The answers come from the stack's app, where Rasa's actions run. The voice app's own knowledge
+    (what its guard verifies approved text against) is a fake unless `real_knowledge`: the ingested
+    content on the stack's data directory, as in production (benchmarks)."""
     sim = TwilioSimulator(account_sid=ACCOUNT, auth_token=TOKEN, scenario=scenario)
     port = free_port()
     with serve(sim.app) as sim_url:
@@ -86,7 +89,8 @@ def voice_stack(stack: Stack, scenario: Scenario) -> Iterator[VoiceStack]:
         )
         engine = make_engine(stack.settings.database_url)
         try:
-            with serve(create_app(settings, knowledge=FakeAnswerer()), port=port) as voice_url:
+            knowledge = None if real_knowledge else FakeAnswerer()
+            with serve(create_app(settings, knowledge=knowledge), port=port) as voice_url:
                 yield VoiceStack(stack, sim, voice_url, session_factory(engine), settings)
         finally:
             engine.dispose()
