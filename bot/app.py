@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
@@ -34,6 +35,7 @@ from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
 from bot.dialogue.inbound import gateway_texts
 from bot.dialogue.render import Identity
+from bot.dialogue.second_opinion import SecondOpinion
 from bot.dialogue.views import router as analytics_router
 from bot.flows import DialogueFlows
 from bot.knowledge.audit import JsonlAuditSink
@@ -52,7 +54,41 @@ from bot.settings import Settings, get_settings
 from telephony.runtime import build_voice_runtime
 from telephony.views import router as voice_router
 
+if TYPE_CHECKING:
+    from bot.knowledge.llm import ChatModel
+
 logger = logging.getLogger(__name__)
+
+
+def dialogue_chat(settings: Settings) -> ChatModel | None:
+    """The LLM the dialogue uses (hand-off summaries, second opinions), when llm.provider is set."""
+    if not settings.llm.provider:
+        return None
+    from bot.knowledge.llm import OpenAIChat
+
+    llm = settings.llm
+    return OpenAIChat(
+        model=llm.model,
+        base_url=llm.base_url,
+        api_key=llm.api_key.get_secret_value() if llm.api_key else None,
+        timeout_s=llm.timeout_s,
+        temperature=0.0,
+        max_tokens=200,
+    )
+
+
+def second_opinion(settings: Settings, chat: ChatModel | None) -> SecondOpinion | None:
+    """Off without an LLM, or with dialogue.second_opinion_below at 0."""
+    below = settings.dialogue.second_opinion_below
+    if chat is None or below <= 0:
+        return None
+    return SecondOpinion(
+        chat=chat,
+        prompts_dir=settings.llm.prompts_dir,
+        version=settings.llm.prompt_version,
+        below=below,
+        timeout_s=settings.dialogue.second_opinion_timeout_s,
+    )
 
 
 def create_app(
@@ -115,16 +151,20 @@ def create_app(
         await asyncio.to_thread(migrate, settings.database_url)
         engine = make_engine(settings.database_url)
         app.state.sessions = session_factory(engine)
+        chat = dialogue_chat(settings)
         flows = DialogueFlows(
             sessions=app.state.sessions,
             catalogue=answerer,
             dialogue=settings.dialogue,
             hotline=settings.app.hotline,
-            llm=getattr(answerer, "chat_model", None),
+            llm=chat,
             routing=LeadRouting.from_settings(settings.leads.assignment, directory=known_client),
             lead_window=timedelta(hours=settings.leads.sender_window_hours) or None,
+            bank_names=(settings.app.bank_name, settings.app.bank_name_en),
         )
-        app.state.action_executor = build_executor(answerer=answerer, flows=flows)
+        app.state.action_executor = build_executor(
+            answerer=answerer, flows=flows, second_opinion=second_opinion(settings, chat)
+        )
         outbox = OutboxWorker.from_settings(settings.leads.crm, sessions=app.state.sessions)
         wecom = WeComRuntime.from_settings(
             settings,
@@ -132,7 +172,12 @@ def create_app(
             leads=AdvisorLeads(sessions=app.state.sessions, tz=ZoneInfo(settings.dialogue.timezone)),
         )
         app.state.wecom = wecom
-        app.state.voice = await build_voice_runtime(settings, gateway=app.state.gateway, sessions=app.state.sessions)
+        app.state.voice = await build_voice_runtime(
+            settings,
+            gateway=app.state.gateway,
+            sessions=app.state.sessions,
+            catalogue=lambda: [p.entry() for p in answerer.products()],
+        )
         await outbox.start()
         await wecom.start()
         try:
@@ -144,6 +189,8 @@ def create_app(
             if reviewer is not None:
                 await reviewer.aclose()
             await answerer.aclose()
+            if chat is not None:
+                await chat.aclose()
             engine.dispose()
 
     app = FastAPI(title="Wealth advisor / 智能理财助手", version="0.1.0", lifespan=lifespan)

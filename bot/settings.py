@@ -39,6 +39,9 @@ class AppSettings(BaseModel):
     bank_name: str = Field(default="示例银行", min_length=1)
     bank_name_en: str = Field(default="Demo Bank", min_length=1)
     hotline: str = "400-000-0000"
+    # When the hotline answers, said next to it wherever the bot gives the number ({hotline_hours}).
+    hotline_hours: str = "每天 8:00-20:00"
+    hotline_hours_en: str = "daily 8:00-20:00"
     log_level: str = "INFO"
     # Where the JSON logs go: auto = a file (data_dir/logs/app.jsonl) when run in a terminal, stderr otherwise.
     log_to: Literal["auto", "stderr", "file"] = "auto"
@@ -241,6 +244,10 @@ class DialogueSettings(BaseModel):
     advisor_contact_hours_zh: str = "1个工作日"
     timezone: str = "Asia/Shanghai"
     confirm_below: ConfirmThresholds = Field(default_factory=ConfirmThresholds)
+    # With llm.provider set: turns under this NLU confidence (and NLU fallbacks) get the LLM's second
+    # opinion on the intent and the product in focus. 0 turns it off. Without an LLM it never runs.
+    second_opinion_below: float = Field(default=0.6, ge=0, le=1)
+    second_opinion_timeout_s: float = Field(default=3.0, gt=0, le=10)
 
 
 class RateLimitSettings(BaseModel):
@@ -269,6 +276,8 @@ class TelephonySettings(BaseModel):
     voice_zh: str = "Polly.Zhiyu-Neural"
     voice_en: str = "Polly.Joanna-Neural"
     max_speech_chars: int = Field(default=160, ge=20)
+    # <Gather hints>: the call's phrases and the catalogue's product names, at most this many characters.
+    max_hint_chars: int = Field(default=1000, ge=50, le=10000)
     transfer_number: str | None = None
     advisor_numbers: dict[str, str] = Field(default_factory=dict)
     transfer_hours: str = "09:00-18:00"

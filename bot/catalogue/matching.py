@@ -201,10 +201,12 @@ class Catalogue:
         return sorted(words)
 
     def speech_hints(self, limit: int = 100) -> list[str]:
-        """Short names first: what a caller says aloud and a recogniser should expect."""
+        """Short names first: what a caller says aloud and a recogniser should expect. Every product's
+        shortest name comes before any product's second one, so a bounded list still covers them all."""
+        ranked = [[n for n in reversed(self.names(p)) if not n.isascii()] for p in self.products]
         hints: list[str] = []
-        for product in self.products:
-            hints.extend(n for n in reversed(self.names(product)) if not n.isascii() and n not in hints)
+        for rank in range(max((len(names) for names in ranked), default=0)):
+            hints.extend(names[rank] for names in ranked if rank < len(names) and names[rank] not in hints)
         return hints[:limit]
 
 

@@ -71,3 +71,19 @@ def test_scenario_picks_the_nth_pickup_and_rejects_bad_files(tmp_path: Path) -> 
     bad.write_text("callees: {'+1': [{outcome: maybe}]}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="scenario"):
         Scenario.load(bad)
+
+
+def test_gather_hints_add_the_catalogue_names_short_ones_first_within_the_bound() -> None:
+    from bot.catalogue import CatalogueProduct, catalogue_for
+    from telephony.service import bounded_hints
+
+    products = (
+        CatalogueProduct(code="AX1", name="澄江银行稳盈60天持有期理财产品", aliases=("稳盈60",), risk_level="R2"),
+        CatalogueProduct(code="AX2", name="澄江银行安泰现金管理类理财产品", aliases=("安泰",), risk_level="R1"),
+    )
+    names = catalogue_for(products).speech_hints()
+    assert "安泰" in names[:2] and {"稳盈60", "稳盈六十"} & set(names[:2]), "every product's shortest name first"
+    assert names.index("稳盈60") < names.index("澄江银行稳盈60天持有期理财产品")
+    hints = bounded_hints(["转人工", "理财经理", *names], 30)
+    assert hints.startswith("转人工,理财经理,") and "安泰" in hints and len(hints) <= 30
+    assert bounded_hints(["a", "a", " b "], 100) == "a,b"
