@@ -1,0 +1,144 @@
+"""Offering a client their advisor's WeCom link: the entry points the dialogue calls.
+
+On a call: the bot asks with `offer_text` (approved wording) and passes the answer to `answer_on_call`;
+only a yes texts the link, once per campaign client (a no is recorded and blocks any later text for
+that campaign). In a chat (web hand-off, 微信客服): `for_chat` gives the link and the approved line that
+carries it, to show as a QR code or send as a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.advisor_links.links import AdvisorLinks
+from bot.advisor_links.models import AdvisorLink
+from bot.advisor_links.texts import LinkTexts
+from bot.campaigns.calls import CallContext, call_context
+from bot.db import utcnow
+from bot.errors import ChannelError, InputError
+from bot.language import Language
+from bot.messaging.models import Consent, TextRead
+from bot.messaging.service import TextMessages
+
+logger = logging.getLogger(__name__)
+PURPOSE = "advisor_link"
+OfferStatus = Literal["declined", "refused", "sending", "sent", "failed", "unknown", "link_unavailable"]
+
+
+@dataclass(frozen=True)
+class OfferResult:
+    """What came of the client's answer: the text's status (and row), the link, or why there is none."""
+
+    status: OfferStatus
+    text: TextRead | None = None
+    link: AdvisorLink | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatLink:
+    """An advisor's link for a chat: the link (url = the QR code's image URL) and the approved line."""
+
+    link: AdvisorLink
+    text: str
+
+
+def offer_key(campaign_id: int, client_id: str) -> str:
+    """One advisor-link text per campaign client: retries, repeats and later attempts share it."""
+    return f"{PURPOSE}:{campaign_id}:{client_id}"
+
+
+class LinkOffers:
+    """The advisor-link offer on calls and in chats."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        links: AdvisorLinks,
+        texts: LinkTexts,
+        messages: TextMessages,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self.links = links
+        self._texts = texts
+        self._messages = messages
+        self._clock = clock
+
+    def offer_text(self, language: Language, advisor_id: str) -> str:
+        """The approved question ("shall I text you your advisor's WeCom link?") in the client's language."""
+        return self._texts.render("offer", language, advisor_id=advisor_id)
+
+    async def _context(self, attempt_id: int) -> CallContext:
+        def read() -> CallContext | None:
+            with self._sessions() as session:
+                return call_context(session, attempt_id=attempt_id)
+
+        ctx = await asyncio.to_thread(read)
+        if ctx is None:
+            raise InputError(f"no call attempt {attempt_id}")
+        if not ctx.advisor_id:
+            raise InputError(f"client {ctx.client_id} of campaign {ctx.campaign_id} has no advisor_id")
+        return ctx
+
+    async def answer_on_call(self, *, attempt_id: int, call_sid: str, accepted: bool, words: str) -> OfferResult:
+        """The client's answer to the offer on this call: a yes texts the link (once), a no is recorded.
+
+        Idempotent: a repeated answer (a retried webhook, a second yes or a later attempt of the same
+        campaign) returns what the first one did and sends nothing. Refusals are results, not errors:
+        do-not-contact, a number the provider may not text (+86 on Twilio), no provider, or no link
+        (WeCom down, quota reached). Raises InputError only for an unknown attempt or a client without
+        an advisor.
+        """
+        ctx = await self._context(attempt_id)
+        key = offer_key(ctx.campaign_id, ctx.client_id)
+        earlier = await self._messages.get(key)
+        if earlier is not None:
+            return OfferResult(status=earlier.status, text=earlier, reason=earlier.reason)
+        assert ctx.advisor_id is not None  # _context checked it
+        consent = Consent(
+            offer=self.offer_text(ctx.lang, ctx.advisor_id), accepted=accepted, words=words[:2000], at=self._clock(),
+            channel="voice", conversation=f"voice:{call_sid}"[:128],
+        )  # fmt: skip
+        link, body = None, ""
+        if accepted:
+            try:
+                link = await self.links.for_attempt(attempt_id)
+            except ChannelError as exc:  # WeCom down or the quota reached: nothing to send
+                logger.warning("no advisor link for attempt %s: %s", attempt_id, exc)
+                return OfferResult(status="link_unavailable", reason=str(exc))
+            body = self._texts.render("sms", ctx.lang, advisor_id=ctx.advisor_id, link=link.url)
+        text = await self._messages.send(
+            key=key, purpose=PURPOSE, to=ctx.phone, body=body, client_key=ctx.client_id, consent=consent,
+            campaign_id=ctx.campaign_id, attempt_id=attempt_id,
+        )  # fmt: skip
+        return OfferResult(status=text.status, text=text, link=link, reason=text.reason)
+
+    async def for_chat(
+        self,
+        *,
+        conversation_id: str,
+        client_key: str,
+        advisor_id: str,
+        language: Language,
+        campaign_id: int | None = None,
+        client_id: str | None = None,
+    ) -> ChatLink:
+        """The advisor's link for this conversation and the approved line carrying it (web and kf hand-off).
+
+        Raises InputError (missing ids), LinkQuotaReached or ChannelError (WeCom failed): the hand-off
+        then goes on without a link.
+        """
+        link = await self.links.for_conversation(
+            conversation_id=conversation_id, client_key=client_key, advisor_id=advisor_id, language=language,
+            campaign_id=campaign_id, client_id=client_id,
+        )  # fmt: skip
+        return ChatLink(link=link, text=self._texts.render("chat_link", language, advisor_id=advisor_id, link=link.url))
