@@ -15,16 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.advisor_links.links import AdvisorLinks
 from bot.advisor_links.models import AdvisorLink
 from bot.advisor_links.texts import LinkTexts
 from bot.campaigns.calls import CallContext, call_context
+from bot.campaigns.models import CampaignAttempt
 from bot.db import utcnow
 from bot.errors import ChannelError, InputError
 from bot.language import Language
-from bot.messaging.models import Consent, TextRead
+from bot.messaging.models import Consent, TextMessage, TextRead
 from bot.messaging.service import TextMessages
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,36 @@ def offer_key(campaign_id: int, client_id: str) -> str:
     return f"{PURPOSE}:{campaign_id}:{client_id}"
 
 
+@dataclass(frozen=True)
+class AnsweredCall:
+    """A campaign client's latest answered call, and whether the link was offered to them yet."""
+
+    client_id: str
+    attempt_id: int
+    call_sid: str
+    offered: bool
+
+
+def answered_calls(session: Session, *, campaign_id: int) -> list[AnsweredCall]:
+    """Clients of the campaign a person answered, with their latest such call (for `advisor wecom offer`)."""
+    rows = session.execute(
+        select(CampaignAttempt.client_id, CampaignAttempt.id, CampaignAttempt.call_sid)
+        .where(
+            CampaignAttempt.campaign_id == campaign_id,
+            CampaignAttempt.state.in_(("in-progress", "completed")),
+            CampaignAttempt.call_sid.is_not(None),
+            CampaignAttempt.voicemail.is_(False),
+        )
+        .order_by(CampaignAttempt.client_id, CampaignAttempt.attempt_no.desc())
+    ).all()
+    offered = set(session.scalars(select(TextMessage.idempotency_key).where(TextMessage.campaign_id == campaign_id)))
+    latest = {client_id: (attempt_id, sid) for client_id, attempt_id, sid in reversed(rows)}
+    return [
+        AnsweredCall(client_id, attempt_id, str(sid), offer_key(campaign_id, client_id) in offered)
+        for client_id, (attempt_id, sid) in sorted(latest.items())
+    ]
+
+
 class LinkOffers:
     """The advisor-link offer on calls and in chats."""
 
@@ -72,6 +104,15 @@ class LinkOffers:
         self._texts = texts
         self._messages = messages
         self._clock = clock
+
+    async def answered(self, campaign_id: int) -> list[AnsweredCall]:
+        """The campaign's clients a person answered (latest call each), and whether they were offered the link."""
+
+        def read() -> list[AnsweredCall]:
+            with self._sessions() as session:
+                return answered_calls(session, campaign_id=campaign_id)
+
+        return await asyncio.to_thread(read)
 
     def offer_text(self, language: Language, advisor_id: str) -> str:
         """The approved question ("shall I text you your advisor's WeCom link?") in the client's language."""

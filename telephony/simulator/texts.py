@@ -34,12 +34,20 @@ class SimText:
     opened: list[tuple[str, int]] = field(default_factory=list)  # (link, HTTP status; 0 unreachable)
     done: threading.Event = field(default_factory=threading.Event)
 
+    def summary(self) -> str:
+        """What the simulator prints: the text and what the callee did with its link."""
+        opened = "; ".join(f"opened {link} → {status}" for link, status in self.opened) or "not opened"
+        return f"=== text {self.sid} → {self.to}: {self.body}\n    {opened}"
+
 
 class TextDesk:
     """Receives texts for scripted callees (the pickup of their latest call decides what they do)."""
 
-    def __init__(self, *, pickup_for: Callable[[str], Pickup]) -> None:
+    def __init__(
+        self, *, pickup_for: Callable[[str], Pickup], on_done: Callable[[SimText], None] | None = None
+    ) -> None:
         self._pickup_for = pickup_for
+        self._on_done = on_done
         self.texts: dict[str, SimText] = {}
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -59,8 +67,13 @@ class TextDesk:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
-            text.done.set()
+            self._finish(text)
         return text
+
+    def _finish(self, text: SimText) -> None:
+        text.done.set()
+        if self._on_done is not None:
+            self._on_done(text)
 
     async def _open(self, text: SimText, *, delay_s: float) -> None:
         await asyncio.sleep(delay_s)
@@ -74,4 +87,4 @@ class TextDesk:
             logger.warning("callee %s could not open %s: %r", text.to, link.group(0), exc)
             text.opened.append((link.group(0), 0))
         finally:
-            text.done.set()
+            self._finish(text)

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 
 from telephony.signature import SIGNATURE_HEADER, SignatureChecker
 from telephony.simulator.scenario import Pickup, Scenario
-from telephony.simulator.texts import TextDesk
+from telephony.simulator.texts import SimText, TextDesk
 
 logger = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_S = 15.0  # Twilio's whole budget for one webhook
@@ -65,6 +65,7 @@ class TwilioSimulator:
         auth_token: str,
         scenario: Scenario,
         on_finished: Callable[[SimCall], None] | None = None,
+        on_text: Callable[[SimText], None] | None = None,
     ) -> None:
         self.account_sid = account_sid
         self._token = auth_token
@@ -76,7 +77,7 @@ class TwilioSimulator:
         self._on_finished = on_finished
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()
-        self.texts = TextDesk(pickup_for=self._latest_pickup)
+        self.texts = TextDesk(pickup_for=self._latest_pickup, on_done=on_text)
         self.app = self._build_app()
 
     def _latest_pickup(self, number: str) -> Pickup:

@@ -13,7 +13,6 @@ Error codes are this stand-in's choice where WeCom's documentation names none.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import threading
 import time
@@ -27,7 +26,6 @@ from fastapi.responses import JSONResponse
 
 from bot.channels.wecom.crypto import WeComCrypto
 
-logger = logging.getLogger(__name__)
 WELCOME_WINDOW_S = 20.0
 INVALID_PARAMETER = 40058
 INVALID_CONFIG_ID = 41044
@@ -74,6 +72,7 @@ class ContactBook:
 
     qr_base: str = "http://127.0.0.1"
     clock: Callable[[], float] = time.time
+    on_event: Callable[[str], None] | None = None  # one line per link, add and welcome (the demo prints them)
     ways: dict[str, SimContactWay] = field(default_factory=dict)
     welcomes: list[Welcome] = field(default_factory=list)
     _codes: dict[str, float] = field(default_factory=dict)  # code -> when issued
@@ -111,6 +110,7 @@ class ContactBook:
             skip_verify=bool(body.get("skip_verify", True)), remark=str(body.get("remark") or ""),
         )  # fmt: skip
         self.ways[way.config_id] = way
+        self.tell(f"link for {way.user} (state {state}): {self.qr_url(way.config_id)}")
         return {"errcode": 0, "errmsg": "ok", "config_id": way.config_id, "qr_code": self.qr_url(way.config_id)}
 
     def _update(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -135,10 +135,16 @@ class ContactBook:
         issued = self._codes.get(code)
         ok = issued is not None and code not in self._used and self.clock() - issued <= WELCOME_WINDOW_S
         self.welcomes.append(Welcome(code, content, ok))
+        self.tell(f"welcome {'sent' if ok else 'refused (used or later than 20 s)'}: {content}")
         if not ok:
             return {"errcode": WELCOME_REFUSED, "errmsg": "externaluser has started chatting"}
         self._used.add(code)
         return {"errcode": 0, "errmsg": "ok"}
+
+    def tell(self, line: str) -> None:
+        """Report one event to whoever watches (the simulator's terminal)."""
+        if self.on_event is not None:
+            self.on_event(line)
 
     def qr_url(self, config_id: str) -> str:
         return f"{self.qr_base.rstrip('/')}/sim/qr/{config_id}"
@@ -161,8 +167,17 @@ class ContactBook:
 class WeComSimulator:
     """The dev server: gettoken, 客户联系 calls, staff messages, and QR scans that call the app back."""
 
-    def __init__(self, *, crypto: WeComCrypto, corp_id: str, secrets_: set[str], callback_url: str, base_url: str):
-        self.book = ContactBook(qr_base=base_url)
+    def __init__(
+        self,
+        *,
+        crypto: WeComCrypto,
+        corp_id: str,
+        secrets_: set[str],
+        callback_url: str,
+        base_url: str,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.book = ContactBook(qr_base=base_url, on_event=on_event)
         self.sent_messages: list[dict[str, Any]] = []
         self._crypto = crypto
         self._corp_id = corp_id
@@ -217,5 +232,5 @@ class WeComSimulator:
         )
         async with httpx.AsyncClient(timeout=10) as http:
             response = await http.post(self._callback_url, params=params, content=body.encode())
-        logger.info("simulated add of %s via %s: the app answered %s", external_userid, config_id, response.status_code)
+        self.book.tell(f"{external_userid} added the advisor of {config_id}: the app answered {response.status_code}")
         return response.status_code
