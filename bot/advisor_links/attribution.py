@@ -53,7 +53,7 @@ class FriendAdds:
         self._sessions = sessions
         self._signer = signer
         self._texts = texts
-        self._routing = routing
+        self.routing = routing
         self._clock = clock
 
     async def _tx(self, work: Callable[[Session], T]) -> T:
@@ -107,7 +107,7 @@ class FriendAdds:
             )  # fmt: skip
         if link.client_key:
             linked = link_client(
-                session, client_key=link.client_key, routing=self._routing, wecom_external_userid=event.external_userid
+                session, client_key=link.client_key, routing=self.routing, wecom_external_userid=event.external_userid
             )
             row.leads_linked = len(linked)
         logger.info(

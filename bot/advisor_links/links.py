@@ -105,8 +105,9 @@ class AdvisorLinks:
 
     # -- getting a link ---------------------------------------------------------------------------
 
-    async def for_attempt(self, attempt_id: int) -> AdvisorLink:
-        """The link of the attempt's client's advisor; state `a<attempt>` (or an earlier attempt's, reused).
+    async def for_attempt(self, attempt_id: int, *, advisor_id: str | None = None) -> AdvisorLink:
+        """The link of `advisor_id` (default: the client row's advisor) for the attempt's client; state
+        `a<attempt>` (or an earlier attempt's of the same client and advisor, reused).
 
         Raises InputError (no such attempt, no advisor), LinkQuotaReached, ChannelError (WeCom failed).
         """
@@ -115,26 +116,27 @@ class AdvisorLinks:
             ctx = call_context(session, attempt_id=attempt_id)
             if ctx is None:
                 raise InputError(f"no call attempt {attempt_id}")
-            if not ctx.advisor_id:
+            advisor = advisor_id or ctx.advisor_id
+            if not advisor:
                 raise InputError(f"client {ctx.client_id} of campaign {ctx.campaign_id} has no advisor_id")
             reusable = self._live().where(
                 ContactWayLink.campaign_id == ctx.campaign_id,
                 ContactWayLink.client_id == ctx.client_id,
-                ContactWayLink.advisor_id == ctx.advisor_id,
+                ContactWayLink.advisor_id == advisor,
             )
             found = session.scalars(reusable.order_by(ContactWayLink.id)).first()
             if found is not None:
                 return _read(found, reused=True)
             state = self._signer.sign("a", attempt_id)
             values = self._row(
-                "a", ctx.advisor_id, state=state, campaign_id=ctx.campaign_id, attempt_id=attempt_id,
+                "a", advisor, state=state, campaign_id=ctx.campaign_id, attempt_id=attempt_id,
                 client_id=ctx.client_id, client_key=ctx.client_id, language=ctx.lang,
             )  # fmt: skip
             if not insert_or_ignore(session, ContactWayLink, values, conflict=("state",)):
                 return None  # this attempt's link exists already (being created, or expired)
             row_id = session.scalar(select(ContactWayLink.id).where(ContactWayLink.state == state))
             assert row_id is not None
-            return _Plan(row_id, ctx.advisor_id, state, f"campaign {ctx.campaign_id} {ctx.client_id}")
+            return _Plan(row_id, advisor, state, f"campaign {ctx.campaign_id} {ctx.client_id}")
 
         return await self._get_or_create(plan, peer_state=self._signer.sign("a", attempt_id))
 

@@ -1,9 +1,12 @@
 """Offering a client their advisor's WeCom link: the entry points the dialogue calls.
 
-On a call: the bot asks with `offer_text` (approved wording) and passes the answer to `answer_on_call`;
-only a yes texts the link, once per campaign client (a no is recorded and blocks any later text for
-that campaign). In a chat (web hand-off, 微信客服): `for_chat` gives the link and the approved line that
-carries it, to show as a QR code or send as a message.
+On a call: `offer_for_call` says whether there is an advisor to offer and gives the approved question;
+the bot asks it and passes the answer to `answer_on_call`. Only a yes texts the link, once per campaign
+client (a no is recorded and blocks any later text for that campaign). In a chat (web hand-off, 微信客服):
+`for_chat` gives the link and the approved line that carries it, to show as a QR code or send.
+
+The advisor is the client row's `advisor_id`, else the one the lead rules choose (leads.assignment:
+segment team, then roster), so the link names the advisor who will follow the client up.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from bot.campaigns.models import CampaignAttempt
 from bot.db import utcnow
 from bot.errors import ChannelError, InputError
 from bot.language import Language
+from bot.leads.assignment import LeadRouting
 from bot.messaging.models import Consent, TextMessage, TextRead
 from bot.messaging.service import TextMessages
 
@@ -42,6 +46,16 @@ class OfferResult:
     text: TextRead | None = None
     link: AdvisorLink | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CallOffer:
+    """What to ask on a call: the client's advisor and the approved question in the client's language."""
+
+    attempt_id: int
+    advisor_id: str
+    language: Language
+    text: str
 
 
 @dataclass(frozen=True)
@@ -97,9 +111,11 @@ class LinkOffers:
         links: AdvisorLinks,
         texts: LinkTexts,
         messages: TextMessages,
+        routing: LeadRouting | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
+        self._routing = routing
         self.links = links
         self._texts = texts
         self._messages = messages
@@ -118,45 +134,61 @@ class LinkOffers:
         """The approved question ("shall I text you your advisor's WeCom link?") in the client's language."""
         return self._texts.render("offer", language, advisor_id=advisor_id)
 
-    async def _context(self, attempt_id: int) -> CallContext:
-        def read() -> CallContext | None:
-            with self._sessions() as session:
-                return call_context(session, attempt_id=attempt_id)
+    async def _context(self, attempt_id: int) -> tuple[CallContext, str | None]:
+        """The call's context and the client's advisor (row, else the lead rules); InputError if no attempt."""
 
-        ctx = await asyncio.to_thread(read)
+        def read() -> tuple[CallContext | None, str | None]:
+            with self._sessions() as session:
+                ctx = call_context(session, attempt_id=attempt_id)
+                if ctx is None or ctx.advisor_id or self._routing is None:
+                    return ctx, ctx.advisor_id if ctx else None
+                return ctx, self._routing.choose(session, self._routing.known(session, ctx.client_id))[0]
+
+        ctx, advisor = await asyncio.to_thread(read)
         if ctx is None:
             raise InputError(f"no call attempt {attempt_id}")
-        if not ctx.advisor_id:
-            raise InputError(f"client {ctx.client_id} of campaign {ctx.campaign_id} has no advisor_id")
-        return ctx
+        return ctx, advisor
 
-    async def answer_on_call(self, *, attempt_id: int, call_sid: str, accepted: bool, words: str) -> OfferResult:
+    async def offer_for_call(self, attempt_id: int) -> CallOffer | None:
+        """What to ask on this call (the approved question naming the advisor); None: no advisor, do not offer."""
+        ctx, advisor = await self._context(attempt_id)
+        if advisor is None:
+            return None
+        return CallOffer(attempt_id, advisor, ctx.lang, self.offer_text(ctx.lang, advisor))
+
+    async def answer_on_call(
+        self, *, attempt_id: int, call_sid: str, accepted: bool, words: str, advisor_id: str | None = None
+    ) -> OfferResult:
         """The client's answer to the offer on this call: a yes texts the link (once), a no is recorded.
+
+        `advisor_id`: the advisor the question named (CallOffer.advisor_id); default: chosen as offer_for_call does.
 
         Idempotent: a repeated answer (a retried webhook, a second yes or a later attempt of the same
         campaign) returns what the first one did and sends nothing. Refusals are results, not errors:
         do-not-contact, a number the provider may not text (+86 on Twilio), no provider, or no link
-        (WeCom down, quota reached). Raises InputError only for an unknown attempt or a client without
-        an advisor.
+        (WeCom down, quota reached, no advisor). Raises InputError only for an unknown attempt.
         """
-        ctx = await self._context(attempt_id)
+        ctx, chosen = await self._context(attempt_id)
+        advisor = advisor_id or chosen
         key = offer_key(ctx.campaign_id, ctx.client_id)
         earlier = await self._messages.get(key)
         if earlier is not None:
             return OfferResult(status=earlier.status, text=earlier, reason=earlier.reason)
-        assert ctx.advisor_id is not None  # _context checked it
+        if advisor is None:
+            reason = f"client {ctx.client_id} has no advisor (client list advisor_id, leads.assignment)"
+            return OfferResult(status="link_unavailable", reason=reason)
         consent = Consent(
-            offer=self.offer_text(ctx.lang, ctx.advisor_id), accepted=accepted, words=words[:2000], at=self._clock(),
+            offer=self.offer_text(ctx.lang, advisor), accepted=accepted, words=words[:2000], at=self._clock(),
             channel="voice", conversation=f"voice:{call_sid}"[:128],
         )  # fmt: skip
         link, body = None, ""
         if accepted:
             try:
-                link = await self.links.for_attempt(attempt_id)
+                link = await self.links.for_attempt(attempt_id, advisor_id=advisor)
             except ChannelError as exc:  # WeCom down or the quota reached: nothing to send
                 logger.warning("no advisor link for attempt %s: %s", attempt_id, exc)
                 return OfferResult(status="link_unavailable", reason=str(exc))
-            body = self._texts.render("sms", ctx.lang, advisor_id=ctx.advisor_id, link=link.url)
+            body = self._texts.render("sms", ctx.lang, advisor_id=advisor, link=link.url)
         text = await self._messages.send(
             key=key, purpose=PURPOSE, to=ctx.phone, body=body, client_key=ctx.client_id, consent=consent,
             campaign_id=ctx.campaign_id, attempt_id=attempt_id,

@@ -47,7 +47,8 @@ class LinkServices:
         if api is None:
             return None
         messages = TextMessages(sessions=self.sessions, provider=provider)
-        return LinkOffers(sessions=self.sessions, links=self.links(api), texts=self.texts, messages=messages)
+        return LinkOffers(sessions=self.sessions, links=self.links(api), texts=self.texts, messages=messages,
+                          routing=self.friend_adds.routing)  # fmt: skip
 
 
 async def link_services(settings: Settings, *, sessions: sessionmaker[Session]) -> LinkServices | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.advisor_links.links import AdvisorLinks, LinkPolicy
@@ -13,7 +13,11 @@ from bot.advisor_links.models import ContactWayLink
 from bot.advisor_links.offers import LinkOffers
 from bot.advisor_links.state import StateSigner
 from bot.advisor_links.texts import LinkTexts
+from bot.campaigns.directory import known_client
+from bot.campaigns.models import CampaignClient
+from bot.db import transaction
 from bot.errors import InputError
+from bot.leads.assignment import LeadRouting
 from bot.messaging.models import TextMessage
 from bot.messaging.service import TextMessages
 from tests.advisor_links.book_api import BookApi
@@ -31,12 +35,15 @@ def provider() -> RecordingProvider:
     return RecordingProvider()
 
 
-def make_offers(sessions: sessionmaker[Session], api: BookApi, provider: RecordingProvider, signer: StateSigner,
-                texts: LinkTexts, now: Now, *, quota: int = 100) -> LinkOffers:  # fmt: skip
+def make_offers(
+    sessions: sessionmaker[Session], api: BookApi, provider: RecordingProvider, signer: StateSigner, texts: LinkTexts,
+    now: Now, *, quota: int = 100, roster: tuple[str, ...] = (),
+) -> LinkOffers:  # fmt: skip
     policy = LinkPolicy(quota=quota, ttl=timedelta(days=30), skip_verify=True, cleanup_every=timedelta(hours=1))
     links = AdvisorLinks(sessions=sessions, api=api, signer=signer, policy=policy, clock=now)
     messages = TextMessages(sessions=sessions, provider=provider, clock=now)
-    return LinkOffers(sessions=sessions, links=links, texts=texts, messages=messages, clock=now)
+    routing = LeadRouting(roster=roster, directory=known_client)
+    return LinkOffers(sessions=sessions, links=links, texts=texts, messages=messages, routing=routing, clock=now)
 
 
 @pytest.fixture
@@ -110,3 +117,27 @@ async def test_a_chat_gets_the_link_and_the_line_that_carries_it(offers: LinkOff
     assert (
         chat.text.startswith("You can add Fang Wang, your dedicated advisor, on WeCom") and chat.link.url in chat.text
     )
+
+
+async def test_the_offer_names_the_clients_advisor_or_the_one_the_lead_rules_choose_or_is_not_made(
+    sessions: sessionmaker[Session], api: BookApi, provider: RecordingProvider, signer: StateSigner,
+    texts: LinkTexts, now: Now,
+) -> None:  # fmt: skip
+    campaign = make_campaign(sessions)
+    with transaction(sessions) as session:
+        session.execute(update(CampaignClient).where(CampaignClient.client_id == "C001").values(advisor_id=None))
+    offers = make_offers(sessions, api, provider, signer, texts, now)
+    offer = await offers.offer_for_call(campaign.attempts["C000"])
+    assert offer is not None and (offer.advisor_id, offer.language) == ("wang.fang", "zh") and "王芳" in offer.text
+    assert await offers.offer_for_call(campaign.attempts["C001"]) is None  # nobody to name: do not offer
+    nobody = await offers.answer_on_call(
+        attempt_id=campaign.attempts["C001"], call_sid="CA1", accepted=True, words="好"
+    )
+    assert nobody.status == "link_unavailable" and "no advisor" in (nobody.reason or "") and provider.sent == []
+    with_roster = make_offers(sessions, api, provider, signer, texts, now, roster=("li.lei",))
+    offer = await with_roster.offer_for_call(campaign.attempts["C001"])
+    assert offer is not None and offer.advisor_id == "li.lei"
+    result = await with_roster.answer_on_call(attempt_id=offer.attempt_id, call_sid="CA1", accepted=True, words="好",
+                                              advisor_id=offer.advisor_id)  # fmt: skip
+    assert result.status == "sent" and result.link is not None and result.link.advisor_id == "li.lei"
+    assert [w.user for w in api.book.live()] == ["li.lei"]
