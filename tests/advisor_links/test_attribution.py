@@ -7,6 +7,7 @@ import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,7 +22,8 @@ from bot.advisor_links.texts import LinkTexts
 from bot.campaigns.directory import known_client
 from bot.campaigns.models import CampaignClient, CampaignOutcome
 from bot.channels.wecom import WeComRuntime
-from bot.db import transaction
+from bot.channels.wecom.simulator import contact_added_xml
+from bot.db import make_engine, session_factory, transaction
 from bot.leads import service as leads
 from bot.leads.assignment import LeadRouting
 from bot.leads.models import Lead
@@ -193,3 +195,48 @@ async def test_a_conversation_link_links_the_lead_but_is_no_campaign_outcome(wor
     assert (add.campaign_id, add.arm, add.leads_linked, add.language) == (None, None, 1, "en")
     assert world.outcomes() == []
     assert "Demo Bank" in world.wecom.calls_to(WELCOME)[0].body["text"]["content"]
+
+
+async def test_a_welcome_the_guard_blocks_is_never_sent(
+    make_runtime: MakeRuntime, sessions: sessionmaker[Session], signer: StateSigner, now: Now, wecom_api: FakeWeCom,
+    clock: Clock,
+) -> None:  # fmt: skip
+    from bot.advisor_links.texts import Identity
+
+    # an advisor "name" that makes a forbidden promise: the filled-in welcome fails the guard
+    identity = Identity(bank_name="示例银行", bank_name_en="Demo Bank", hotline="400-000-0000",
+                        advisor_names={"wang.fang": {"zh": "王芳（保本保收益）"}})  # fmt: skip
+    texts = LinkTexts.load(identity)
+    handler = FriendAdds(sessions=sessions, signer=signer, texts=texts, routing=LeadRouting(), clock=now)
+    runtime = await make_runtime(contacts=handler)
+    assert runtime.client is not None
+    policy = LinkPolicy(quota=10, ttl=timedelta(days=30), skip_verify=True, cleanup_every=timedelta(hours=1))
+    campaign = make_campaign(sessions, treated=1, control=0)
+    links = AdvisorLinks(sessions=sessions, api=runtime.client, signer=signer, policy=policy, clock=now)
+    link = await links.for_attempt(campaign.attempts["C000"])
+    async with asgi_client(runtime) as http:
+        callback = sign(wecom_api.contact_added(link.config_id, "wmB"), timestamp=clock.now, nonce="4242")
+        assert (await http.post(PATH, params=callback.params, content=callback.body)).status_code == 200
+    await runtime.wait_idle()
+    with sessions() as session:
+        [add] = session.scalars(select(FriendAdd)).all()
+    assert add.welcome_status == "blocked" and "guarantee" in (add.welcome_detail or "")
+    assert wecom_api.calls_to(WELCOME) == [] and add.outcome_recorded  # the add itself still counts
+
+
+async def test_an_add_that_cannot_be_recorded_is_kept_in_the_channel_audit(
+    make_runtime: MakeRuntime, signer: StateSigner, texts: LinkTexts, wecom_api: FakeWeCom, clock: Clock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    broken = session_factory(make_engine(f"sqlite:///{tmp_path / 'no-tables.db'}"))  # the database lost its tables
+    handler = FriendAdds(sessions=broken, signer=signer, texts=texts, routing=LeadRouting())
+    runtime = await make_runtime(contacts=handler)
+    event = contact_added_xml(corp_id="ww1436e0e65a779aee", user_id="wang.fang", external_userid="wmLOST",
+                              state=signer.sign("a", 1), welcome_code="W1", create_time=int(clock.now))  # fmt: skip
+    async with asgi_client(runtime) as http:
+        callback = sign(event, timestamp=clock.now, nonce="5151")
+        assert (await http.post(PATH, params=callback.params, content=callback.body)).status_code == 200
+    assert runtime.store is not None
+    [entry] = await runtime.store.audit_entries("contact_add_unrecorded")
+    assert entry["external_userid"] == "wmLOST" and signer.sign("a", 1) in entry["detail"]
+    assert wecom_api.calls_to(WELCOME) == []
