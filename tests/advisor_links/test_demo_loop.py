@@ -112,7 +112,12 @@ def test_a_yes_on_the_call_becomes_a_friend_add_on_the_board(loop: Loop) -> None
     assert _offer(loop, "D2", "--yes", "好的，发给我吧") == "D2: sent"
     [text] = loop.twilio.texts.texts_to(ADDS)
     assert "王芳" in text.body and "/sim/qr/" in text.body and loop.twilio.texts.texts_to(DECLINES) == []
-    _eventually(lambda: loop.wecom.book.accepted_welcomes())  # the callee opened it: added, welcomed
+
+    def welcomed() -> bool:  # the callee opened the link: the advisor was added and the welcome recorded as sent
+        with loop.sessions() as session:
+            return session.scalar(select(FriendAdd.welcome_status)) == "sent"
+
+    _eventually(welcomed)
     with loop.sessions() as session:
         [add] = session.scalars(select(FriendAdd)).all()
         texts = {t.client_key: t for t in session.scalars(select(TextMessage))}
