@@ -54,7 +54,7 @@ def test_killed_rasa_is_reaped_reported_and_restarted(stack: Stack) -> None:
     _until(lambda: _health(stack)["rasa"] == {"reachable": False, "model": None, "state": "restarting"}, 10,
            "/healthz to report the restart")  # fmt: skip
     degraded = _chat(stack, "你好")
-    assert degraded.status_code == 503 and "400-000-0000" in degraded.json()["message"]
+    assert degraded.status_code == 503 and stack.settings.app.hotline in degraded.json()["message"]
 
     _until(lambda: _health(stack)["status"] == "ok", stack.settings.rasa.startup_timeout_s, "Rasa to be back")
     assert stack.supervisor.pid not in (None, old) and stack.supervisor.restarts >= 1
