@@ -317,8 +317,10 @@ class AdvisorLinks:
             await self._settle(row_id, status="active", error=None, advisor_id=to_advisor)
         return len(rows)
 
-    async def _settle(self, row_id: int, *, status: str, error: str | None, free_state: bool = False,
-                      **values: Any) -> None:  # fmt: skip
+    async def _settle(
+        self, row_id: int, *, status: str, error: str | None, free_state: bool = False, **values: Any
+    ) -> None:
+        """Record what became of a link; a failed one frees its state so the request can be made again."""
         now = self._clock()
         values |= {"status": status, "error": error, "updated_at": now}
         if status == "deleted":

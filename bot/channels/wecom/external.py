@@ -3,7 +3,8 @@ domain attributes it) and sends the welcome the handler returns, within WeCom's 
 
 The handler decides and records (who, which campaign, whether a welcome is due); the channel is the only
 place that talks to WeCom. Attribution runs before the callback is acknowledged (a short database write),
-so an acknowledged event is never lost; the welcome goes out in the background.
+so an acknowledged event is recorded, or kept in the channel's audit when it could not be; the welcome
+goes out in the background.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.channels.wecom.client import WeComClient
-from bot.channels.wecom.errors import DeliveryUnknown, WeComApiError
+from bot.channels.wecom.errors import DeliveryUnknown
 from bot.channels.wecom.models import CallbackMessage
 from bot.errors import ChannelError
 
@@ -79,7 +80,7 @@ async def send_welcome(
         await client.send_welcome_msg(welcome_code=job.welcome_code, content=job.text)
     except DeliveryUnknown as exc:
         status, detail = "unknown", str(exc)
-    except (WeComApiError, ChannelError) as exc:  # e.g. 41051: the advisor already wrote to the client
+    except ChannelError as exc:  # e.g. errcode 41051: the advisor already wrote to the client
         status, detail = "failed", str(exc)
     if status != "sent":
         logger.warning("WeCom welcome %s: %s (%s)", job.ref, status, detail)

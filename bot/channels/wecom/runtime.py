@@ -125,8 +125,9 @@ class WeComRuntime:
             secrets["kf"] = config.kf_secret
         if config.app_secret:
             secrets["app"] = config.app_secret
-        if config.contact_secret or config.app_secret:
-            secrets["contact"] = config.contact_secret or config.app_secret or ""
+        contact = config.contact_secret or config.app_secret  # 客户联系 calls: their own secret, else the app's
+        if contact:
+            secrets["contact"] = contact
         logging.getLogger("httpx").addFilter(self._redact)
         # In a thread: httpx reads the CA bundle from disk when it builds its TLS context.
         self.client = await asyncio.to_thread(
