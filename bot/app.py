@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.actions import views as action_views
 from bot.actions.answer import Answerer
 from bot.actions.registry import build_executor
+from bot.advisor_links import service as advisor_links
 from bot.campaigns.directory import known_client
 from bot.campaigns.views import router as campaigns_router
 from bot.channels.web import views as web_views
@@ -45,6 +46,7 @@ from bot.leads.assignment import LeadRouting
 from bot.leads.views import router as leads_router
 from bot.leads.worker import OutboxWorker
 from bot.limits import BodyLimitMiddleware, SlidingWindow
+from bot.messaging.factory import build_text_provider
 from bot.observability.logging import bind_request_id, clean_request_id, install_logging, log_file, request_id_var
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
 from bot.observability.views import router as metrics_router
@@ -166,10 +168,13 @@ def create_app(
             answerer=answerer, flows=flows, second_opinion=second_opinion(settings, chat)
         )
         outbox = OutboxWorker.from_settings(settings.leads.crm, sessions=app.state.sessions)
+        # Advisors' WeCom links (bot/advisor_links): on with WeCom and channels.wecom.state_key.
+        links = await advisor_links.link_services(settings, sessions=app.state.sessions)
         wecom = WeComRuntime.from_settings(
             settings,
             gateway=app.state.gateway,
             leads=AdvisorLeads(sessions=app.state.sessions, tz=ZoneInfo(settings.dialogue.timezone)),
+            contacts=links.friend_adds if links else None,
         )
         app.state.wecom = wecom
         app.state.voice = await build_voice_runtime(
@@ -180,6 +185,9 @@ def create_app(
         )
         await outbox.start()
         await wecom.start()
+        # The entry points the dialogue calls to offer a client their advisor's link (None when off).
+        provider = await asyncio.to_thread(build_text_provider, settings)
+        app.state.link_offers = links.offers(api=wecom.client, provider=provider) if links else None
         try:
             yield
         finally:

@@ -164,6 +164,17 @@ class WeComSettings(BaseModel):
     retry_backoff_s: float = 0.5
     kf_sync_limit: int = 1000
     database_url: str | None = None
+    # 客户联系 「联系我」 links per advisor, and attribution of the friend-adds they bring (bot/advisor_links).
+    # Calls to externalcontact/* use contact_secret (the 客户联系 secret) when set, else app_secret.
+    contact_secret: SecretStr | None = None
+    # Signs the `state` of each link (HMAC); from env only (ADVISOR_CHANNELS__WECOM__STATE_KEY).
+    state_key: SecretStr | None = None
+    contact_way_quota: int = Field(default=450_000, ge=1)
+    contact_way_ttl_days: int = Field(default=30, ge=1, le=3650)
+    contact_way_skip_verify: bool = True
+    contact_way_cleanup_s: float = Field(default=3600.0, gt=0)
+    # How the welcome message and the texted link name an advisor: WeCom userid -> {zh, en}.
+    advisor_names: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 class WebChatSettings(BaseModel):
@@ -430,6 +441,17 @@ class ConsoleSettings(BaseModel):
     expiring_days: int = Field(default=30, ge=1, le=365)
 
 
+class MessagingSettings(BaseModel):
+    """Text messages (SMS): the advisor's WeCom link, sent only with consent (bot/messaging).
+
+    The Twilio account is telephony's (account_sid, ADVISOR_TELEPHONY__AUTH_TOKEN, api_base_url)."""
+
+    provider: Literal["twilio"] | None = None
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    api_timeout_s: float = Field(default=10.0, gt=0)
+
+
 class DatabaseSettings(BaseModel):
     """SQLAlchemy URL; empty means a SQLite file in the data directory."""
 
@@ -463,6 +485,7 @@ class Settings(BaseSettings):
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     roleplay: RoleplaySettings = Field(default_factory=RoleplaySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
 
     @classmethod
@@ -531,6 +554,8 @@ SECRET_KEYS = {
     "encoding_aes_key",
     "kf_secret",
     "app_secret",
+    "contact_secret",
+    "state_key",
     "password",
     "secret",
     "password_hash",
