@@ -69,7 +69,7 @@ def _searched(
 ) -> list[list[Candidate]]:
     """Each probe searched as at answer time (no channel or audience filter), best candidates first."""
     flt = ChunkFilter(day=day)
-    nearest = searcher.nearest(snapshot, [p.text for p in probes])
+    nearest = searcher.nearest(snapshot, [p.text for p in probes], flt)
     out = []
     for probe, near in zip(probes, nearest, strict=True):
         query = searcher.parse(snapshot, probe.text, probe.language)

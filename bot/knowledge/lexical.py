@@ -280,6 +280,15 @@ class Tokenizer:
         original, total = _GENERAL[id(base)]
         return math.log((original.get(term, base.FREQ.get(term, 0)) + 1) / total)
 
+    def is_general_word(self, term: str) -> bool:
+        """Whether general Chinese has `term` as a word of its own (jieba's dictionary, before our
+        additions): 养老金 is one, so it is not 养老基金 typed short; 季享90 is not."""
+        if not _CJK.search(term):
+            return False
+        base = self._base_segmenter()
+        original, _ = _GENERAL[id(base)]
+        return original.get(term, base.FREQ.get(term, 0)) > 0
+
     def content_words(self, text: str) -> list[str]:
         """jieba's words of `text` as written, without stop words, punctuation or lone characters."""
         words = (w.strip() for w in self._segmenter().cut(text, HMM=False))
@@ -357,7 +366,7 @@ class LexicalIndex:
     def unseen_share(self, query: Sequence[str]) -> float:
         """IDF-weighted share of the query's distinct terms that no document uses: words from outside
         this corpus (another bank's name, a recipe) make a question less likely to be answerable."""
-        terms = set(query)
+        terms = dict.fromkeys(query)  # distinct, in order: sums must not depend on the hash seed
         total = sum(self.term_weight(t) for t in terms)
         return sum(self.term_weight(t) for t in terms if t not in self._cov_idf) / total if total else 0.0
 
@@ -367,7 +376,7 @@ class LexicalIndex:
         Unlike BM25 it is bounded and comparable across queries, so a threshold on it means
         "most of what was asked about is in this passage".
         """
-        terms = set(query)
+        terms = dict.fromkeys(query)  # distinct, in order: sums must not depend on the hash seed
         total = sum(self.term_weight(t) for t in terms)
         if not total:
             return 0.0

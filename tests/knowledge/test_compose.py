@@ -199,3 +199,55 @@ async def test_the_readmes_first_example_question_is_answered_from_the_demo_cont
     assert question is not None
     answer = await ask(demo_knowledge, question.group(1))
     assert answer.citations
+
+
+async def test_the_reply_cites_first_what_the_gate_ranked_first(demo_knowledge: KnowledgeService) -> None:
+    """Across the demo's dev questions: a general question is answered from the gate's first evidence when
+    that evidence is in the question's language (the composer used to re-rank near ties by shared words,
+    citing "双录" for "买理财要交手续费吗？", or a product entry for "在手机上怎么把理财卖掉？")."""
+    questions = yaml.safe_load((DEMO.parent / "tests" / "data" / "retrieval_questions.yml").read_text("utf-8"))
+    checked = 0
+    for item in questions:
+        retrieval = demo_knowledge.retrieve(item["q"], language=item["lang"], channel="web")
+        if not retrieval.answerable or retrieval.products or retrieval.hits[0].language != item["lang"]:
+            continue
+        answer = await demo_knowledge.answer(item["q"], language=item["lang"], channel="web")
+        assert answer.citations[0].id == retrieval.hits[0].id, (item["q"], [c.id for c in answer.citations])
+        checked += 1
+    assert checked >= 40
+
+
+async def test_a_quote_comes_from_the_passage_of_the_source_that_answers(demo_knowledge: KnowledgeService) -> None:
+    # The insurance page's tags name the cooling-off period, so the gate may judge it on another passage
+    # (the one on dividends); the quote is the sentence about the cooling-off period.
+    answer = await ask(demo_knowledge, "Is there a cooling-off period for insurance bought at the bank?", "en")
+    assert answer.citations[0].id == "prod-in001-insurance-en"
+    assert "15-day cooling-off period" in answer.answer, answer.answer
+
+
+async def test_a_sentence_of_the_required_wording_is_never_the_answer(demo_knowledge: KnowledgeService) -> None:
+    # The first passage of "how to buy" the gate found for this question was its risk notice.
+    answer = await ask(demo_knowledge, "Can you just buy it for me right now?", "en")
+    assert answer.citations[0].id == "faq-how-to-buy-en"
+    assert "cannot place orders" in body(answer), answer.answer
+    for wording in disclosure_wording("en"):
+        for sentence in re.split(r"(?<=\.) ", wording):
+            assert sentence not in body(answer), answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "code", "note"),
+    [
+        ("Why won't the app let me buy the tech growth fund anymore?", "EF002", "suspended and cannot be bought"),
+        ("Can I still buy government savings bonds this month?", "TB001", "closed and cannot be bought"),
+    ],
+)
+async def test_a_product_with_only_other_language_pages_is_answered_from_its_fields(
+    demo_knowledge: KnowledgeService, question: str, code: str, note: str
+) -> None:
+    """The gate's first evidence is the product's Chinese page: the reply cites the product first and says
+    what its fields say in English (never a general English passage first, never the Chinese text)."""
+    answer = await ask(demo_knowledge, question, "en")
+    assert answer.citations[0].id == code, [c.id for c in answer.citations]
+    assert note in answer.answer
+    assert not _CHINESE_RUN.search(body(answer)), answer.answer

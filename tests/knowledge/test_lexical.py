@@ -84,6 +84,12 @@ def test_general_chinese_frequency(tokenizer: Tokenizer) -> None:
     assert tokenizer.general_logp("明天") > tokenizer.general_logp("托管费")
 
 
+def test_general_words_are_jiebas_own_not_ours(tokenizer: Tokenizer) -> None:
+    """养老金 is a word of general Chinese; a product name cut short (季享90) or a domain word we add is not."""
+    assert tokenizer.is_general_word("养老金") and tokenizer.is_general_word("存款")
+    assert not tokenizer.is_general_word("季享90") and not tokenizer.is_general_word("pension")
+
+
 def test_chinese_runs_feed_the_bigram_features(tokenizer: Tokenizer) -> None:
     assert tokenizer.analyze("赎回到账 and T+1").cjk_runs == ("赎回到账",)
 
