@@ -23,6 +23,7 @@ import numpy as np
 
 from bot.knowledge.embeddings import Embedder
 from bot.knowledge.gate import FEATURES
+from bot.knowledge.lexical import RARE_LOGP
 from bot.knowledge.models import Hit, SearchMode
 from bot.knowledge.signals import Signals
 from bot.knowledge.snapshot import Snapshot
@@ -57,9 +58,6 @@ class Candidate:
         return [self.features[name] for name in FEATURES]
 
 
-#: A word rarer than this in general Chinese (jieba's log-probability) and absent from the corpus is
-#: "foreign": a name or a topic from elsewhere (茅台, 双色球), unlike a colloquial word (赶紧).
-RARE_LOGP = math.log(100 / 60_000_000)
 #: Salience (log-ratio of corpus to general frequency) is scaled by this for the gate.
 SALIENCE_SCALE = 10.0
 
@@ -118,7 +116,10 @@ class HybridSearcher:
             for p in catalogue.named(text)
             if not any(o.startswith(n) for o in others for n in catalogue.names(p))
         ]
-        terms = tokenizer.tokens(text)
+        # A quantity in words the content never writes that way (十天, 四点) is a detail of the question,
+        # not its topic: left out, it neither lowers the coverage nor counts as an unseen word.
+        index = snapshot.index
+        terms = [t for t in tokenizer.tokens(text) if not (tokenizer.is_quantity(t) and index.corpus_logp(t) is None)]
         salience: dict[str, float] = {}
         foreign = 0
         for term in set(terms):

@@ -101,7 +101,11 @@ class Snapshot:
         snapshot._index_sources(products)
         snapshot.text = fold("\n".join(f"{c.title}\n{c.text}" for c in chunks))
         snapshot.signals = SignalReader(
-            snapshot.catalogue, snapshot.text, [fold(c.text) for c in chunks], sorted({c.title for c in chunks})
+            snapshot.catalogue,
+            snapshot.text,
+            [fold(c.text) for c in chunks],
+            sorted({c.title for c in chunks}),
+            ordinary=tokenizer.ends_in_common_word,
         )
         return snapshot
 
