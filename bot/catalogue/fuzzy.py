@@ -78,7 +78,7 @@ class FuzzyNames:
         return None
 
     def _cut_from(self, window: str) -> str | None:
-        if len(window) < 3 or not _CJK.match(window[0]) or self._ordinary(window):
+        if len(window) < 3 or not _CJK.match(window[0]):
             return None
         names = self._by_cut.get(window, ())
-        return names[0] if names else None
+        return names[0] if names and not self._ordinary(window) else None

@@ -77,6 +77,7 @@ class SignalReader:
     ) -> None:
         """`ordinary` tells ordinary speech from a name before 理财/基金 (请问理财, 手续货币基金)."""
         self._catalogue = catalogue
+        self._known = frozenset(n for p in catalogue.products for n in catalogue.names(p))
         self._ordinary = ordinary
         self._text = text  # every title and passage, folded
         data = _data()
@@ -130,8 +131,7 @@ class SignalReader:
             name = _name_before(folded, m.start())
             if len(name) >= 2 and not self._ordinary(name):
                 out.append(name + m.group(0))
-        known = {n for p in self._catalogue.products for n in self._catalogue.names(p)}
-        return [n for n in out if n not in known and self._core(n) not in self._text]
+        return [n for n in out if n not in self._known and self._core(n) not in self._text]
 
     def _core(self, name: str) -> str:
         """What must be unknown for a name to be unknown: 金满盈理财 → 金满盈, 朝朝宝 → 朝朝宝."""
