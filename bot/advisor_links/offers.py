@@ -1,9 +1,11 @@
 """Offering a client their advisor's WeCom link: the entry points the dialogue calls.
 
-On a call: `offer_for_call` says whether there is an advisor to offer and gives the approved question;
-the bot asks it and passes the answer to `answer_on_call`. Only a yes texts the link, once per campaign
-client (a no is recorded and blocks any later text for that campaign). In a chat (web hand-off, 微信客服):
-`for_chat` gives the link and the approved line that carries it, to show as a QR code or send.
+On a call: `offer_for_call` says whether there is an advisor to offer and gives the approved question
+(`offer_after_interest`: only once the call recorded the client's interest, and only to a client never
+asked before); the bot asks it and passes the answer to `answer_on_call`, then says `call_reply`. Only a
+yes texts the link, once per campaign client (a no is recorded and blocks any later text for that
+campaign). In a chat (web hand-off, 微信客服): `for_chat` gives the link and the approved line that
+carries it, to show as a QR code or send.
 
 The advisor is the client row's `advisor_id`, else the one the lead rules choose (leads.assignment:
 segment team, then roster), so the link names the advisor who will follow the client up.
@@ -23,13 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.advisor_links.links import AdvisorLinks
 from bot.advisor_links.models import AdvisorLink
-from bot.advisor_links.texts import LinkTexts
+from bot.advisor_links.texts import LinkTexts, TextName
 from bot.campaigns.calls import CallContext, call_context
 from bot.campaigns.models import CampaignAttempt
 from bot.db import utcnow
 from bot.errors import ChannelError, InputError
 from bot.language import Language
 from bot.leads.assignment import LeadRouting
+from bot.leads.models import Lead
 from bot.messaging.models import Consent, TextMessage, TextRead
 from bot.messaging.service import TextMessages
 
@@ -155,6 +158,35 @@ class LinkOffers:
         if advisor is None:
             return None
         return CallOffer(attempt_id, advisor, ctx.lang, self.offer_text(ctx.lang, advisor))
+
+    async def offer_after_interest(self, *, attempt_id: int, call_sid: str) -> CallOffer | None:
+        """The offer to make now on this call, or None: only once the call recorded the client's interest
+        (a product_interest lead of this conversation), and only to a campaign client never asked before
+        (an earlier yes or no of the same campaign blocks a second question), with an advisor to name."""
+        offer = await self.offer_for_call(attempt_id)
+        if offer is None:
+            return None
+
+        def asked_before() -> bool:
+            with self._sessions() as session:
+                ctx = call_context(session, attempt_id=attempt_id)
+                interested = session.scalar(
+                    select(Lead.id).where(
+                        Lead.conversation_id == f"voice:{call_sid}"[:128], Lead.type == "product_interest"
+                    )
+                )
+                key = offer_key(ctx.campaign_id, ctx.client_id) if ctx else ""
+                asked = session.scalar(select(TextMessage.id).where(TextMessage.idempotency_key == key))
+                return interested is None or asked is not None
+
+        return None if await asyncio.to_thread(asked_before) else offer
+
+    def call_reply(self, result: OfferResult, *, language: Language, advisor_id: str) -> str:
+        """What the call says after the client's answer: sent, not sent as asked, or could not be sent."""
+        if result.status in ("sent", "sending"):
+            return self._texts.render("call_sent", language, advisor_id=advisor_id)
+        name: TextName = "call_declined" if result.status == "declined" else "call_unavailable"
+        return self._texts.render(name, language, advisor_id=advisor_id)
 
     async def answer_on_call(
         self, *, attempt_id: int, call_sid: str, accepted: bool, words: str, advisor_id: str | None = None
