@@ -182,6 +182,8 @@ def create_app(
         # The entry points the dialogue calls to offer a client their advisor's link (None when off).
         provider = await asyncio.to_thread(build_text_provider, settings)
         app.state.link_offers = links.offers(api=wecom.client, provider=provider) if links else None
+        if wecom.kf is not None:  # a 微信客服 hand-off sends the advisor's link with its reply
+            wecom.kf.handoff_links = app.state.link_offers
         app.state.voice = await build_voice_runtime(
             settings,
             gateway=app.state.gateway,

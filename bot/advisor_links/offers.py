@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.advisor_links.links import AdvisorLinks
 from bot.advisor_links.models import AdvisorLink
-from bot.advisor_links.texts import LinkTexts, TextName
+from bot.advisor_links.texts import GuardBlocked, LinkTexts, TextName
 from bot.campaigns.calls import CallContext, call_context
 from bot.campaigns.models import CampaignAttempt
 from bot.db import utcnow
@@ -38,6 +38,7 @@ from bot.messaging.service import TextMessages
 
 logger = logging.getLogger(__name__)
 PURPOSE = "advisor_link"
+OPEN_LEAD_STATUSES = ("new", "contacted")
 OfferStatus = Literal["declined", "refused", "sending", "sent", "failed", "unknown", "link_unavailable"]
 
 
@@ -226,6 +227,47 @@ class LinkOffers:
             campaign_id=ctx.campaign_id, attempt_id=attempt_id,
         )  # fmt: skip
         return OfferResult(status=text.status, text=text, link=link, reason=text.reason)
+
+    async def for_handoff(self, *, conversation_id: str, language: Language) -> ChatLink | None:
+        """The advisor's link to show with a chat's hand-off (web, 微信客服), once per conversation.
+
+        The advisor is the one the conversation's open lead names (client list or lead rules). None when
+        no open lead names one, when this conversation's link was shown before (WeCom gave it earlier), or
+        when no link can be had now (WeCom down, quota reached): the hand-off then goes on without it.
+        """
+
+        def lead() -> tuple[str, str, int | None, str | None] | None:
+            with self._sessions() as session:
+                row = session.execute(
+                    select(Lead.client_key, Lead.advisor_id, Lead.campaign_id, Lead.linked_client_id)
+                    .where(
+                        Lead.conversation_id == conversation_id[:128],
+                        Lead.status.in_(OPEN_LEAD_STATUSES),
+                        Lead.advisor_id.is_not(None),
+                    )
+                    .order_by(Lead.id.desc())
+                    .limit(1)
+                ).first()
+                return (row[0], str(row[1]), row[2], row[3]) if row is not None else None
+
+        found = await asyncio.to_thread(lead)
+        if found is None:
+            return None
+        client_key, advisor_id, campaign_id, client_id = found
+        try:
+            chat = await self.for_chat(
+                conversation_id=conversation_id, client_key=client_key, advisor_id=advisor_id, language=language,
+                campaign_id=campaign_id, client_id=client_id,
+            )  # fmt: skip
+        except (InputError, ChannelError, GuardBlocked) as exc:
+            logger.warning("no advisor link for the hand-off of %s: %s", conversation_id, exc)
+            return None
+        return None if chat.link.reused else chat
+
+    async def handoff_line(self, *, conversation_id: str, language: Language) -> str | None:
+        """The approved line carrying the advisor's link for a text-only hand-off (微信客服), or None."""
+        chat = await self.for_handoff(conversation_id=conversation_id, language=language)
+        return chat.text if chat is not None else None
 
     async def for_chat(
         self,

@@ -27,12 +27,15 @@ class ChatRequest(BaseModel):
 
 class ChatMessage(BaseModel):
     """One bot message: its text, kind, sources (id and title) and quick replies (title and payload:
-    tapping one sends its payload, plain text, as the client's next message)."""
+    tapping one sends its payload, plain text, as the client's next message); with a hand-off, a message
+    of kind "advisor_link" carries the advisor's WeCom QR code."""
 
     text: str
     kind: str | None = None
     citations: list[Citation] = Field(default_factory=list)
     buttons: list[Button] = Field(default_factory=list)
+    # kind "advisor_link": the advisor's WeCom 「联系我」 QR code (WeCom's image URL; scanning it adds them).
+    qr_code: str | None = None
 
 
 class ChatResponse(BaseModel):
