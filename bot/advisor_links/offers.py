@@ -1,11 +1,11 @@
 """Offering a client their advisor's WeCom link: the entry points the dialogue calls.
 
 On a call: `offer_for_call` says whether there is an advisor to offer and gives the approved question
-(`offer_after_interest`: only once the call recorded the client's interest, and only to a client never
-asked before); the bot asks it and passes the answer to `answer_on_call`, then says `call_reply`. Only a
+(`offer_after_interest`: only once the call recorded the client's interest, and only to a client who never
+answered it before); the bot asks it and passes the answer to `answer_on_call`, then says `call_reply`. Only a
 yes texts the link, once per campaign client (a no is recorded and blocks any later text for that
 campaign). In a chat (web hand-off, 微信客服): `for_chat` gives the link and the approved line that
-carries it, to show as a QR code or send.
+carries it, to show as a QR code or send; `for_handoff` does so for the advisor of the conversation's lead.
 
 The advisor is the client row's `advisor_id`, else the one the lead rules choose (leads.assignment:
 segment team, then roster), so the link names the advisor who will follow the client up.
@@ -162,13 +162,13 @@ class LinkOffers:
 
     async def offer_after_interest(self, *, attempt_id: int, call_sid: str) -> CallOffer | None:
         """The offer to make now on this call, or None: only once the call recorded the client's interest
-        (a product_interest lead of this conversation), and only to a campaign client never asked before
+        (a product_interest lead of this conversation), and only to a campaign client who never answered it
         (an earlier yes or no of the same campaign blocks a second question), with an advisor to name."""
         offer = await self.offer_for_call(attempt_id)
         if offer is None:
             return None
 
-        def asked_before() -> bool:
+        def not_now() -> bool:
             with self._sessions() as session:
                 ctx = call_context(session, attempt_id=attempt_id)
                 interested = session.scalar(
@@ -180,7 +180,7 @@ class LinkOffers:
                 asked = session.scalar(select(TextMessage.id).where(TextMessage.idempotency_key == key))
                 return interested is None or asked is not None
 
-        return None if await asyncio.to_thread(asked_before) else offer
+        return None if await asyncio.to_thread(not_now) else offer
 
     def call_reply(self, result: OfferResult, *, language: Language, advisor_id: str) -> str:
         """What the call says after the client's answer: sent, not sent as asked, or could not be sent."""
