@@ -84,7 +84,5 @@ async def test_from_settings_validates_at_start_up_and_disabled_is_inert(tmp_pat
 
 
 def test_public_surface() -> None:
-    assert sorted(wecom.__all__) == [
-        "ContactAddedHandler", "HandoffLinks", "LeadsNotYetAvailable", "LeadsProvider", "WeComRuntime", "router"
-    ]  # fmt: skip
+    assert sorted(wecom.__all__) == ["LeadsNotYetAvailable", "LeadsProvider", "WeComRuntime", "router"]
     assert {r.path for r in wecom.router.routes} == {"/channels/wecom/callback"}  # type: ignore[attr-defined]
