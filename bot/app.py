@@ -177,17 +177,20 @@ def create_app(
             contacts=links.friend_adds if links else None,
         )
         app.state.wecom = wecom
-        app.state.voice = await build_voice_runtime(
-            settings,
-            gateway=app.state.gateway,
-            sessions=app.state.sessions,
-            catalogue=lambda: [p.entry() for p in answerer.products()],
-        )
         await outbox.start()
         await wecom.start()
         # The entry points the dialogue calls to offer a client their advisor's link (None when off).
         provider = await asyncio.to_thread(build_text_provider, settings)
         app.state.link_offers = links.offers(api=wecom.client, provider=provider) if links else None
+        if wecom.kf is not None:  # a 微信客服 hand-off sends the advisor's link with its reply
+            wecom.kf.handoff_links = app.state.link_offers
+        app.state.voice = await build_voice_runtime(
+            settings,
+            gateway=app.state.gateway,
+            sessions=app.state.sessions,
+            catalogue=lambda: [p.entry() for p in answerer.products()],
+            link_offers=app.state.link_offers,
+        )
         try:
             yield
         finally:

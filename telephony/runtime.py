@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.catalogue import CatalogueProduct
 from bot.dialogue.service import DialogueGateway
 from bot.settings import Settings
+from telephony.offers import CallLinkOffers
 from telephony.openings import ApprovedOpenings
 from telephony.service import VoiceService
 from telephony.signature import SignatureChecker
@@ -38,8 +39,11 @@ async def build_voice_runtime(
     sessions: sessionmaker[Session],
     store: CallStore | None = None,
     catalogue: Callable[[], Sequence[CatalogueProduct]] | None = None,
+    link_offers: CallLinkOffers | None = None,
 ) -> VoiceRuntime | None:
-    """None (webhooks answer 404) until the auth token is set; the base URL defaults to app.public_base_url."""
+    """None (webhooks answer 404) until the auth token is set; the base URL defaults to app.public_base_url.
+
+    `link_offers`: offer interested campaign clients their advisor's WeCom link (None: never offered)."""
     config = settings.telephony
     public_base_url = settings.voice_base_url
     if config.auth_token is None:
@@ -57,6 +61,7 @@ async def build_voice_runtime(
         hotline=settings.app.hotline,
         openings=openings,
         catalogue=catalogue,
+        link_offers=link_offers,
     )
     checker = SignatureChecker(config.auth_token.get_secret_value(), public_base_url)
     return VoiceRuntime(checker=checker, service=service)

@@ -1,8 +1,14 @@
 """The voice conversation: Twilio webhook forms in, TwiML out, every turn through the dialogue gateway.
 
 A failure never drops the call: a slow or failed turn becomes a canned, compliant line and the caller is
-asked again. Per-call state (silences so far) rides in the signed action URL, so any app instance can
-answer any turn.
+asked again. Per-call state (silences so far, an offer awaiting its answer) rides in the signed action
+URL, so any app instance can answer any turn.
+
+After interest, before the transfer (or the booked callback), a campaign client is offered their advisor's
+WeCom link by text message (bot/advisor_links, approved wording): the very next answer decides, read
+strictly (bot/dialogue/yes_no.py). Only a yes texts the link; a no is kept. Either way, and when the answer
+is silence or about something else (the dialogue answers it, the offer lapses), the interested caller goes
+on to the advisor as before.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ from bot.catalogue import CatalogueProduct, catalogue_for
 from bot.dialogue.models import BotMessage
 from bot.dialogue.service import DialogueGateway
 from bot.dialogue.when import parse_callback_time
+from bot.dialogue.yes_no import yes_or_no
 from bot.errors import AdvisorError, DialogueUnavailable
 from bot.language import Language
 from bot.settings import TelephonySettings
 from telephony import twiml
 from telephony.models import AnswerForm, DialForm, GatherForm, StatusForm
+from telephony.offers import CallLinkOffers, CallOffer
 from telephony.openings import ApprovedOpenings
 from telephony.speech import shorten, speakable
 from telephony.store import CallStore, Outcome
@@ -56,6 +64,7 @@ class VoiceService:
         openings: ApprovedOpenings | None = None,
         now: Callable[[], datetime] | None = None,
         catalogue: Callable[[], Sequence[CatalogueProduct]] | None = None,
+        link_offers: CallLinkOffers | None = None,
     ) -> None:
         self._gateway = gateway
         self._store = store
@@ -68,6 +77,7 @@ class VoiceService:
         self._now = now or (lambda: datetime.now(self._tz))
         self._catalogue = catalogue  # the live catalogue, for <Gather hints>
         self._hint_cache: tuple[float, list[str]] | None = None
+        self._offers = link_offers  # the advisor's WeCom link by text (None: never offered)
 
     # -- webhooks ---------------------------------------------------------------------------------
 
@@ -87,13 +97,17 @@ class VoiceService:
             return self._listen([lines.fallback_opening], ctx, silence=0)
         return self._listen(self._speak(self._with_approved_opening(messages, ctx)), ctx, silence=0)
 
-    async def turn(self, form: GatherForm, *, attempt_id: int, silence: int) -> str:
-        """What the caller said goes to Rasa; silence gets one reprompt, then a polite goodbye."""
+    async def turn(self, form: GatherForm, *, attempt_id: int, silence: int, offer: str | None = None) -> str:
+        """What the caller said goes to Rasa; silence gets one reprompt, then a polite goodbye.
+
+        `offer`: the advisor whose link the previous turn offered; this turn answers that offer."""
         ctx = await self._context(attempt_id)
         if ctx is None:
             return twiml.hangup([self._texts.zh.closing], voice=self._voice("zh"))
         lines, voice = self._lines(ctx), self._voice(ctx.lang)
         speech = form.speech_result.strip()
+        if offer is not None:
+            return await self._offer_answered(form.call_sid, speech, ctx, lines, advisor_id=offer)
         if not speech:
             if silence >= 1:
                 return twiml.hangup([lines.silence_goodbye.replace("{hotline}", self._hotline)], voice=voice)
@@ -101,7 +115,7 @@ class VoiceService:
         messages = await self._dialogue(form.call_sid, speech, ctx, {"attempt_id": attempt_id})
         if messages is None:
             return self._listen([lines.degraded], ctx, silence=0)
-        return await self._route(messages, ctx, speech=speech, lines=lines)
+        return await self._route(messages, ctx, speech=speech, lines=lines, call_sid=form.call_sid)
 
     async def dial_done(self, form: DialForm, *, attempt_id: int) -> str:
         """After a transfer: if no advisor answered, the lead stands and a callback is booked."""
@@ -143,8 +157,20 @@ class VoiceService:
             return None
         return reply.messages
 
-    async def _route(self, messages: list[BotMessage], ctx: CallContext, *, speech: str, lines: VoiceLines) -> str:
-        """End, book a callback, transfer, or keep listening, by what Rasa decided."""
+    async def _route(
+        self,
+        messages: list[BotMessage],
+        ctx: CallContext,
+        *,
+        speech: str,
+        lines: VoiceLines,
+        call_sid: str,
+        interested: bool = False,
+    ) -> str:
+        """End, book a callback, offer the advisor's link, transfer, or keep listening, by what Rasa decided.
+
+        `interested`: the caller's interest already stands (the link was offered): go on to the advisor
+        rather than listen, and never offer twice."""
         texts, voice = self._speak(messages), self._voice(ctx.lang)
         kinds = {m.kind for m in messages}
         if "opt_out" in kinds:
@@ -158,20 +184,63 @@ class VoiceService:
             when = _booked(messages) or parse_callback_time(speech, self._now()) or self._next_desk_time()
             await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, callback_at=when))
             return twiml.hangup([*texts, lines.closing], voice=voice)
-        if "handoff" in kinds:
-            number = self._transfer_number(ctx)
-            if number is not None:
-                await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, transferred=True))
-                url = self._url("/voice/dial", attempt=ctx.attempt_id)
-                return twiml.transfer(
-                    [*texts, lines.transfer], voice=voice, number=number, caller_id=None, action_url=url
-                )
-            when = self._next_desk_time()
-            await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, callback_at=when))
-            promise = lines.callback_booked.format(when=_spoken_time(when, ctx.lang))  # the one promise: when
-            return twiml.hangup([*texts, promise, lines.closing], voice=voice)
+        if "handoff" in kinds or interested:
+            offer = None if interested else await self._link_offer(ctx, call_sid)
+            if offer is not None:  # the transfer waits for the answer
+                await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True))
+                return self._listen([*texts, offer.text], ctx, silence=0, offer=offer.advisor_id)
+            return await self._hand_off(texts, ctx, lines)
         await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True))
         return self._listen(texts or [lines.reprompt], ctx, silence=0)
+
+    async def _hand_off(self, texts: list[str], ctx: CallContext, lines: VoiceLines) -> str:
+        """To the advisor: a transfer in transfer hours, else a callback booked at the desk's next opening."""
+        voice = self._voice(ctx.lang)
+        number = self._transfer_number(ctx)
+        if number is not None:
+            await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, transferred=True))
+            url = self._url("/voice/dial", attempt=ctx.attempt_id)
+            return twiml.transfer([*texts, lines.transfer], voice=voice, number=number, caller_id=None, action_url=url)
+        when = self._next_desk_time()
+        await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, callback_at=when))
+        promise = lines.callback_booked.format(when=_spoken_time(when, ctx.lang))  # the one promise: when
+        return twiml.hangup([*texts, promise, lines.closing], voice=voice)
+
+    # -- the advisor's WeCom link ------------------------------------------------------------------
+
+    async def _link_offer(self, ctx: CallContext, call_sid: str) -> CallOffer | None:
+        """The offer to make now (None: no offers configured, no interest recorded, asked before, no
+        advisor); a failure to tell only skips the offer."""
+        if self._offers is None:
+            return None
+        try:
+            return await self._offers.offer_after_interest(attempt_id=ctx.attempt_id, call_sid=call_sid)
+        except (AdvisorError, SQLAlchemyError):
+            logger.exception("link offer for attempt %s skipped", ctx.attempt_id)
+            return None
+
+    async def _offer_answered(
+        self, call_sid: str, speech: str, ctx: CallContext, lines: VoiceLines, *, advisor_id: str
+    ) -> str:
+        """The turn right after the offer: yes or no is recorded (a yes texts the link) and said; then, as
+        for anything else, the interested caller goes on to the advisor."""
+        answer = yes_or_no(speech) if self._offers is not None else None
+        if answer is None:  # silence, or something else: the offer lapses unrecorded; the dialogue answers
+            messages = await self._dialogue(call_sid, speech, ctx, {"attempt_id": ctx.attempt_id}) if speech else []
+            if not messages:
+                return await self._hand_off([], ctx, lines)
+            return await self._route(messages, ctx, speech=speech, lines=lines, call_sid=call_sid, interested=True)
+        assert self._offers is not None
+        said: list[str] = []
+        try:
+            result = await self._offers.answer_on_call(
+                attempt_id=ctx.attempt_id, call_sid=call_sid, accepted=answer == "yes", words=speech,
+                advisor_id=advisor_id,
+            )  # fmt: skip
+            said.append(self._offers.call_reply(result, language=ctx.lang, advisor_id=advisor_id))
+        except (AdvisorError, SQLAlchemyError):
+            logger.exception("answer to the link offer on attempt %s NOT recorded", ctx.attempt_id)
+        return await self._hand_off(said, ctx, lines)
 
     def _with_approved_opening(self, messages: list[BotMessage], ctx: CallContext) -> list[BotMessage]:
         """Rasa's call_opening message, worded by the campaign's approved script (verbatim) when there is one."""
@@ -206,8 +275,11 @@ class VoiceService:
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _listen(self, texts: list[str], ctx: CallContext, *, silence: int) -> str:
-        url = self._url("/voice/turn", attempt=ctx.attempt_id, silence=silence)
+    def _listen(self, texts: list[str], ctx: CallContext, *, silence: int, offer: str | None = None) -> str:
+        query: dict[str, int | str] = {"attempt": ctx.attempt_id, "silence": silence}
+        if offer is not None:
+            query["offer"] = offer
+        url = self._url("/voice/turn", **query)
         return twiml.gather(texts, voice=self._voice(ctx.lang), action_url=url, hints=self._hints(ctx))
 
     def _hints(self, ctx: CallContext) -> str:
@@ -232,7 +304,7 @@ class VoiceService:
     def _voice(self, language: Language) -> twiml.Voice:
         return twiml.Voice(language, self._settings.voice_zh if language == "zh" else self._settings.voice_en)
 
-    def _url(self, path: str, **query: int) -> str:
+    def _url(self, path: str, **query: int | str) -> str:
         return f"{self._base}{path}?{urlencode(query)}"
 
     def _hours(self) -> tuple[time, time]:

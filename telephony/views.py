@@ -82,7 +82,8 @@ async def turn(request: Request) -> Response:
         return exc.response
     silence = request.query_params.get("silence", "0")
     count = min(int(silence), 5) if silence.isdigit() else 0
-    return _twiml(await runtime.service.turn(form, attempt_id=attempt, silence=count))
+    offer = request.query_params.get("offer") or None  # the advisor whose link we just offered (signed URL)
+    return _twiml(await runtime.service.turn(form, attempt_id=attempt, silence=count, offer=offer))
 
 
 @router.post("/dial")

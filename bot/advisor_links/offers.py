@@ -1,9 +1,11 @@
 """Offering a client their advisor's WeCom link: the entry points the dialogue calls.
 
-On a call: `offer_for_call` says whether there is an advisor to offer and gives the approved question;
-the bot asks it and passes the answer to `answer_on_call`. Only a yes texts the link, once per campaign
-client (a no is recorded and blocks any later text for that campaign). In a chat (web hand-off, 微信客服):
-`for_chat` gives the link and the approved line that carries it, to show as a QR code or send.
+On a call: `offer_for_call` says whether there is an advisor to offer and gives the approved question
+(`offer_after_interest`: only once the call recorded the client's interest, and only to a client who never
+answered it before); the bot asks it and passes the answer to `answer_on_call`, then says `call_reply`. Only a
+yes texts the link, once per campaign client (a no is recorded and blocks any later text for that
+campaign). In a chat (web hand-off, 微信客服): `for_chat` gives the link and the approved line that
+carries it, to show as a QR code or send; `for_handoff` does so for the advisor of the conversation's lead.
 
 The advisor is the client row's `advisor_id`, else the one the lead rules choose (leads.assignment:
 segment team, then roster), so the link names the advisor who will follow the client up.
@@ -23,18 +25,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.advisor_links.links import AdvisorLinks
 from bot.advisor_links.models import AdvisorLink
-from bot.advisor_links.texts import LinkTexts
+from bot.advisor_links.texts import GuardBlocked, LinkTexts, TextName
 from bot.campaigns.calls import CallContext, call_context
 from bot.campaigns.models import CampaignAttempt
 from bot.db import utcnow
 from bot.errors import ChannelError, InputError
 from bot.language import Language
 from bot.leads.assignment import LeadRouting
+from bot.leads.models import Lead
 from bot.messaging.models import Consent, TextMessage, TextRead
 from bot.messaging.service import TextMessages
 
 logger = logging.getLogger(__name__)
 PURPOSE = "advisor_link"
+OPEN_LEAD_STATUSES = ("new", "contacted")
 OfferStatus = Literal["declined", "refused", "sending", "sent", "failed", "unknown", "link_unavailable"]
 
 
@@ -156,6 +160,35 @@ class LinkOffers:
             return None
         return CallOffer(attempt_id, advisor, ctx.lang, self.offer_text(ctx.lang, advisor))
 
+    async def offer_after_interest(self, *, attempt_id: int, call_sid: str) -> CallOffer | None:
+        """The offer to make now on this call, or None: only once the call recorded the client's interest
+        (a product_interest lead of this conversation), and only to a campaign client who never answered it
+        (an earlier yes or no of the same campaign blocks a second question), with an advisor to name."""
+        offer = await self.offer_for_call(attempt_id)
+        if offer is None:
+            return None
+
+        def not_now() -> bool:
+            with self._sessions() as session:
+                ctx = call_context(session, attempt_id=attempt_id)
+                interested = session.scalar(
+                    select(Lead.id).where(
+                        Lead.conversation_id == f"voice:{call_sid}"[:128], Lead.type == "product_interest"
+                    )
+                )
+                key = offer_key(ctx.campaign_id, ctx.client_id) if ctx else ""
+                asked = session.scalar(select(TextMessage.id).where(TextMessage.idempotency_key == key))
+                return interested is None or asked is not None
+
+        return None if await asyncio.to_thread(not_now) else offer
+
+    def call_reply(self, result: OfferResult, *, language: Language, advisor_id: str) -> str:
+        """What the call says after the client's answer: sent, not sent as asked, or could not be sent."""
+        if result.status in ("sent", "sending"):
+            return self._texts.render("call_sent", language, advisor_id=advisor_id)
+        name: TextName = "call_declined" if result.status == "declined" else "call_unavailable"
+        return self._texts.render(name, language, advisor_id=advisor_id)
+
     async def answer_on_call(
         self, *, attempt_id: int, call_sid: str, accepted: bool, words: str, advisor_id: str | None = None
     ) -> OfferResult:
@@ -194,6 +227,47 @@ class LinkOffers:
             campaign_id=ctx.campaign_id, attempt_id=attempt_id,
         )  # fmt: skip
         return OfferResult(status=text.status, text=text, link=link, reason=text.reason)
+
+    async def for_handoff(self, *, conversation_id: str, language: Language) -> ChatLink | None:
+        """The advisor's link to show with a chat's hand-off (web, 微信客服), once per conversation.
+
+        The advisor is the one the conversation's open lead names (client list or lead rules). None when
+        no open lead names one, when this conversation's link was shown before (WeCom gave it earlier), or
+        when no link can be had now (WeCom down, quota reached): the hand-off then goes on without it.
+        """
+
+        def lead() -> tuple[str, str, int | None, str | None] | None:
+            with self._sessions() as session:
+                row = session.execute(
+                    select(Lead.client_key, Lead.advisor_id, Lead.campaign_id, Lead.linked_client_id)
+                    .where(
+                        Lead.conversation_id == conversation_id[:128],
+                        Lead.status.in_(OPEN_LEAD_STATUSES),
+                        Lead.advisor_id.is_not(None),
+                    )
+                    .order_by(Lead.id.desc())
+                    .limit(1)
+                ).first()
+                return (row[0], str(row[1]), row[2], row[3]) if row is not None else None
+
+        found = await asyncio.to_thread(lead)
+        if found is None:
+            return None
+        client_key, advisor_id, campaign_id, client_id = found
+        try:
+            chat = await self.for_chat(
+                conversation_id=conversation_id, client_key=client_key, advisor_id=advisor_id, language=language,
+                campaign_id=campaign_id, client_id=client_id,
+            )  # fmt: skip
+        except (InputError, ChannelError, GuardBlocked) as exc:
+            logger.warning("no advisor link for the hand-off of %s: %s", conversation_id, exc)
+            return None
+        return None if chat.link.reused else chat
+
+    async def handoff_line(self, *, conversation_id: str, language: Language) -> str | None:
+        """The approved line carrying the advisor's link for a text-only hand-off (微信客服), or None."""
+        chat = await self.for_handoff(conversation_id=conversation_id, language=language)
+        return chat.text if chat is not None else None
 
     async def for_chat(
         self,

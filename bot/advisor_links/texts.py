@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -15,7 +15,7 @@ from bot.errors import ConfigError
 from bot.language import Language
 
 TEXTS_PATH = Path(__file__).with_name("texts.yml")
-TextName = Literal["offer", "sms", "chat_link", "welcome"]
+TextName = Literal["offer", "call_sent", "call_declined", "call_unavailable", "sms", "chat_link", "welcome"]
 WELCOME_MAX_BYTES = 4000  # send_welcome_msg: text.content is at most 4000 bytes
 
 
@@ -26,6 +26,9 @@ class Bilingual(BaseModel):
 
 class _TextsFile(BaseModel):
     offer: Bilingual
+    call_sent: Bilingual
+    call_declined: Bilingual
+    call_unavailable: Bilingual
     sms: Bilingual
     chat_link: Bilingual
     welcome: Bilingual
@@ -64,7 +67,7 @@ class LinkTexts:
             texts = cls(_TextsFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))), identity)
         except (OSError, yaml.YAMLError, ValidationError) as exc:
             raise ConfigError(f"{path}: cannot load the link texts: {exc}") from exc
-        for name in ("offer", "sms", "chat_link", "welcome"):
+        for name in get_args(TextName):
             for language in ("zh", "en"):
                 texts.render(name, language, advisor_id="advisor", link="https://example.invalid/qr")
         return texts

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -132,3 +133,18 @@ def test_a_yes_on_the_call_becomes_a_friend_add_on_the_board(loop: Loop) -> None
     assert rates["treatment"] == (1, 3, {"imported": 0, "callback": 1}) and rates["control"][:2] == (0, 1)
     again = _offer(loop, "D0", "--yes", "好的")  # asked again: nothing more is sent
     assert again == "D0: sent" and len(loop.twilio.texts.texts_to(ADDS)) == 1
+
+
+async def test_a_page_showing_the_simulated_qr_code_gets_a_picture_and_adds_nobody() -> None:
+    """The chat page shows the advisor's QR code as an <img>: fetching it must not play a client's scan."""
+    posted: list[str] = []
+    sim = WeComSimulator(crypto=CRYPTO, corp_id=CORP_ID, secrets_={APP_SECRET}, base_url="http://sim.test",
+                         callback_url="http://127.0.0.1:9/unreachable", on_event=posted.append)  # fmt: skip
+    way = sim.book.handle("/cgi-bin/externalcontact/add_contact_way", {"type": 1, "scene": 2, "user": ["wang.fang"],
+                                                                        "state": "a1x"})  # fmt: skip
+    assert way is not None and way["errcode"] == 0
+    transport = httpx.ASGITransport(app=sim.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim.test") as http:
+        response = await http.get(f"/sim/qr/{way['config_id']}", headers={"Accept": "image/avif,image/webp,*/*"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")
+    assert "<svg" in response.text and not any("added the advisor" in line for line in posted)

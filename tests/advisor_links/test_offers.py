@@ -15,8 +15,10 @@ from bot.advisor_links.state import StateSigner
 from bot.advisor_links.texts import LinkTexts
 from bot.campaigns.directory import known_client
 from bot.campaigns.models import CampaignClient
+from bot.contacts.service import opt_out
 from bot.db import transaction
 from bot.errors import InputError
+from bot.leads import service as leads
 from bot.leads.assignment import LeadRouting
 from bot.messaging.models import TextMessage
 from bot.messaging.service import TextMessages
@@ -141,3 +143,37 @@ async def test_the_offer_names_the_clients_advisor_or_the_one_the_lead_rules_cho
                                               advisor_id=offer.advisor_id)  # fmt: skip
     assert result.status == "sent" and result.link is not None and result.link.advisor_id == "li.lei"
     assert [w.user for w in api.book.live()] == ["li.lei"]
+
+
+async def test_a_call_offers_the_link_only_after_interest_and_only_to_a_client_never_asked(
+    offers: LinkOffers, sessions: sessionmaker[Session], provider: RecordingProvider
+) -> None:
+    campaign = make_campaign(sessions)
+    attempt = campaign.attempts["C000"]
+    assert await offers.offer_after_interest(attempt_id=attempt, call_sid="CA1") is None, "no interest yet"
+    with transaction(sessions) as session:
+        leads.record_lead(
+            session, client_key="C000", sender_id="voice:CA1", channel="voice", conversation_id="voice:CA1",
+            type="product_interest", intent="express_interest", confidence=0.9, product_codes=[], score=60,
+            evidence="我有兴趣",
+        )  # fmt: skip
+    offer = await offers.offer_after_interest(attempt_id=attempt, call_sid="CA1")
+    assert offer is not None and offer.advisor_id == "wang.fang" and "王芳" in offer.text
+    assert await offers.offer_after_interest(attempt_id=attempt, call_sid="CA2") is None, "another call's interest"
+    declined = await offers.answer_on_call(attempt_id=attempt, call_sid="CA1", accepted=False, words="不用了")
+    assert offers.call_reply(declined, language="zh", advisor_id="wang.fang") == "好的，那就不给您发短信了。"
+    assert await offers.offer_after_interest(attempt_id=attempt, call_sid="CA1") is None, "asked before: never again"
+    assert provider.sent == []
+
+
+async def test_what_the_call_says_after_the_answer(offers: LinkOffers, sessions: sessionmaker[Session]) -> None:
+    campaign = make_campaign(sessions)
+    sent = await offers.answer_on_call(attempt_id=campaign.attempts["C000"], call_sid="CA1", accepted=True, words="好")
+    assert "短信已经发给您了" in offers.call_reply(sent, language="zh", advisor_id="wang.fang")
+    assert "Fang Wang" in offers.call_reply(sent, language="en", advisor_id="wang.fang")
+    with transaction(sessions) as session:
+        opt_out(session, client_key="C001", channel="web", evidence="别联系我")
+    attempt = campaign.attempts["C001"]
+    refused = await offers.answer_on_call(attempt_id=attempt, call_sid="CA2", accepted=True, words="好")
+    assert refused.status == "refused"
+    assert "没法给您发这条短信" in offers.call_reply(refused, language="zh", advisor_id="wang.fang")

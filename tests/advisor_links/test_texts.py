@@ -19,10 +19,13 @@ def test_every_text_names_the_bank_and_advisor_and_passes_the_guard(language: st
     texts = LinkTexts.load(IDENTITY)
     link = "https://example.invalid/qr/1"
     bank, advisor = ("示例银行", "王芳") if language == "zh" else ("Demo Bank", "Fang Wang")
-    for name in ("offer", "sms", "chat_link", "welcome"):
+    for name in ("offer", "call_sent", "sms", "chat_link", "welcome"):
         text = texts.render(name, language, advisor_id="wang.fang", link=link)  # type: ignore[arg-type]
         assert advisor in text and check(text, language=language).ok  # type: ignore[arg-type]
         assert (link in text) == (name in ("sms", "chat_link"))
+    for name in ("call_declined", "call_unavailable"):  # said on the call: no link, no claim
+        text = texts.render(name, language, advisor_id="wang.fang", link=link)  # type: ignore[arg-type]
+        assert link not in text and check(text, language=language).ok  # type: ignore[arg-type]
     welcome = texts.render("welcome", language, advisor_id="wang.fang")  # type: ignore[arg-type]
     sms = texts.render("sms", language, advisor_id="wang.fang", link=link)  # type: ignore[arg-type]
     assert bank in welcome and bank in sms and "400-000-0000" in welcome and "400-000-0000" in sms
@@ -32,8 +35,9 @@ def test_every_text_names_the_bank_and_advisor_and_passes_the_guard(language: st
 
 def test_a_text_the_guard_blocks_or_a_broken_file_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "texts.yml"
-    bad.write_text("offer: {zh: 保本保收益, en: guaranteed}\nsms: {zh: x, en: x}\nchat_link: {zh: x, en: x}\n"
-                   "welcome: {zh: x, en: x}\n", encoding="utf-8")  # fmt: skip
+    others = ("call_sent", "call_declined", "call_unavailable", "sms", "chat_link", "welcome")
+    bad.write_text("offer: {zh: 保本保收益, en: guaranteed}\n" + "".join(f"{n}: {{zh: x, en: x}}\n" for n in others),
+                   encoding="utf-8")  # fmt: skip
     with pytest.raises(GuardBlocked, match=r"offer\.zh"):
         LinkTexts.load(IDENTITY, bad)
     bad.write_text("offer: {zh: x}\n", encoding="utf-8")

@@ -21,6 +21,7 @@ from bot.dialogue.service import DialogueGateway
 from bot.knowledge.content import read_products
 from bot.knowledge.models import Product
 from bot.settings import Settings, TelephonySettings
+from telephony.offers import CallLinkOffers
 from telephony.openings import ApprovedOpenings
 from telephony.runtime import VoiceRuntime
 from telephony.service import VoiceService
@@ -78,7 +79,13 @@ def telephony_settings(settings: Settings, **overrides: object) -> TelephonySett
 
 
 def voice_app(
-    settings: Settings, *, dialogue_url: str, public_base_url: str, store: MemoryCallStore, clock: list[datetime]
+    settings: Settings,
+    *,
+    dialogue_url: str,
+    public_base_url: str,
+    store: MemoryCallStore,
+    clock: list[datetime],
+    link_offers: CallLinkOffers | None = None,
 ) -> tuple[FastAPI, RasaClient]:
     """The /voice router with a VoiceService over a MemoryCallStore; the caller closes the RasaClient."""
     rasa = RasaClient(dialogue_url, token=None, timeout_s=5)
@@ -89,7 +96,7 @@ def voice_app(
         gateway=gateway, store=store, texts=texts, settings=config, public_base_url=public_base_url,
         hotline="400-000-0000", now=lambda: clock[0],
         openings=ApprovedOpenings.load(settings.knowledge.source_dir, today=clock[0].date()),
-        catalogue=lambda: DEMO_CATALOGUE,
+        catalogue=lambda: DEMO_CATALOGUE, link_offers=link_offers,
     )  # fmt: skip
 
     @asynccontextmanager

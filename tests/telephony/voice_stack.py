@@ -69,10 +69,13 @@ class VoiceStack:
 
 
 @contextmanager
-def voice_stack(stack: Stack, scenario: Scenario, *, real_knowledge: bool = False) -> Iterator[VoiceStack]:
+def voice_stack(
+    stack: Stack, scenario: Scenario, *, real_knowledge: bool = False, **updates: Any
+) -> Iterator[VoiceStack]:
     """The answers come from the stack's app, where Rasa's actions run. The voice app's own knowledge
     (what its guard verifies approved text against) is a fake unless `real_knowledge`: the ingested
-    content on the stack's data directory, as in production (benchmarks)."""
+    content on the stack's data directory, as in production (benchmarks). `updates`: more settings
+    sections of the voice app (e.g. channels, messaging)."""
     sim = TwilioSimulator(account_sid=ACCOUNT, auth_token=TOKEN, scenario=scenario)
     port = free_port()
     with serve(sim.app) as sim_url:
@@ -85,7 +88,7 @@ def voice_stack(stack: Stack, scenario: Scenario, *, real_knowledge: bool = Fals
             }
         )  # fmt: skip
         settings = stack.settings.model_copy(
-            update={"telephony": telephony, "app": stack.settings.app.model_copy(update={"port": port})}
+            update={"telephony": telephony, "app": stack.settings.app.model_copy(update={"port": port}), **updates}
         )
         engine = make_engine(stack.settings.database_url)
         try:

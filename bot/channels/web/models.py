@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from bot.channels.web.welcome import Bilingual
 from bot.dialogue.models import BotMessage, Button, Citation
@@ -27,12 +27,23 @@ class ChatRequest(BaseModel):
 
 class ChatMessage(BaseModel):
     """One bot message: its text, kind, sources (id and title) and quick replies (title and payload:
-    tapping one sends its payload, plain text, as the client's next message)."""
+    tapping one sends its payload, plain text, as the client's next message); with a hand-off, a message
+    of kind "advisor_link" carries the advisor's WeCom QR code."""
 
     text: str
     kind: str | None = None
     citations: list[Citation] = Field(default_factory=list)
     buttons: list[Button] = Field(default_factory=list)
+    # kind "advisor_link": the advisor's WeCom 「联系我」 QR code (WeCom's image URL; scanning it adds them).
+    # Sent only when set, so every other message keeps the contract's four fields.
+    qr_code: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _qr_code_when_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("qr_code") is None:
+            data.pop("qr_code", None)
+        return data
 
 
 class ChatResponse(BaseModel):

@@ -12,10 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
+from bot.advisor_links.offers import LinkOffers
 from bot.channels.web import welcome
 from bot.channels.web.history import ConversationHistory
 from bot.channels.web.models import (
     HISTORY_SENDER_ID,
+    ChatMessage,
     ChatRequest,
     ChatResponse,
     HistoryMessage,
@@ -25,6 +27,7 @@ from bot.channels.web.models import (
 )
 from bot.deps import GatewayDep, SettingsDep
 from bot.dialogue.inbound import gateway_texts
+from bot.dialogue.models import Reply
 from bot.dialogue.render import Identity
 from bot.errors import DialogueUnavailable, RateLimited
 from bot.knowledge.guard import product_ref
@@ -34,6 +37,8 @@ from bot.limits import SlidingWindow
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["web"])
 STATIC_DIR = Path(__file__).parent / "static"
+# Message kinds of a hand-off reply (the lead recorded, or the client's details asked for).
+HANDOFF_KINDS = frozenset({"handoff", "contact"})
 
 
 def busy_message(hotline: str) -> str:
@@ -74,7 +79,21 @@ async def chat(
             status_code=503,
             content={"error": "dialogue_unavailable", "message": busy_message(settings.app.hotline)},
         )
-    return ChatResponse(messages=[chat_message(m) for m in reply.messages])
+    messages = [chat_message(m) for m in reply.messages]
+    if HANDOFF_KINDS & {m.kind for m in reply.messages}:
+        messages += await _advisor_link(request, reply)
+    return ChatResponse(messages=messages)
+
+
+async def _advisor_link(request: Request, reply: Reply) -> list[ChatMessage]:
+    """With a hand-off, the advisor's WeCom QR code and link (approved wording), once per conversation."""
+    offers: LinkOffers | None = getattr(request.app.state, "link_offers", None)
+    if offers is None:
+        return []
+    chat = await offers.for_handoff(conversation_id=reply.conversation_id, language=reply.language)
+    if chat is None:
+        return []
+    return [ChatMessage(text=chat.text, kind="advisor_link", qr_code=chat.link.url or None)]
 
 
 @router.get("/api/chat/welcome", response_model=WelcomeResponse)

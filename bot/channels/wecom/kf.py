@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -25,6 +25,7 @@ from bot.channels.wecom.store import InboxRow, PageMessage, WeComStore
 from bot.channels.wecom.texts import WeComTexts
 from bot.dialogue.service import DialogueGateway
 from bot.errors import ChannelError, DialogueUnavailable, RateLimited
+from bot.language import Language
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,14 @@ MAX_PAGES = 1000  # a guard against a server that always says has_more
 FIRST_SYNC_HISTORY_S = 600  # the event token's lifetime: older messages were never notified to us
 # session_status_change.change_type: 1 picked up, 2 transferred, 3 ended, 4 re-opened by a human.
 HUMAN_CHANGES, ENDED_CHANGE = frozenset({1, 2, 4}), 3
+
+
+class HandoffLinks(Protocol):
+    """The advisor's WeCom link for a hand-off (bot.advisor_links.offers.LinkOffers provides it)."""
+
+    async def handoff_line(self, *, conversation_id: str, language: Language) -> str | None:
+        """The approved line carrying the link, once per conversation; None: no link to give."""
+        ...
 
 
 class KfService:
@@ -64,6 +73,8 @@ class KfService:
         self._clock = clock
         self.sender = KfSender(client=client, store=store, clock=clock)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Set by the app once the advisor links exist (they need this channel's client): None, no link.
+        self.handoff_links: HandoffLinks | None = None
 
     async def on_notice(self, *, open_kfid: str, token: str | None) -> None:
         """Handle a kf_msg_or_event (token=None: a start-up catch-up). One sync at a time per account."""
@@ -181,9 +192,13 @@ class KfService:
             return
         # One kf message per turn: each send spends one of the 5 WeCom allows.
         body = reply.as_text()
+        handoff = any(m.kind == "handoff" for m in reply.messages)
+        if handoff and self.handoff_links is not None:  # the advisor's WeCom link, in the same message
+            line = await self.handoff_links.handoff_line(conversation_id=reply.conversation_id, language=reply.language)
+            body = "\n\n".join(part for part in (body, line) if part)
         if body:
             await self.sender.send_text(open_kfid, user, body)
-        if any(m.kind == "handoff" for m in reply.messages):
+        if handoff:
             await self.hand_off(open_kfid=open_kfid, external_userid=user, reason="dialogue", notify=False)
 
     async def _on_event(self, open_kfid: str, event: KfEvent, send_time: int) -> None:

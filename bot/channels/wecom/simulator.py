@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from bot.channels.wecom.crypto import WeComCrypto
 
@@ -30,6 +30,13 @@ WELCOME_WINDOW_S = 20.0
 INVALID_PARAMETER = 40058
 INVALID_CONFIG_ID = 41044
 WELCOME_REFUSED = 41051  # "externaluser has started chatting": a used or late code
+# What a page that shows a simulated QR code (an <img>, Accept: image/*) gets: a picture, not a scan.
+_QR_PLACEHOLDER = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="160" viewBox="0 0 160 160">'
+    '<rect width="160" height="160" fill="#fff" stroke="#333" stroke-width="4"/>'
+    '<text x="80" y="72" font-size="16" text-anchor="middle">WeCom QR</text>'
+    '<text x="80" y="98" font-size="12" text-anchor="middle">(simulated) {config_id}</text></svg>'
+)
 
 
 def contact_added_xml(
@@ -208,8 +215,10 @@ class WeComSimulator:
                 answer = {"errcode": 0, "errmsg": "ok"}
             return JSONResponse(answer or {"errcode": 404, "errmsg": f"{path} is not simulated"})
 
-        @app.get("/sim/qr/{config_id}")
-        async def scan(config_id: str, external_userid: str | None = None) -> JSONResponse:
+        @app.get("/sim/qr/{config_id}", response_model=None)
+        async def scan(config_id: str, request: Request, external_userid: str | None = None) -> Response:
+            if request.headers.get("accept", "").startswith("image/"):  # a page showing the code: no scan
+                return Response(_QR_PLACEHOLDER.format(config_id=config_id[-8:]), media_type="image/svg+xml")
             user = external_userid or "wm" + secrets.token_hex(14)
             status = await self.add_contact(config_id, external_userid=user)
             return JSONResponse(

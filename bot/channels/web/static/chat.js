@@ -59,6 +59,22 @@
     return box;
   }
 
+  // The advisor's WeCom 「联系我」 QR code (WeCom serves the image; scanning it with WeChat adds the advisor).
+  function advisorQr(url, text) {
+    const zh = CJK.test(text);
+    const link = el("a", "advisor-qr");
+    link.href = url;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    const img = el("img");
+    img.src = url;
+    img.alt = zh ? "理财经理的企业微信二维码" : "Your advisor's WeCom QR code";
+    img.width = 160;
+    img.height = 160;
+    link.appendChild(img);
+    return link;
+  }
+
   function quickReplies(buttons) {
     const group = el("div", "quick-replies");
     group.setAttribute("role", "group");
@@ -87,6 +103,7 @@
     if (m.kind) div.dataset.kind = m.kind;
     div.appendChild(el("div", "text", m.text));
     if (m.citations && m.citations.length) div.appendChild(sources(m.citations, m.text));
+    if (m.qr_code && /^https?:\/\//i.test(m.qr_code)) div.appendChild(advisorQr(m.qr_code, m.text));
     messages.appendChild(div);
     if (m.buttons && m.buttons.length) messages.appendChild(quickReplies(m.buttons));
     scrollDown();
