@@ -44,7 +44,7 @@ def check(
     lang = language or detect_language(text)
     mentions = find_mentions(normalized.text, products)
     scene = build_scene(
-        normalized, rules.context, products=[Subject(m.start, m.end, m.product.is_wealth) for m in mentions]
+        normalized, rules.context, products=[Subject(m.start, m.end, m.product.principal_protected) for m in mentions]
     )
 
     found: list[tuple[int, Violation]] = []
@@ -86,7 +86,7 @@ def recommended(text: str, *, products: Sequence[ProductRef] = ()) -> list[Recom
     normalized = normalize(text)
     mentions = find_mentions(normalized.text, products)
     scene = build_scene(
-        normalized, rules.context, products=[Subject(m.start, m.end, m.product.is_wealth) for m in mentions]
+        normalized, rules.context, products=[Subject(m.start, m.end, m.product.principal_protected) for m in mentions]
     )
     return [
         Recommended(product=rec.product, span=normalized.original_span(rec.sentence.start, rec.sentence.end))
