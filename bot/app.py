@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
@@ -20,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.actions import views as action_views
 from bot.actions.answer import Answerer
 from bot.actions.registry import build_executor
+from bot.advisor_links import service as advisor_links
 from bot.campaigns.directory import known_client
 from bot.campaigns.views import router as campaigns_router
 from bot.channels.web import views as web_views
@@ -34,6 +36,7 @@ from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
 from bot.dialogue.inbound import gateway_texts
 from bot.dialogue.render import Identity
+from bot.dialogue.second_opinion import SecondOpinion
 from bot.dialogue.views import router as analytics_router
 from bot.flows import DialogueFlows
 from bot.knowledge.audit import JsonlAuditSink
@@ -43,6 +46,7 @@ from bot.leads.assignment import LeadRouting
 from bot.leads.views import router as leads_router
 from bot.leads.worker import OutboxWorker
 from bot.limits import BodyLimitMiddleware, SlidingWindow
+from bot.messaging.factory import build_text_provider
 from bot.observability.logging import bind_request_id, clean_request_id, install_logging, log_file, request_id_var
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
 from bot.observability.views import router as metrics_router
@@ -52,7 +56,41 @@ from bot.settings import Settings, get_settings
 from telephony.runtime import build_voice_runtime
 from telephony.views import router as voice_router
 
+if TYPE_CHECKING:
+    from bot.knowledge.llm import ChatModel
+
 logger = logging.getLogger(__name__)
+
+
+def dialogue_chat(settings: Settings) -> ChatModel | None:
+    """The LLM the dialogue uses (hand-off summaries, second opinions), when llm.provider is set."""
+    if not settings.llm.provider:
+        return None
+    from bot.knowledge.llm import OpenAIChat
+
+    llm = settings.llm
+    return OpenAIChat(
+        model=llm.model,
+        base_url=llm.base_url,
+        api_key=llm.api_key.get_secret_value() if llm.api_key else None,
+        timeout_s=llm.timeout_s,
+        temperature=0.0,
+        max_tokens=200,
+    )
+
+
+def second_opinion(settings: Settings, chat: ChatModel | None) -> SecondOpinion | None:
+    """Off without an LLM, or with dialogue.second_opinion_below at 0."""
+    below = settings.dialogue.second_opinion_below
+    if chat is None or below <= 0:
+        return None
+    return SecondOpinion(
+        chat=chat,
+        prompts_dir=settings.llm.prompts_dir,
+        version=settings.llm.prompt_version,
+        below=below,
+        timeout_s=settings.dialogue.second_opinion_timeout_s,
+    )
 
 
 def create_app(
@@ -115,26 +153,41 @@ def create_app(
         await asyncio.to_thread(migrate, settings.database_url)
         engine = make_engine(settings.database_url)
         app.state.sessions = session_factory(engine)
+        chat = dialogue_chat(settings)
         flows = DialogueFlows(
             sessions=app.state.sessions,
             catalogue=answerer,
             dialogue=settings.dialogue,
             hotline=settings.app.hotline,
-            llm=getattr(answerer, "chat_model", None),
+            llm=chat,
             routing=LeadRouting.from_settings(settings.leads.assignment, directory=known_client),
             lead_window=timedelta(hours=settings.leads.sender_window_hours) or None,
+            bank_names=(settings.app.bank_name, settings.app.bank_name_en),
         )
-        app.state.action_executor = build_executor(answerer=answerer, flows=flows)
+        app.state.action_executor = build_executor(
+            answerer=answerer, flows=flows, second_opinion=second_opinion(settings, chat)
+        )
         outbox = OutboxWorker.from_settings(settings.leads.crm, sessions=app.state.sessions)
+        # Advisors' WeCom links (bot/advisor_links): on with WeCom and channels.wecom.state_key.
+        links = await advisor_links.link_services(settings, sessions=app.state.sessions)
         wecom = WeComRuntime.from_settings(
             settings,
             gateway=app.state.gateway,
             leads=AdvisorLeads(sessions=app.state.sessions, tz=ZoneInfo(settings.dialogue.timezone)),
+            contacts=links.friend_adds if links else None,
         )
         app.state.wecom = wecom
-        app.state.voice = await build_voice_runtime(settings, gateway=app.state.gateway, sessions=app.state.sessions)
+        app.state.voice = await build_voice_runtime(
+            settings,
+            gateway=app.state.gateway,
+            sessions=app.state.sessions,
+            catalogue=lambda: [p.entry() for p in answerer.products()],
+        )
         await outbox.start()
         await wecom.start()
+        # The entry points the dialogue calls to offer a client their advisor's link (None when off).
+        provider = await asyncio.to_thread(build_text_provider, settings)
+        app.state.link_offers = links.offers(api=wecom.client, provider=provider) if links else None
         try:
             yield
         finally:
@@ -144,6 +197,8 @@ def create_app(
             if reviewer is not None:
                 await reviewer.aclose()
             await answerer.aclose()
+            if chat is not None:
+                await chat.aclose()
             engine.dispose()
 
     app = FastAPI(title="Wealth advisor / 智能理财助手", version="0.1.0", lifespan=lifespan)

@@ -9,9 +9,10 @@ AdvisorError
     ├── LLMUnavailable      the chat model
     ├── KnowledgeUnavailable the content store
     └── ChannelError        WeCom, Twilio, CRM
-        └── ProviderUnavailableError  the call provider failed to place a call
+        └── ProviderUnavailableError  the call (or text) provider failed to place a call (or a text)
 InputError
-└── CallRefusedError        the provider cannot call this number (e.g. +86 on Twilio)
+├── CallRefusedError        the provider cannot call this number (e.g. +86 on Twilio)
+└── TextRefusedError        the text provider cannot (or may not) text this number
 """
 
 
@@ -58,6 +59,10 @@ class ChannelError(ServiceUnavailable):
 
 class CallRefusedError(InputError):
     """The call provider cannot call this number; the message says why."""
+
+
+class TextRefusedError(InputError):
+    """The text-message provider cannot or may not text this number; the message says why."""
 
 
 class ProviderUnavailableError(ChannelError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.advice.service import recommend
-from bot.catalogue import catalogue_for
+from bot.catalogue import Catalogue, catalogue_for
 from bot.contacts import service as contacts
 from bot.contacts.models import OptOutRecorded
 from bot.db import transaction
@@ -24,10 +25,13 @@ from bot.knowledge.llm import ChatModel
 from bot.knowledge.models import Product
 from bot.leads import service as leads
 from bot.leads.assignment import LeadRouting
-from bot.leads.contact import known_phone
+from bot.leads.contact import attach_contact, known_phone
+from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.settings import REPO_ROOT, DialogueSettings
 
 logger = logging.getLogger(__name__)
+# New content is used from the next turn on; within one turn the catalogue is read once.
+_PRODUCTS_TTL_S = 1.0
 _SUMMARY_PROMPT = REPO_ROOT / "prompts" / "handoff_summary.v1.system.txt"
 
 
@@ -38,6 +42,16 @@ class Turn:
     text: str
     intent: str | None
     confidence: float | None
+
+
+@dataclass(frozen=True)
+class ContactConsent:
+    """Contact details a client typed and agreed to be called on, with the wording they saw."""
+
+    name: str
+    phone: str
+    consent_text: str
+    consented_at: datetime
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class DialogueFlows:
         llm: ChatModel | None = None,
         routing: LeadRouting | None = None,
         lead_window: timedelta | None = None,
+        bank_names: tuple[str, str] = ("示例银行", "Demo Bank"),
     ) -> None:
         self._sessions = sessions
         self._catalogue = catalogue
@@ -85,17 +100,30 @@ class DialogueFlows:
         # Links new leads to known clients and assigns their advisor (bot/leads/assignment.py).
         self.routing = routing
         self._lead_window = lead_window  # one open lead per sender and type within it (leads service)
+        self._bank_names = bank_names  # (zh, en): app.bank_name, app.bank_name_en
+        self._products: tuple[float, list[Product]] | None = None
+
+    def bank_name(self, language: str) -> str:
+        """The bank's name as the client reads it (for texts stored verbatim, like consent wording)."""
+        return self._bank_names[1] if language == "en" else self._bank_names[0]
 
     def products(self) -> list[Product]:
-        products: list[Product] = self._catalogue.products()
-        return products
+        """The live catalogue, read at most once per `_PRODUCTS_TTL_S` (a turn asks for it several times)."""
+        now = time.monotonic()
+        if self._products is None or now - self._products[0] > _PRODUCTS_TTL_S:
+            self._products = (now, list(self._catalogue.products()))
+        return self._products[1]
+
+    def catalogue(self) -> Catalogue:
+        """The live catalogue's name index (rebuilt only when the content changes)."""
+        return catalogue_for(tuple(p.entry() for p in self.products()))
 
     def find_products(self, text: str) -> list[Product]:
         """Catalogue products the client names: code, full name, English name, an alias from products.yml,
         or the short name clients actually say ("季享90天" for "示例银行季享90天持有期固收理财产品")."""
         products = {p.code: p for p in self.products()}
-        named = catalogue_for(tuple(p.entry() for p in products.values())).named(text)
-        return [products[entry.code] for entry in named]
+        named = self.catalogue().named(text)
+        return [products[entry.code] for entry in named if entry.code in products]
 
     async def risk_level(self, client_key: str, today: date) -> str | None:
         def query() -> str | None:
@@ -125,26 +153,49 @@ class DialogueFlows:
 
         await asyncio.to_thread(write)
 
-    async def opt_out(self, *, client_key: str, phone: str | None, channel: str, evidence: str) -> OptOutRecorded:
-        """Record the refusal; without a phone from the conversation, the mobile this client gave on a
-        lead (or the client list holds) is used, so the number is blocked in every campaign too. The
-        result's `covers` says what the refusal covers (contacts.register.coverage_text words it)."""
+    async def opt_out(
+        self, *, client_key: str, sender_id: str, phone: str | None, channel: str, evidence: str
+    ) -> tuple[OptOutRecorded, int]:
+        """Record the refusal and close the client's open marketing leads, in one transaction.
 
-        def write() -> OptOutRecorded:
+        Without a phone from the conversation, the mobile this client gave on a lead (or the client list
+        holds) is used, so the number is blocked in every campaign too. Returns what the refusal covers
+        (contacts.register.coverage_text words it) and how many leads were withdrawn."""
+
+        def write() -> tuple[OptOutRecorded, int]:
             with transaction(self._sessions) as session:
                 number = phone or known_phone(session, client_key=client_key)
-                return contacts.opt_out(
+                recorded = contacts.opt_out(
                     session, client_key=client_key, phone=number, channel=channel, evidence=evidence
                 )
+                closed = leads.close_marketing_leads(session, client_keys=[client_key, sender_id])
+                return recorded, len(closed)
 
         return await asyncio.to_thread(write)
 
-    async def record_lead(self, request: LeadRequest) -> None:
-        """Create or update the open lead; a failure is logged loudly but never breaks the reply."""
+    async def reach(self, *, client_key: str, channel: str) -> str | None:
+        """How the bank can reach this client without asking for details: "call" (a campaign call: the
+        number dialled), "wecom" (the WeCom user), "client_list" (a known client id from the call's
+        metadata), "given" (a mobile given earlier with consent); None: ask the client."""
+        if channel == "voice":
+            return "call"
+        if channel == "wecom":
+            return "wecom"
 
-        def write() -> None:
+        def lookup() -> str | None:
+            with self._sessions() as session:
+                if self.routing is not None and self.routing.known(session, client_key) is not None:
+                    return "client_list"
+                return "given" if known_phone(session, client_key=client_key) else None
+
+        return await asyncio.to_thread(lookup)
+
+    async def record_lead(self, request: LeadRequest) -> list[int]:
+        """Create or update the open lead (one per sender and type within the window); its ids."""
+
+        def write() -> list[int]:
             with transaction(self._sessions) as session:
-                leads.record_lead(
+                recorded = leads.record_lead(
                     session,
                     client_key=request.client_key,
                     sender_id=request.sender_id,
@@ -161,6 +212,33 @@ class DialogueFlows:
                     routing=self.routing,
                     sender_window=self._lead_window,
                 )
+                return [lead.id for lead in recorded]
+
+        return await asyncio.to_thread(write)
+
+    async def attach_contact(self, *, client_key: str, lead_ids: Sequence[int], contact: ContactConsent) -> None:
+        """The name and mobile the client agreed to be called on, with the consent wording, on their leads."""
+
+        def write() -> None:
+            with transaction(self._sessions) as session:
+                for lead_id in lead_ids:
+                    attach_contact(
+                        session, client_key=client_key, name=contact.name, phone=contact.phone,
+                        consent_text=contact.consent_text, consented_at=contact.consented_at, lead_id=lead_id,
+                    )  # fmt: skip
+
+        await asyncio.to_thread(write)
+
+    async def withdraw_leads(self, lead_ids: Sequence[int]) -> None:
+        """Close leads the client would not give a way to reach them for (nobody could act on them)."""
+
+        def write() -> None:
+            with transaction(self._sessions) as session:
+                for lead_id in lead_ids:
+                    try:
+                        leads.update_status(session, lead_id=lead_id, status="closed")
+                    except (LeadNotFound, TransitionNotAllowed):  # staff already moved it on: theirs now
+                        continue
 
         await asyncio.to_thread(write)
 

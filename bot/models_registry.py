@@ -11,6 +11,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "bot.roleplay.models",
     "bot.campaigns.models",
     "bot.console.models",
+    "bot.advisor_links.models",
+    "bot.messaging.models",
 )
 
 

@@ -39,6 +39,9 @@ class AppSettings(BaseModel):
     bank_name: str = Field(default="示例银行", min_length=1)
     bank_name_en: str = Field(default="Demo Bank", min_length=1)
     hotline: str = "400-000-0000"
+    # When the hotline answers, said next to it wherever the bot gives the number ({hotline_hours}).
+    hotline_hours: str = "每天 8:00-20:00"
+    hotline_hours_en: str = "daily 8:00-20:00"
     log_level: str = "INFO"
     # Where the JSON logs go: auto = a file (data_dir/logs/app.jsonl) when run in a terminal, stderr otherwise.
     log_to: Literal["auto", "stderr", "file"] = "auto"
@@ -161,6 +164,17 @@ class WeComSettings(BaseModel):
     retry_backoff_s: float = 0.5
     kf_sync_limit: int = 1000
     database_url: str | None = None
+    # 客户联系 「联系我」 links per advisor, and attribution of the friend-adds they bring (bot/advisor_links).
+    # Calls to externalcontact/* use contact_secret (the 客户联系 secret) when set, else app_secret.
+    contact_secret: SecretStr | None = None
+    # Signs the `state` of each link (HMAC); from env only (ADVISOR_CHANNELS__WECOM__STATE_KEY).
+    state_key: SecretStr | None = None
+    contact_way_quota: int = Field(default=450_000, ge=1)
+    contact_way_ttl_days: int = Field(default=30, ge=1, le=3650)
+    contact_way_skip_verify: bool = True
+    contact_way_cleanup_s: float = Field(default=3600.0, gt=0)
+    # How the welcome message and the texted link name an advisor: WeCom userid -> {zh, en}.
+    advisor_names: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 class WebChatSettings(BaseModel):
@@ -241,6 +255,10 @@ class DialogueSettings(BaseModel):
     advisor_contact_hours_zh: str = "1个工作日"
     timezone: str = "Asia/Shanghai"
     confirm_below: ConfirmThresholds = Field(default_factory=ConfirmThresholds)
+    # With llm.provider set: turns under this NLU confidence (and NLU fallbacks) get the LLM's second
+    # opinion on the intent and the product in focus. 0 turns it off. Without an LLM it never runs.
+    second_opinion_below: float = Field(default=0.6, ge=0, le=1)
+    second_opinion_timeout_s: float = Field(default=3.0, gt=0, le=10)
 
 
 class RateLimitSettings(BaseModel):
@@ -269,6 +287,8 @@ class TelephonySettings(BaseModel):
     voice_zh: str = "Polly.Zhiyu-Neural"
     voice_en: str = "Polly.Joanna-Neural"
     max_speech_chars: int = Field(default=160, ge=20)
+    # <Gather hints>: the call's phrases and the catalogue's product names, at most this many characters.
+    max_hint_chars: int = Field(default=1000, ge=50, le=10000)
     transfer_number: str | None = None
     advisor_numbers: dict[str, str] = Field(default_factory=dict)
     transfer_hours: str = "09:00-18:00"
@@ -421,6 +441,17 @@ class ConsoleSettings(BaseModel):
     expiring_days: int = Field(default=30, ge=1, le=365)
 
 
+class MessagingSettings(BaseModel):
+    """Text messages (SMS): the advisor's WeCom link, sent only with consent (bot/messaging).
+
+    The Twilio account is telephony's (account_sid, ADVISOR_TELEPHONY__AUTH_TOKEN, api_base_url)."""
+
+    provider: Literal["twilio"] | None = None
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    api_timeout_s: float = Field(default=10.0, gt=0)
+
+
 class DatabaseSettings(BaseModel):
     """SQLAlchemy URL; empty means a SQLite file in the data directory."""
 
@@ -454,6 +485,7 @@ class Settings(BaseSettings):
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     roleplay: RoleplaySettings = Field(default_factory=RoleplaySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
 
     @classmethod
@@ -522,6 +554,8 @@ SECRET_KEYS = {
     "encoding_aes_key",
     "kf_secret",
     "app_secret",
+    "contact_secret",
+    "state_key",
     "password",
     "secret",
     "password_hash",

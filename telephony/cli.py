@@ -34,11 +34,12 @@ def simulate(
     scenario: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Callees (YAML).")] = DEMO_SCENARIO,
     port: Annotated[int, typer.Option(help="Port of the simulated Twilio REST API (loopback).")] = 8010,
 ) -> None:
-    """Run a local Twilio stand-in: it accepts calls.create and plays scripted callees through the webhooks."""
+    """Run a local Twilio stand-in: it accepts calls and texts and plays scripted callees through the webhooks."""
     import uvicorn
 
     from bot.settings import get_settings
     from telephony.simulator.scenario import Scenario
+    from telephony.simulator.texts import SimText
     from telephony.simulator.twilio_sim import SimCall, TwilioSimulator
 
     try:
@@ -53,8 +54,11 @@ def simulate(
         statuses = ", ".join(f"{status}:{code}" for status, code in call.statuses)
         typer.secho(f"    status callbacks: {statuses}", dim=True)
 
+    def show_text(text: SimText) -> None:
+        typer.secho(text.summary(), fg="magenta")
+
     account = settings.telephony.account_sid or SIM_ACCOUNT
-    sim = TwilioSimulator(account_sid=account, auth_token=token, scenario=plan, on_finished=show)
+    sim = TwilioSimulator(account_sid=account, auth_token=token, scenario=plan, on_finished=show, on_text=show_text)
     base = f"http://127.0.0.1:{port}"
     typer.echo(f"Twilio simulator on {base} (account {account}); scenario {scenario}")
     typer.echo(f"Point the app at it: ADVISOR_TELEPHONY__API_BASE_URL={base} ADVISOR_TELEPHONY__ACCOUNT_SID={account}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.catalogue import CatalogueProduct
 from bot.dialogue.service import DialogueGateway
 from bot.settings import Settings
 from telephony.openings import ApprovedOpenings
@@ -35,6 +37,7 @@ async def build_voice_runtime(
     gateway: DialogueGateway,
     sessions: sessionmaker[Session],
     store: CallStore | None = None,
+    catalogue: Callable[[], Sequence[CatalogueProduct]] | None = None,
 ) -> VoiceRuntime | None:
     """None (webhooks answer 404) until the auth token is set; the base URL defaults to app.public_base_url."""
     config = settings.telephony
@@ -53,6 +56,7 @@ async def build_voice_runtime(
         public_base_url=public_base_url,
         hotline=settings.app.hotline,
         openings=openings,
+        catalogue=catalogue,
     )
     checker = SignatureChecker(config.auth_token.get_secret_value(), public_base_url)
     return VoiceRuntime(checker=checker, service=service)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
+from time import monotonic as time_monotonic
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.campaigns.calls import CallContext
+from bot.catalogue import CatalogueProduct, catalogue_for
 from bot.dialogue.models import BotMessage
 from bot.dialogue.service import DialogueGateway
 from bot.dialogue.when import parse_callback_time
@@ -32,6 +34,7 @@ from telephony.store import CallStore, Outcome
 from telephony.texts import VoiceLines, VoiceTexts
 
 logger = logging.getLogger(__name__)
+_HINTS_TTL_S = 60.0
 CHANNEL = "voice"
 _AI_MARKERS = ("AI", "人工智能", "artificial intelligence")
 OPENING_INTENT = "call_start"  # triggered by us (never by what a caller says): the disclosure and the opening
@@ -52,6 +55,7 @@ class VoiceService:
         hotline: str,
         openings: ApprovedOpenings | None = None,
         now: Callable[[], datetime] | None = None,
+        catalogue: Callable[[], Sequence[CatalogueProduct]] | None = None,
     ) -> None:
         self._gateway = gateway
         self._store = store
@@ -62,6 +66,8 @@ class VoiceService:
         self._openings = openings
         self._tz = ZoneInfo(settings.timezone)
         self._now = now or (lambda: datetime.now(self._tz))
+        self._catalogue = catalogue  # the live catalogue, for <Gather hints>
+        self._hint_cache: tuple[float, list[str]] | None = None
 
     # -- webhooks ---------------------------------------------------------------------------------
 
@@ -148,7 +154,8 @@ class VoiceService:
             await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True))
             return twiml.hangup(texts, voice=voice)
         if "callback" in kinds:
-            when = parse_callback_time(speech, self._now()) or self._next_desk_time()
+            # The time the dialogue booked (and the lead carries) is the one the call records.
+            when = _booked(messages) or parse_callback_time(speech, self._now()) or self._next_desk_time()
             await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, callback_at=when))
             return twiml.hangup([*texts, lines.closing], voice=voice)
         if "handoff" in kinds:
@@ -159,9 +166,10 @@ class VoiceService:
                 return twiml.transfer(
                     [*texts, lines.transfer], voice=voice, number=number, caller_id=None, action_url=url
                 )
-            booked = Outcome(engaged=True, callback_at=self._next_desk_time())
-            await self._record(attempt_id=ctx.attempt_id, outcome=booked)
-            return twiml.hangup([*texts, lines.closing], voice=voice)
+            when = self._next_desk_time()
+            await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True, callback_at=when))
+            promise = lines.callback_booked.format(when=_spoken_time(when, ctx.lang))  # the one promise: when
+            return twiml.hangup([*texts, promise, lines.closing], voice=voice)
         await self._record(attempt_id=ctx.attempt_id, outcome=Outcome(engaged=True))
         return self._listen(texts or [lines.reprompt], ctx, silence=0)
 
@@ -200,7 +208,17 @@ class VoiceService:
 
     def _listen(self, texts: list[str], ctx: CallContext, *, silence: int) -> str:
         url = self._url("/voice/turn", attempt=ctx.attempt_id, silence=silence)
-        return twiml.gather(texts, voice=self._voice(ctx.lang), action_url=url, hints=self._lines(ctx).hints)
+        return twiml.gather(texts, voice=self._voice(ctx.lang), action_url=url, hints=self._hints(ctx))
+
+    def _hints(self, ctx: CallContext) -> str:
+        """The call's own phrases, then the live catalogue's product names (short names first), bounded.
+        The catalogue is read at most once a minute (a webhook must answer fast)."""
+        now = time_monotonic()
+        if self._catalogue is not None and (self._hint_cache is None or now - self._hint_cache[0] > _HINTS_TTL_S):
+            products = tuple(self._catalogue())
+            self._hint_cache = (now, catalogue_for(products).speech_hints() if products else [])
+        names = self._hint_cache[1] if self._hint_cache else []
+        return bounded_hints([*self._lines(ctx).hints.split(","), *names], self._settings.max_hint_chars)
 
     def _speak(self, messages: list[BotMessage]) -> list[str]:
         """Speakable and short; an approved opening script is never cut (it is spoken verbatim)."""
@@ -241,3 +259,30 @@ class VoiceService:
                 break
             day += timedelta(days=1)
         return datetime.combine(day, start, tzinfo=self._tz)
+
+
+def bounded_hints(phrases: Sequence[str], max_chars: int) -> str:
+    """Distinct phrases joined with commas, as many as fit in `max_chars` (Twilio bounds <Gather hints>)."""
+    kept: list[str] = []
+    used = 0
+    for phrase in dict.fromkeys(p.strip() for p in phrases if p.strip()):
+        if used + len(phrase) + (1 if kept else 0) > max_chars:
+            break
+        kept.append(phrase)
+        used += len(phrase) + (1 if len(kept) > 1 else 0)
+    return ",".join(kept)
+
+
+def _booked(messages: Sequence[BotMessage]) -> datetime | None:
+    """The callback time the dialogue booked, from its message."""
+    for message in messages:
+        if message.callback_at:
+            try:
+                return datetime.fromisoformat(message.callback_at)
+            except ValueError:
+                continue
+    return None
+
+
+def _spoken_time(when: datetime, language: Language) -> str:
+    return f"{when:%m月%d日 %H:%M}" if language == "zh" else f"{when:%b %d at %H:%M}"

@@ -23,6 +23,7 @@ class VoiceLines(BaseModel):
     closing: str
     transfer: str
     transfer_failed: str
+    callback_booked: str
     voicemail: str
     hints: str
 

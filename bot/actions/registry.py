@@ -4,36 +4,29 @@ from __future__ import annotations
 
 from rasa_sdk.executor import ActionExecutor
 
-from bot.actions.advice import ActionRecommend, ActionRecordInterest
-from bot.actions.answer import ActionAnswerQuestion, Answerer
+from bot.actions.answer import Answerer
 from bot.actions.confirm import ActionConfirm
-from bot.actions.contact import ActionEndConversation, ActionHandoff, ActionOptOut, ActionScheduleCallback
 from bot.actions.kyc import ActionAskQuestion, ActionSubmitRiskAssessment, ValidateRiskAssessmentForm
+from bot.actions.router import ENTRY_ACTIONS, EntryAction, Router
 from bot.actions.session import ActionSessionStart
+from bot.dialogue.second_opinion import SecondOpinion
 from bot.flows import DialogueFlows
 from bot.kyc.models import questionnaire
 
 
-def build_executor(*, answerer: Answerer, flows: DialogueFlows) -> ActionExecutor:
+def build_executor(
+    *, answerer: Answerer, flows: DialogueFlows, second_opinion: SecondOpinion | None = None
+) -> ActionExecutor:
     """All custom actions the domain declares, each holding only the services it needs."""
     executor = ActionExecutor()
-    recommend = ActionRecommend(flows)
-    gated = (
-        ActionRecordInterest(flows),
-        ActionHandoff(flows),
-        ActionOptOut(flows),
-        ActionScheduleCallback(flows),
-        ActionEndConversation(flows),
-    )
+    router = Router(flows=flows, answerer=answerer, second_opinion=second_opinion)
     for action in (
         ActionSessionStart(),
-        ActionAnswerQuestion(answerer, flows),
+        *(EntryAction(name, router) for name in ENTRY_ACTIONS),
         *(ActionAskQuestion(slot) for slot in questionnaire().slots),
-        ValidateRiskAssessmentForm(),
-        ActionSubmitRiskAssessment(flows, recommend),
-        recommend,
-        *gated,
-        ActionConfirm(gated),
+        ValidateRiskAssessmentForm(router),
+        ActionSubmitRiskAssessment(flows, router),
+        ActionConfirm(router.gated.values()),
     ):
         executor.register_action(action)
     return executor

@@ -10,8 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 # Session metadata keys that become slots, so later actions know where and who.
 _METADATA_SLOTS = ("channel", "client_id", "phone", "risk_level")
-# A question awaiting the client's yes (bot/actions/confirm.py) never outlives its session.
-_NOT_CARRIED = ("session_started_metadata", "pending_confirmation")
+# A question awaiting the client's yes (bot/actions/confirm.py), contact details half given, an offer, the
+# products in focus and the misses so far never outlive their session. Questionnaire answers do (resume).
+_NOT_CARRIED = (
+    "session_started_metadata", "pending_confirmation", "pending_offer", "contact_step", "pending_lead",
+    "contact_tries", "contact_name", "contact_phone", "contact_consent_text", "misses", "product_focus",
+    "assessment_go", "assessment_exit", "requested_slot", "last_route",
+)  # fmt: skip
 
 
 class ActionSessionStart(Action):

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from bot.campaigns.alongside import OutcomeComparison
     from bot.campaigns.dialer import RunSummary
     from bot.campaigns.report import CampaignReport
+    from bot.campaigns.uplift import Uplift
 
 
 def counts(title: str, values: dict[str, Any], name: Any = None) -> None:
@@ -71,10 +73,8 @@ def print_report(result: CampaignReport) -> None:
     """The board as text: funnel per arm and segment, then each uplift with its interval and verdict."""
     from bot.campaigns.labels import label
 
-    sources = " · ".join(
-        f"{label('arms', side).zh} {'+'.join(label('sources', s).zh for s in result.outcome_sources[side])}"
-        for side in ("treatment", "control")
-    )
+    sources = " · ".join(f"{label('arms', side).zh} {_sources(result.outcome_sources[side])}"
+                         for side in ("treatment", "control"))  # fmt: skip
     typer.secho(f"#{result.campaign_id} {result.name} [{result.status_label.text()}] · 指标 outcome: "
                 f"{result.outcome_label.text()} ({result.outcome}) · 来源 sources: {sources} · "
                 f"{result.outcome_window[0]} – {result.outcome_window[1]}", bold=True)  # fmt: skip
@@ -87,7 +87,19 @@ def print_report(result: CampaignReport) -> None:
                    f"{_pct(row.conversion_rate)}")  # fmt: skip
     typer.echo(f"提升 uplift = treatment rate − control rate, in percentage points (pp); 95% CI Newcombe; "
                f"below {result.min_clients_per_arm} clients per side: too few to tell")  # fmt: skip
-    for up in [u for u in [result.uplift, *result.uplift_by_arm, *result.uplift_by_segment] if u is not None]:
+    _print_uplifts([result.uplift, *result.uplift_by_arm, *result.uplift_by_segment])
+    for other in result.alongside:
+        _print_alongside(other)
+
+
+def _sources(sources: list[str]) -> str:
+    from bot.campaigns.labels import label
+
+    return "+".join(label("sources", s).zh for s in sources)
+
+
+def _print_uplifts(uplifts: list[Uplift | None]) -> None:
+    for up in [u for u in uplifts if u is not None]:
         scope = f"{up.treatment_label.zh} vs 对照组" + (
             f" · {up.segment_label.zh} ({up.segment})" if up.segment_label else ""
         )
@@ -97,3 +109,22 @@ def print_report(result: CampaignReport) -> None:
         p = f"{up.p_value:.3f}" if up.p_value is not None else "-"
         typer.echo(f"  {scope}: {_pp(up.uplift)} [95% CI {_pp(up.ci_low)}, {_pp(up.ci_high)}] p={p} "
                    f"n={up.n_treatment}/{up.n_control} → {up.verdict_label.text()}")  # fmt: skip
+
+
+def _print_alongside(other: OutcomeComparison) -> None:
+    """A second outcome (e.g. the WeCom add rate): its rate per arm and segment, with the sources each counts."""
+    from bot.campaigns.labels import label
+
+    sides = " · ".join(f"{label('arms', side).zh} {_sources(other.outcome_sources[side])}"
+                       for side in ("treatment", "control"))  # fmt: skip
+    typer.secho(f"{other.outcome_label.text()} ({other.outcome}) · 来源 sources: {sides}", bold=True)
+    typer.echo(f"{'arm':14s} {'segment':34s} eligible converted rate   clients per source (counted)")
+    for row in [*other.arms, *other.segments]:
+        segment = f"{row.segment_label.zh} ({row.segment})" if row.segment_label else "(all 全部)"
+        per_source = ", ".join(
+            f"{label('sources', s).zh} {n}{'' if s in row.sources else ' (不计入 not counted)'}"
+            for s, n in row.by_source.items() if n or s in row.sources
+        )  # fmt: skip
+        typer.echo(f"{row.arm_label.zh + ' ' + row.arm:14s} {segment:34s} {row.eligible:8d} {row.converted:9d} "
+                   f"{_pct(row.rate):6s} {per_source}")  # fmt: skip
+    _print_uplifts([other.uplift, *other.uplift_by_arm, *other.uplift_by_segment])

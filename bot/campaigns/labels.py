@@ -31,10 +31,12 @@ class Label(BaseModel):
 
 
 class OutcomeSpec(BaseModel):
-    """outcomes.yml: an outcome's label and which sources each side of the comparison counts."""
+    """outcomes.yml: an outcome's label, which sources each side of the comparison counts, and whether the
+    board always shows it next to the outcome chosen (e.g. the WeCom add rate next to conversion)."""
 
     label: dict[str, str] = Field(default_factory=dict)
     sources: Sides = Field(default_factory=lambda: {"treatment": ["imported"], "control": ["imported"]})
+    alongside: bool = False
 
 
 @cache
@@ -64,6 +66,13 @@ def label(kind: str, key: str) -> Label:
 def arm_label(arm: str) -> Label:
     """Control and treatment by name; a script variant (A, B...) is its own name."""
     return label("arms", arm) if arm in (CONTROL, "treatment", "treatment_all") else Label(id=arm, zh=arm, en=arm)
+
+
+def segment_label(segment: str | None, labels: dict[str, Label]) -> Label | None:
+    """A segment's label from the campaign's labels (its id when unlabelled); None for "all segments"."""
+    if segment is None:
+        return None
+    return labels.get(segment) or Label(id=segment, zh=segment, en=segment)
 
 
 def outcome_label(name: str) -> Label:

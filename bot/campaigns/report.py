@@ -14,23 +14,23 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from bot.campaigns.labels import Label, Sides, arm_label, label, outcome_label, outcome_spec
+from bot.campaigns.alongside import OutcomeComparison, alongside_outcomes, compare_outcome
+from bot.campaigns.labels import Label, Sides, arm_label, label, outcome_label, outcome_spec, segment_label
 from bot.campaigns.models import CONTROL, Campaign, CampaignAttempt, CampaignClient, CampaignOutcome
 from bot.campaigns.rules import CampaignRules, zone
 from bot.campaigns.segments import segment_labels
 from bot.campaigns.service import get_campaign
-from bot.campaigns.stats import difference
+from bot.campaigns.uplift import Uplift, two_proportion
 from bot.leads.models import Lead
 
 ANSWERED = ("in-progress", "completed")
 POOLED = "treatment_all"
-Verdict = Literal["no_data", "too_few", "up", "down", "unclear"]
 
 
 class Funnel(BaseModel):
@@ -61,29 +61,6 @@ class ArmStats(BaseModel):
     conversion_rate: float | None
 
 
-class Uplift(BaseModel):
-    """Treatment minus control on the outcome rate (fractions; shown as percentage points), its 95%
-    interval (Newcombe hybrid score) and the p-value of the same method; `verdict` for the board."""
-
-    treatment: str
-    treatment_label: Label
-    segment: str | None
-    segment_label: Label | None
-    n_treatment: int
-    n_control: int
-    treatment_rate: float | None
-    control_rate: float | None
-    uplift: float | None
-    relative_uplift: float | None
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
-    significant: bool
-    verdict: Verdict
-    verdict_label: Label
-    method: str = "newcombe_hybrid_score"
-
-
 class CampaignReport(BaseModel):
     """Everything the CLI, the API and the console page show for one campaign."""
 
@@ -109,6 +86,8 @@ class CampaignReport(BaseModel):
     uplift: Uplift | None
     uplift_by_arm: list[Uplift]
     uplift_by_segment: list[Uplift]
+    # Outcomes shown next to the chosen one (outcomes.yml `alongside`), e.g. the WeCom add rate.
+    alongside: list[OutcomeComparison] = Field(default_factory=list)
     import_summary: dict[str, Any]
 
 
@@ -125,39 +104,6 @@ class CampaignSummary(BaseModel):
     eligible: int
     arms: dict[str, int]
     warnings: list[str] = Field(default_factory=list)
-
-
-def two_proportion(
-    x_t: int,
-    n_t: int,
-    x_c: int,
-    n_c: int,
-    *,
-    treatment: str,
-    segment: str | None = None,
-    segment_label: Label | None = None,
-    min_clients: int = 1,
-) -> Uplift:
-    """Uplift of treatment (x_t of n_t) over control (x_c of n_c); None where the data cannot say."""
-    result = difference(x_t, n_t, x_c, n_c)
-    verdict: Verdict = "no_data"
-    if result is not None:
-        if min(n_t, n_c) < min_clients:
-            verdict = "too_few"
-        elif result.excludes_zero:
-            verdict = "up" if result.uplift > 0 else "down"
-        else:
-            verdict = "unclear"
-    p_c = x_c / n_c if n_c else None
-    return Uplift(
-        treatment=treatment, treatment_label=arm_label(treatment), segment=segment, segment_label=segment_label,
-        n_treatment=n_t, n_control=n_c, treatment_rate=x_t / n_t if n_t else None, control_rate=p_c,
-        uplift=result.uplift if result else None,
-        relative_uplift=result.uplift / p_c if result and p_c else None,
-        ci_low=result.ci_low if result else None, ci_high=result.ci_high if result else None,
-        p_value=result.p_value if result else None, significant=bool(result and result.excludes_zero),
-        verdict=verdict, verdict_label=label("verdicts", verdict),
-    )  # fmt: skip
 
 
 def _flag(condition: Any) -> Any:
@@ -235,15 +181,9 @@ def _funnels(
 def _stats(arm: str, segment: str | None, funnel: Funnel, labels: dict[str, Label]) -> ArmStats:
     rate = funnel.converted / funnel.eligible if funnel.eligible else None
     return ArmStats(
-        arm=arm, arm_label=arm_label(arm), segment=segment, segment_label=_segment_label(segment, labels),
+        arm=arm, arm_label=arm_label(arm), segment=segment, segment_label=segment_label(segment, labels),
         funnel=funnel, conversion_rate=rate,
     )  # fmt: skip
-
-
-def _segment_label(segment: str | None, labels: dict[str, Label]) -> Label | None:
-    if segment is None:
-        return None
-    return labels.get(segment) or Label(id=segment, zh=segment, en=segment)
 
 
 def campaign_segment_labels(campaign: Campaign, segments_file: Path | None) -> dict[str, Label]:
@@ -292,7 +232,7 @@ def build_report(
     def uplift(t: Funnel, c: Funnel, arm: str, segment: str | None = None) -> Uplift:
         return two_proportion(
             t.converted, t.eligible, c.converted, c.eligible, treatment=arm, segment=segment,
-            segment_label=_segment_label(segment, labels), min_clients=min_clients,
+            segment_label=segment_label(segment, labels), min_clients=min_clients,
         )  # fmt: skip
 
     treatment_arms = sorted(a for a in by_arm if a != CONTROL)
@@ -314,6 +254,11 @@ def build_report(
         uplift=uplift(treatment, control, "treatment") if by_arm else None,
         uplift_by_arm=[uplift(by_arm[a], control, a) for a in treatment_arms] if len(treatment_arms) > 1 else [],
         uplift_by_segment=[uplift(arms[POOLED], arms[CONTROL], "treatment", seg) for seg, arms in by_segment.items()],
+        alongside=[
+            compare_outcome(session, campaign_id=campaign.id, outcome=other, window=window, labels=labels,
+                            min_clients=min_clients)
+            for other in alongside_outcomes(name)
+        ],
         import_summary=dict(campaign.summary),
     )  # fmt: skip
 

@@ -3,14 +3,14 @@
 
 Only Chinese names are matched this way, and only where no exact name was found. A homophone must keep
 at least one character of the name in place, so a common word that merely sounds like a name (吉祥 for
-季享) is not taken for it; a cut-short name must be at least three characters long and come from a name
-of four or more.
+季享) is not taken for it; a cut-short name must be at least three characters long, come from a name
+of four or more, and not be an ordinary word (养老金 is not 养老基金 typed short).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -36,7 +36,8 @@ def _sound(text: str) -> tuple[str, ...]:
 class FuzzyNames:
     """Homophone and cut-short forms of a set of (folded) names."""
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self, names: Iterable[str], *, ordinary: Callable[[str], bool] = lambda _: False) -> None:
+        self._ordinary = ordinary  # is a text an ordinary word of the language (never a name cut short)
         self._by_sound: dict[tuple[str, ...], list[str]] = {}
         self._by_cut: dict[str, list[str]] = {}
         for name in names:
@@ -80,4 +81,4 @@ class FuzzyNames:
         if len(window) < 3 or not _CJK.match(window[0]):
             return None
         names = self._by_cut.get(window, ())
-        return names[0] if names else None
+        return names[0] if names and not self._ordinary(window) else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -75,6 +75,14 @@ def spoken_form(name: str) -> str | None:
     return _NUMBER.sub(lambda m: spoken_number(m.group(0)), name)
 
 
+def _singular(matched: str, owners: dict[str, list[CatalogueProduct]]) -> str:
+    """The catalogue name a match stands for ("savings bonds" → "savings bond")."""
+    for cut in (0, 1, 2):
+        if (name := matched[: len(matched) - cut]) in owners:
+            return name
+    return matched
+
+
 @dataclass(frozen=True, slots=True)
 class Mention:
     """Where a product is named in a text (offsets into the original text)."""
@@ -86,29 +94,36 @@ class Mention:
 
 
 def _pattern(name: str) -> str:
+    """ASCII names match whole words, in the plural too ("savings bonds" names the savings bond)."""
     escaped = re.escape(name)
-    return rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if name.isascii() else escaped
+    if not name.isascii():
+        return escaped
+    plural = "(?:e?s)?" if name[-1:].isalpha() else ""
+    return rf"(?<![a-z0-9]){escaped}{plural}(?![a-z0-9])"
 
 
 class Catalogue:
     """An immutable product list with a name index; build a new one when the content changes."""
 
-    def __init__(self, products: Iterable[CatalogueProduct]) -> None:
+    def __init__(self, products: Iterable[CatalogueProduct], *, ordinary: Callable[[str], bool] | None = None) -> None:
+        """`ordinary` tells an ordinary word of the language (养老金) from a name typed short (fuzzy.py)."""
         self.products: tuple[CatalogueProduct, ...] = tuple(products)
+        self._ordinary = ordinary
         self.by_code: dict[str, CatalogueProduct] = {p.code: p for p in self.products}
 
     def __len__(self) -> int:
         return len(self.products)
 
     def names(self, product: CatalogueProduct) -> list[str]:
-        """Every surface form of one product, folded, longest first."""
+        """Every surface form of one product, folded, longest first (then alphabetically: the order must
+        not depend on the process's hash seed, or calibration would pick different names run to run)."""
         forms = {product.code, product.name, *(product.aliases)}
         if product.name_en:
             forms.add(product.name_en)
         if derived := short_name(product.name):
             forms.add(derived)
         forms |= {spoken for form in list(forms) if (spoken := spoken_form(form))}
-        return sorted({fold(f).strip() for f in forms if len(f.strip()) >= _MIN_ALIAS}, key=len, reverse=True)
+        return sorted({fold(f).strip() for f in forms if len(f.strip()) >= _MIN_ALIAS}, key=lambda n: (-len(n), n))
 
     @cached_property
     def _index(self) -> tuple[re.Pattern[str] | None, dict[str, list[CatalogueProduct]]]:
@@ -124,7 +139,7 @@ class Catalogue:
 
     @cached_property
     def _fuzzy(self) -> FuzzyNames:
-        return FuzzyNames(self._index[1])
+        return FuzzyNames(self._index[1], ordinary=self._ordinary or (lambda _: False))
 
     def find(self, text: str, *, fuzzy: bool = False) -> list[Mention]:
         """Products named in ``text``, in order of appearance; a name shared by two products names both.
@@ -138,7 +153,7 @@ class Catalogue:
             return []
         folded = fold(text)
         aligned = len(folded) == len(text)
-        found = [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(folded)]
+        found = [(m.start(), m.end(), _singular(m.group(0), owners)) for m in pattern.finditer(folded)]
         if fuzzy:
             taken = [False] * len(folded)
             for start, end, _ in found:
@@ -185,7 +200,7 @@ class Catalogue:
             variant = _VARIANT.match(folded, match.end())
             if variant is None:
                 continue
-            name, unit = match.group(0), variant.group(0)[-1]
+            name, unit = _singular(match.group(0), owners), variant.group(0)[-1]
             typed = name + variant.group(0)
             family = [n for p in owners[name] for n in self.names(p) if n.startswith(name)]
             # Only a different number of the same unit: 大额存单三年 is a term, not a series.
@@ -201,10 +216,12 @@ class Catalogue:
         return sorted(words)
 
     def speech_hints(self, limit: int = 100) -> list[str]:
-        """Short names first: what a caller says aloud and a recogniser should expect."""
+        """Short names first: what a caller says aloud and a recogniser should expect. Every product's
+        shortest name comes before any product's second one, so a bounded list still covers them all."""
+        ranked = [[n for n in reversed(self.names(p)) if not n.isascii()] for p in self.products]
         hints: list[str] = []
-        for product in self.products:
-            hints.extend(n for n in reversed(self.names(product)) if not n.isascii() and n not in hints)
+        for rank in range(max((len(names) for names in ranked), default=0)):
+            hints.extend(names[rank] for names in ranked if rank < len(names) and names[rank] not in hints)
         return hints[:limit]
 
 

@@ -35,6 +35,9 @@ LAZY: dict[str, Lazy] = {
         "bot.campaigns.cli:campaign_app", "Outbound reactivation campaigns / 外呼唤醒活动: import, plan, dial, measure."
     ),
     "telephony": Lazy("telephony.cli:telephony_app", "Outbound voice (Twilio) / 外呼语音: simulator, a test call."),
+    "wecom": Lazy(
+        "bot.advisor_links.cli:wecom_app", "WeCom (企业微信): advisors' links, the link offer, a local simulator."
+    ),
     "console": Lazy("bot.console.cli:console_app", "Operations console (/console): users and API keys."),
     "roleplay": Lazy("bot.roleplay.cli:roleplay_app", "Advisor training role-play (AI 陪练): practise and get scored."),
 }

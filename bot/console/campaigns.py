@@ -67,6 +67,16 @@ def figures(report: CampaignReport) -> dict[str, dict[str, Any]]:
             report.uplift_by_segment,
             labels=[u.segment_label.zh if u.segment_label else "—" for u in report.uplift_by_segment],
         )
+    for other in report.alongside:  # e.g. the WeCom add rate, next to conversion
+        name = other.outcome_label.text()
+        out[f"rate_{other.outcome}"] = charts.rate_bars(
+            f"各组{other.outcome_label.zh} {other.outcome_label.en} per arm",
+            [(a, a.rate, a.eligible) for a in other.arms], by_segment=False,
+        )  # fmt: skip
+        if other.segments:
+            out[f"rate_segments_{other.outcome}"] = charts.rate_bars(
+                f"分群 {name} per segment", [(s, s.rate, s.eligible) for s in other.segments], by_segment=True
+            )
     return out
 
 

@@ -103,19 +103,25 @@ def campaign_funnel(arms: Sequence[Any]) -> dict[str, Any]:
 
 def conversion_bars(title: str, rows: Sequence[Any], *, by_segment: bool) -> dict[str, Any]:
     """Conversion rate per arm, or per segment (by its label) with one bar per arm."""
-    arms = list(dict.fromkeys(r.arm for r in rows))
+    return rate_bars(title, [(r, r.conversion_rate, r.funnel.eligible) for r in rows], by_segment=by_segment)
+
+
+def rate_bars(title: str, rows: Sequence[tuple[Any, float | None, int]], *, by_segment: bool) -> dict[str, Any]:
+    """A rate per arm, or per segment with one bar per arm; rows are (arm row, rate, eligible clients)."""
+    arms = list(dict.fromkeys(r.arm for r, _, _ in rows))
     traces = []
     for i, arm in enumerate(arms):
-        mine = [r for r in rows if r.arm == arm]
+        mine = [(r, rate, n) for r, rate, n in rows if r.arm == arm]
         traces.append(
             go.Bar(
-                name=mine[0].arm_label.text(),
+                name=mine[0][0].arm_label.text(),
                 x=[
-                    (r.segment_label.zh if r.segment_label else "—") if by_segment else r.arm_label.text() for r in mine
+                    (r.segment_label.zh if r.segment_label else "—") if by_segment else r.arm_label.text()
+                    for r, _, _ in mine
                 ],
-                y=[100 * (r.conversion_rate or 0) for r in mine],
-                text=[f"{100 * r.conversion_rate:.1f}%" if r.conversion_rate is not None else "n/a" for r in mine],
-                customdata=[r.funnel.eligible for r in mine],
+                y=[100 * (rate or 0) for _, rate, _ in mine],
+                text=[f"{100 * rate:.1f}%" if rate is not None else "n/a" for _, rate, _ in mine],
+                customdata=[n for _, _, n in mine],
                 hovertemplate="%{y:.1f}% (n=%{customdata})<extra>%{fullData.name}</extra>",
                 marker_color=PALETTE[i % len(PALETTE)],
             )

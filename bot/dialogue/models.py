@@ -34,6 +34,8 @@ class BotMessage(BaseModel):
     buttons: list[Button] = Field(default_factory=list)
     end_conversation: bool = False
     risk_level: str | None = None  # the client level a recommendation was made for (for the guard)
+    # A booked callback's time (ISO 8601, the bank's zone): the time the lead carries and the call books.
+    callback_at: str | None = None
     # Texts quoted verbatim from approved content; the guard verifies them and skips claim rules inside.
     approved: list[str] = Field(default_factory=list)
 

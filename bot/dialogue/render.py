@@ -1,7 +1,8 @@
 """Turn Rasa's raw messages into channel-ready messages in the user's language.
 
-The bank's identity is filled in here, at render time: responses say {bank_name} and {hotline}, and
-config.yml (app.bank_name, app.bank_name_en, app.hotline) decides what the client reads. Rasa's
+The bank's identity is filled in here, at render time: responses say {bank_name}, {hotline} and
+{hotline_hours}, and config.yml (app.bank_name, app.bank_name_en, app.hotline, app.hotline_hours[_en])
+decides what the client reads. Rasa's
 domain declares both as slots whose value is their own placeholder, so Rasa passes them through.
 """
 
@@ -25,19 +26,28 @@ class Identity(BaseModel):
     bank_name: str
     bank_name_en: str
     hotline: str
+    hotline_hours: str = ""
+    hotline_hours_en: str = ""
 
     @classmethod
     def from_settings(cls, app: AppSettings | None = None) -> Identity:
         """From config.yml's `app` section (its defaults when none is given, e.g. in unit tests)."""
         app = app or AppSettings()
-        return cls(bank_name=app.bank_name, bank_name_en=app.bank_name_en, hotline=app.hotline)
+        return cls(
+            bank_name=app.bank_name,
+            bank_name_en=app.bank_name_en,
+            hotline=app.hotline,
+            hotline_hours=app.hotline_hours,
+            hotline_hours_en=app.hotline_hours_en,
+        )
 
     def fill(self, text: str, language: Language) -> str:
         """Replace the identity placeholders only; any other brace in the text is left alone."""
         if "{" not in text:
             return text
         name = self.bank_name if language == "zh" else self.bank_name_en
-        return text.replace("{bank_name}", name).replace("{hotline}", self.hotline)
+        hours = self.hotline_hours if language == "zh" else self.hotline_hours_en
+        return text.replace("{bank_name}", name).replace("{hotline_hours}", hours).replace("{hotline}", self.hotline)
 
 
 def render(raw: list[dict[str, Any]], language: Language, identity: Identity | None = None) -> list[BotMessage]:
@@ -56,6 +66,7 @@ def render(raw: list[dict[str, Any]], language: Language, identity: Identity | N
                     buttons=buttons(custom.get("buttons"), language),
                     end_conversation=bool(custom.get("end_conversation", False)) or custom.get("kind") in END_KINDS,
                     risk_level=custom.get("risk_level"),
+                    callback_at=_iso(custom.get("callback_at")),
                     approved=[str(a) for a in custom.get("approved", []) if isinstance(a, str)],
                 )
             )
@@ -80,6 +91,12 @@ def buttons(raw: Any, language: Language) -> list[Button]:
         if title:
             out.append(Button(title=title, payload=payload if payload and not payload.startswith("/") else title))
     return out
+
+
+def _iso(value: Any) -> str | None:
+    """An ISO time, or None (an unfilled "{callback_at}" placeholder is no time)."""
+    text = str(value).strip() if value else ""
+    return text if text[:4].isdigit() else None
 
 
 def _pick(value: Any, language: Language) -> str:

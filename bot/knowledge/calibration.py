@@ -21,7 +21,7 @@ from datetime import date
 
 import numpy as np
 
-from bot.knowledge.gate import FEATURES, GATE_VERSION, SIGNS, CalibrationReport, GateModel
+from bot.knowledge.gate import FEATURES, GATE_VERSION, SIGNS, CalibrationReport, GateModel, vetoed
 from bot.knowledge.probes import (
     OUT_OF_DOMAIN_FILE,
     PROBES_FILE,
@@ -69,7 +69,7 @@ def _searched(
 ) -> list[list[Candidate]]:
     """Each probe searched as at answer time (no channel or audience filter), best candidates first."""
     flt = ChunkFilter(day=day)
-    nearest = searcher.nearest(snapshot, [p.text for p in probes])
+    nearest = searcher.nearest(snapshot, [p.text for p in probes], flt)
     out = []
     for probe, near in zip(probes, nearest, strict=True):
         query = searcher.parse(snapshot, probe.text, probe.language)
@@ -113,11 +113,20 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> tuple[np.ndarray, float]:
-    """Class-balanced, L2-regularised logistic regression whose weights keep the signs in SIGNS."""
-    from scipy.optimize import minimize  # imported only when calibrating
+def sample_weights(labels: np.ndarray, named: np.ndarray) -> np.ndarray:
+    """Class-balanced weights in which content questions that name a product and those that name none
+    weigh the same: the content implies far more of the former (every name with every field template)
+    than clients ask, and a gate taught mostly on them trusts a named product and little else."""
+    weight = np.where(labels == 1, 0.0, 0.5 / max(1, int((labels == 0).sum())))
+    groups = [g for g in (named & (labels == 1), ~named & (labels == 1)) if g.any()]
+    for group in groups:
+        weight[group] = 0.5 / len(groups) / group.sum()
+    return weight
 
-    weight = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum()))
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1.0) -> tuple[np.ndarray, float]:
+    """Weighted, L2-regularised logistic regression whose weights keep the signs in SIGNS."""
+    from scipy.optimize import minimize  # imported only when calibrating
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = theta[:-1], theta[-1]
@@ -173,12 +182,15 @@ def _train(snapshot: Snapshot, searcher: HybridSearcher, *, day: date, target_de
     mean, scale = _standardiser(rows[use])
     weights, bias = _fit(rows[use], labels[use], mean, scale)
     # The threshold answers to the shipped out-of-domain questions; the near-domain ones only teach (their
-    # signals make them easy, so counting them would lower the threshold for everything else).
-    shipped = use & np.asarray([probe.family < elsewhere_from for probe, _ in kept])
+    # signals make them easy, so counting them would lower the threshold for everything else). Questions a
+    # sign declines alone (gate.VETOES) are out of it too: the threshold is for what the model decides.
+    sign = vetoed(rows)
+    shipped = use & ~sign & np.asarray([probe.family < elsewhere_from for probe, _ in kept])
     threshold, report = _threshold(out_of_fold[shipped], labels[shipped].astype(bool), right[shipped], target_decline)
     report.content_questions = int(labels.sum())
     report.out_of_domain = int(use.sum() - labels.sum())
     report.out_of_domain_dropped = len(negatives) - report.out_of_domain
+    report.vetoed = int((use & sign & (labels == 0)).sum())
     report.rows = int(use.sum())
     report.folds = FOLDS
     report.seconds = round(time.perf_counter() - started, 2)
@@ -201,7 +213,8 @@ def _standardiser(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _fit(rows: np.ndarray, labels: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, float]:
     if not 0 < labels.sum() < len(labels):
         return np.zeros(len(FEATURES)), 0.0
-    return fit_logistic((rows - mean) / scale, labels)
+    named = rows[:, FEATURES.index("named_about")] > 0
+    return fit_logistic((rows - mean) / scale, labels, sample_weights(labels, named))
 
 
 def _cross_validate(rows: np.ndarray, labels: np.ndarray, families: np.ndarray, use: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from bot.knowledge.facts import Fact, citation, description, product_facts, side
 from bot.knowledge.guard import Guard
 from bot.knowledge.lexical import Tokenizer
 from bot.knowledge.models import Answer, Hit, Product, Retrieval
-from bot.knowledge.questions import Part, Topic, all_topics, names_a_figure, parts, without_topics
+from bot.knowledge.questions import Part, Topic, all_topics, parts, without_topics
 from bot.language import Language
 
 #: At most this many products are compared side by side.
@@ -43,6 +43,17 @@ def products_in_question(retrieval: Retrieval) -> list[Product]:
     if not out:  # a named product replaces the one in focus ("那禾润呢？")
         out = {p.code: p for p in retrieval.products}
     return list(out.values())
+
+
+def lead_product(retrieval: Retrieval) -> list[Product]:
+    """The product the gate's first evidence is about, when that evidence is in the other language ("Can
+    I still buy government savings bonds?" first finds the bond's Chinese page): its fields say it in the
+    question's language, so the reply still cites first what retrieval ranked first."""
+    evidence = retrieval.evidence
+    if not evidence or evidence[0].language == retrieval.language:
+        return []
+    codes = [c for c in evidence[0].products if c in retrieval.catalogue]
+    return [retrieval.catalogue[codes[0]]] if len(codes) == 1 else []
 
 
 @dataclass
@@ -95,6 +106,8 @@ class Composer:
         questions = parts(retrieval.query, language)
         topics = all_topics(questions)
         about = products_in_question(retrieval)
+        lead = [] if about else lead_product(retrieval)
+        about = about or lead
         voice = channel == "voice"
         draft = Draft()
         covered = _facts(draft, about, topics, language, voice=voice)
@@ -103,6 +116,9 @@ class Composer:
             fact = description(about[0], language, intro=not voice)
             draft.add_facts([fact] if fact is not None else [])
             draft.sourced = fact is not None
+        if len(about) == 1 and not draft.lines and not _passages_about(retrieval, about[0]):
+            # Nothing in this language speaks of the product but its fields: they lead, before any general passage.
+            draft.add_facts(product_facts(about[0], PROFILE, language))
         open_parts = [p for p in questions if not self._answered(p, covered, compared, retrieval, weight)]
         if open_parts:
             budget = budget_for(channel, language, chars=self._max_chars, voice_chars=self._max_voice_chars)
@@ -128,19 +144,17 @@ class Composer:
     ) -> None:
         """Quotes in the question's language for the parts the fields did not answer.
 
-        One part: the best passage, or one nearly as relevant that stands on its own and speaks to the
-        question more directly. Several parts: each from the passage that speaks to it most. After
-        facts, a quote must add something: words of the question besides the product's name, and
-        content the reply does not already hold.
+        Passages are taken in the gate's order (see `_source`), so the reply cites first what retrieval
+        ranked first. After facts, a quote must add something: words of the question besides the
+        product's name, and content the reply does not already hold.
         """
         candidates = _candidates(retrieval, about, draft)
         if not candidates:
             return
-        pool = candidates if len(open_parts) > 1 else [h for h in candidates if _near(h, candidates[0])]
         questions = [_residual(p.text, retrieval) for p in open_parts]
         assigned: dict[str, tuple[Hit, list[str]]] = {}
         for question in questions:
-            hit = max(pool, key=lambda h: self._fit(question, h, weight, pool))
+            hit = self._source(question, candidates, weight, several=len(questions) > 1)
             assigned.setdefault(hit.id, (hit, []))[1].append(question)
         share = budget // len(assigned)
         for hit, texts in assigned.values():
@@ -170,10 +184,17 @@ class Composer:
         rest = without_topics(_residual(part.text, retrieval), retrieval.language)
         return self._quoter.score(rest, rest, weight) == 0
 
-    def _fit(self, question: str, hit: Hit, weight: Callable[[str], float], pool: list[Hit]) -> tuple[bool, float, int]:
-        """Passages written around a table or chart we cannot show come last; then how well each fits."""
-        standalone = not any(names_a_figure(s, hit.language) for s in self._quoter.sentences(hit))
-        return standalone, self._quoter.score(question, self._quoter.quotable(hit), weight), -pool.index(hit)
+    def _source(self, question: str, candidates: list[Hit], weight: Callable[[str], float], *, several: bool) -> Hit:
+        """The source to quote for one part: the gate's order decides, not word overlap (the gate weighed
+        far more than shared words). The first candidate with something quotable (a passage may be all
+        risk notice or all table); one part of several goes to the first that holds most of that part's
+        words, so each part is answered from where it is said."""
+        texts = {h.id: self._quoter.quotable(h, self._quoter.passage(question, h, weight)) for h in candidates}
+        usable = [h for h in candidates if texts[h.id]] or candidates
+        if not several:
+            return usable[0]
+        covering = (h for h in usable if self._quoter.covers(question, texts[h.id], weight) >= MIN_COVERAGE)
+        return next(covering, usable[0])
 
     def _adds(self, quote: Quote, question: str, draft: Draft, weight: Callable[[str], float]) -> bool:
         """A further quote speaks to most of the question and is not a near-repeat of the reply so far."""
@@ -245,18 +266,19 @@ def _add_quote(draft: Draft, quote: Quote, retrieval: Retrieval, *, first: bool,
 
 
 def _candidates(retrieval: Retrieval, about: Sequence[Product], draft: Draft) -> list[Hit]:
-    """Evidence in the question's language, never the other.
+    """Evidence in the question's language, never the other, in the gate's order.
 
     A question about products gets passages about them first, then general ones, never ones about
     other products; a product its facts already describe needs no field passage of its own. A general
-    question gets general passages before ones about a single product."""
+    question keeps the gate's order: "the cash fund" or "insurance bought at the bank" is answered by
+    the product's own passage when the gate ranks it first."""
     same = [h for h in retrieval.evidence if h.language == retrieval.language]
     codes = {p.code for p in about}
-    if codes:
-        said = {c.id for c in draft.citations}
-        same = [h for h in same if not (h.kind == "product" and h.id in said)]
-        return [h for h in same if codes & set(h.products)] + [h for h in same if not h.products]
-    return [h for h in same if not h.products] + [h for h in same if h.products]
+    if not codes:
+        return same
+    said = {c.id for c in draft.citations}
+    same = [h for h in same if not (h.kind == "product" and h.id in said)]
+    return [h for h in same if codes & set(h.products)] + [h for h in same if not h.products]
 
 
 def _residual(question: str, retrieval: Retrieval) -> str:
@@ -275,6 +297,13 @@ def _supports(hit: Hit, first: Hit, about: Sequence[Product]) -> bool:
     """A second quote nearly as relevant, and not about a product the client did not ask about
     (candidates about other products are already left out when the question names one)."""
     return _near(hit, first) and (bool(about) or not hit.products)
+
+
+def _passages_about(retrieval: Retrieval, product: Product) -> bool:
+    """Whether some evidence in the question's language, other than the product's own entry, is about it."""
+    return any(
+        h.language == retrieval.language and h.kind == "doc" and product.code in h.products for h in retrieval.evidence
+    )
 
 
 def _says_anything_about(draft: Draft, about: Sequence[Product]) -> bool:

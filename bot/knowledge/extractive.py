@@ -38,6 +38,8 @@ _BRACKETED = re.compile(r"\([^()]*\)|（[^（）]*）")
 MAX_FOREIGN_SHARE = 0.05
 #: English needs more characters than Chinese for the same content.
 EN_CHAR_FACTOR = 2.2
+#: A sentence this long or longer found inside the required wording is part of it (shorter: a coincidence).
+_MIN_WORDING_PART = 6
 
 
 @lru_cache(maxsize=1)
@@ -108,24 +110,32 @@ class Quoter:
     def __init__(self, *, tokenizer: Tokenizer) -> None:
         self._tokenizer = tokenizer
 
-    def sentences(self, hit: Hit) -> list[str]:
-        """The quotable sentences of a hit: no risk-notice lines, no bare disclosure sentences (the
-        required wording is appended once, at the end of the reply)."""
-        wording = set(disclosure_wording("zh")) | set(disclosure_wording("en"))
+    def sentences(self, hit: Hit, text: str | None = None) -> list[str]:
+        """The quotable sentences of a hit's passage (`text`, else the gate's): no risk-notice lines, no
+        sentence of the required wording (it is appended once, at the end of the reply)."""
+        wording = disclosure_wording("zh") + disclosure_wording("en")
         return [
             s
-            for s in split_sentences(hit.text, hit.language)
-            if not _NOTICE.match(s) and s not in wording and reads_as(s, hit.language)
+            for s in split_sentences(hit.text if text is None else text, hit.language)
+            if not _NOTICE.match(s) and not _part_of(s, wording) and reads_as(s, hit.language)
         ]
 
-    def quotable(self, hit: Hit) -> str:
-        """The part of a hit that could be quoted (no notices, no sentences about a figure)."""
-        return " ".join(s for s in self.sentences(hit) if not names_a_figure(s, hit.language))
+    def quotable(self, hit: Hit, text: str | None = None) -> str:
+        """The part of a passage that could be quoted (no notices, no sentences about a figure)."""
+        return " ".join(s for s in self.sentences(hit, text) if not names_a_figure(s, hit.language))
+
+    def passage(self, question: str, hit: Hit, weight: Callable[[str], float]) -> str:
+        """The hit's passage to quote for `question`: the one whose quotable text holds most of the
+        question's weighted words, the gate's own passage on a tie. (The gate picks a source's passage
+        by its title and tags as much as by its text, so "the cooling-off period" can come with the
+        passage on dividends of the right document.)"""
+        texts = list(dict.fromkeys([hit.text, *hit.passages]))
+        return max(texts, key=lambda t: self.score(question, self.quotable(hit, t), weight))
 
     def score(self, question: str, text: str, weight: Callable[[str], float]) -> float:
         """How much of the question's weighted vocabulary `text` holds."""
-        terms = set(self._tokenizer.tokens(question))
-        return sum(weight(t) for t in terms & set(self._tokenizer.tokens(text)))
+        present = set(self._tokenizer.tokens(text))
+        return sum(weight(t) for t in dict.fromkeys(self._tokenizer.tokens(question)) if t in present)
 
     def covers(self, question: str, text: str, weight: Callable[[str], float]) -> float:
         """Share (0-1) of the question's weighted vocabulary that `text` holds."""
@@ -139,7 +149,7 @@ class Quoter:
 
     def quote(self, question: str, hit: Hit, budget: int, weight: Callable[[str], float]) -> Quote | None:
         """Whole sentences around the one that best matches `question`, within `budget` characters."""
-        sentences = self.sentences(hit)
+        sentences = self.sentences(hit, self.passage(question, hit, weight))
         if not sentences:
             return None
         scores = [self.score(question, s, weight) for s in sentences]
@@ -178,6 +188,12 @@ class Quoter:
                 return start, end
             start, end = min(start, pick), max(end, pick)
             length += len(sentences[pick])
+
+
+def _part_of(sentence: str, wording: Sequence[str]) -> bool:
+    """A sentence of the required wording ("Investing involves risk; invest prudently." is one of its
+    sentences): quoted alone it says nothing, and the wording is appended at the end anyway."""
+    return any(sentence.rstrip("。.") in w for w in wording) and len(sentence) >= _MIN_WORDING_PART
 
 
 def _cut(sentence: str, budget: int) -> str:

@@ -14,7 +14,12 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 #: Bump when features or training change: a stored gate of another version is recalibrated.
-GATE_VERSION = "gate-v2"
+GATE_VERSION = "gate-v3"
+#: Signs that decide alone (signals.py): a question naming an institution the content never mentions, a
+#: product neither the catalogue nor the content knows, or asking to look up the client's own records is
+#: declined however well some passage matches. (A topic the content never covers stays a weighed
+#: feature: its words can be a client's word for something the content does cover.)
+VETOES: tuple[str, ...] = ("elsewhere", "unknown_name", "personal")
 
 #: What the gate sees of one (question, source) pair; computed by HybridSearcher.candidates. The sign is
 #: the direction the weight is constrained to (+1: more is better evidence, -1: worse, 0: free), so the
@@ -73,6 +78,7 @@ class CalibrationReport(BaseModel):
     content_questions: int = 0  # questions implied by the content (titles, names, aliases, variants)
     out_of_domain: int = 0  # shipped out-of-domain questions used as negatives
     out_of_domain_dropped: int = 0  # ... left out because this content answers them
+    vetoed: int = 0  # out-of-domain questions a sign declines alone (VETOES), out of the threshold
     rows: int = 0  # (question, candidate source) pairs
     folds: int = 0
     accept_rate: float = 0.0  # content questions answered, out of fold
@@ -86,7 +92,8 @@ class CalibrationReport(BaseModel):
         return [
             f"answer gate: calibrated on {self.content_questions} questions implied by the content and "
             f"{self.out_of_domain} out-of-domain questions ({self.out_of_domain_dropped} left out: "
-            f"the content answers them), {self.rows} candidate rows, in {self.seconds:.1f} s",
+            f"the content answers them; {self.vetoed} declined by a sign alone), {self.rows} candidate rows, "
+            f"in {self.seconds:.1f} s",
             f"  threshold {threshold:.3f} (declines {self.target_decline:.0%} of out-of-domain questions); "
             f"{self.folds}-fold cross-validated: content questions answered {self.accept_rate:.1%} "
             f"(right source first {self.accept_correct:.1%}), out-of-domain declined {self.decline_rate:.1%}",
@@ -108,12 +115,12 @@ class GateModel(BaseModel):
     report: CalibrationReport = Field(default_factory=CalibrationReport)
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        """P(source answers the question) for each row of features (in FEATURES order)."""
+        """P(source answers the question) for each row of features (in FEATURES order); 0 for a vetoed one."""
         if not len(rows):
             return np.zeros(0)
         z = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
         logits = z @ np.asarray(self.weights) + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+        return np.where(vetoed(rows), 0.0, 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30))))
 
     def named_weights(self) -> dict[str, float]:
         """Weights on the standardised features (comparable with each other)."""
@@ -121,3 +128,9 @@ class GateModel(BaseModel):
 
     def describe(self) -> list[str]:
         return self.report.describe(self.threshold, self.named_weights())
+
+
+def vetoed(rows: np.ndarray) -> np.ndarray:
+    """Rows (in FEATURES order) whose question carries one of the VETOES."""
+    columns = [FEATURES.index(name) for name in VETOES]
+    return np.asarray(rows)[:, columns].max(axis=1) > 0

@@ -51,6 +51,18 @@ _SEGMENTERS_LOCK = threading.Lock()
 _GENERAL: dict[int, tuple[dict[str, int], float]] = {}
 #: General-language log-probability assumed for a non-Chinese word (jieba's dictionary is Chinese).
 LATIN_LOGP = math.log(1e-5)
+#: A question form "A不A" / "A没A" (大不大, 贵不贵, 有没有): a stop word whatever A is, like 是不是 in the list.
+_A_NOT_A = re.compile(r"^([\u4e00-\u9fff]{1,2})[不没]\1$")
+#: A quantity spelled in Chinese numerals (十天, 四点, 一百万, 一两个, 几年) or an English number word: the
+#: content writes figures (10天, 15:00, 100万元), so an unseen one says nothing about the topic.
+_QUANTITY = re.compile(
+    r"^(?:第?[零〇一二两三四五六七八九十百千万亿几半]+[个只块元万亿天日周月年点时号岁次份期倍成]*"
+    r"|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|dozen)$"
+)
+#: A word rarer than this in general Chinese (jieba's log-probability) is rare: absent from the corpus it
+#: is "foreign", a name or a topic from elsewhere (茅台, 双色球); a word more common than this is
+#: ordinary speech (请问, 货币, 赶紧), never a product's name.
+RARE_LOGP = math.log(100 / 60_000_000)
 #: Distinct catalogues whose segmenters are kept (each holds a ~15 MB copy of jieba's dictionary).
 _VOCABULARY_CACHE = 4
 #: jieba frequency of domain and catalogue words: high enough to win over its default segmentation.
@@ -155,7 +167,7 @@ class Tokenizer:
         for path in (stopwords_file, words_file, synonyms_file):
             if path is not None:
                 digest.update(path.read_bytes())
-        self.fingerprint = f"jieba-search:{digest.hexdigest()[:12]}:v2"
+        self.fingerprint = f"jieba-search:{digest.hexdigest()[:12]}:v3"
 
     def with_vocabulary(self, words: Iterable[str]) -> Tokenizer:
         """This tokenizer plus `words` (product names and aliases) in jieba's user dictionary.
@@ -238,7 +250,11 @@ class Tokenizer:
         for word in self._words(text):
             # A lone Chinese character (算, 上, 钱) matches almost anything; thesaurus concepts
             # (卖 → 赎回) have already been mapped, and the embedder still sees character bigrams.
-            keep = word not in self._stop and not (len(word) == 1 and _CJK.match(word) and word not in self._concepts)
+            keep = (
+                word not in self._stop
+                and not (len(word) == 1 and _CJK.match(word) and word not in self._concepts)
+                and not _A_NOT_A.match(word)
+            )
             if keep and _CJK.search(word):
                 run.append(word)
             elif run:
@@ -279,6 +295,26 @@ class Tokenizer:
         base = self._base_segmenter()
         original, total = _GENERAL[id(base)]
         return math.log((original.get(term, base.FREQ.get(term, 0)) + 1) / total)
+
+    def is_general_word(self, term: str) -> bool:
+        """Whether general Chinese has `term` as a word of its own (jieba's dictionary, before our
+        additions): 养老金 is one, so it is not 养老基金 typed short; 季享90 is not."""
+        if not _CJK.search(term):
+            return False
+        base = self._base_segmenter()
+        original, _ = _GENERAL[id(base)]
+        return original.get(term, base.FREQ.get(term, 0)) > 0
+
+    @staticmethod
+    def is_quantity(term: str) -> bool:
+        """A number in words, with or without its unit (十天, 一百万, million)."""
+        return bool(_QUANTITY.match(term))
+
+    def ends_in_common_word(self, text: str) -> bool:
+        """Whether `text` ends with a common word of general Chinese of two or more characters (请问,
+        手续货币, 了解一下): ordinary speech before 理财/基金, not a product's name (金满盈, 恒盛)."""
+        words = [w for w in self._base_segmenter().cut(text, HMM=False) if w.strip()]
+        return bool(words) and len(words[-1]) >= 2 and self.general_logp(words[-1]) > RARE_LOGP
 
     def content_words(self, text: str) -> list[str]:
         """jieba's words of `text` as written, without stop words, punctuation or lone characters."""
@@ -357,7 +393,7 @@ class LexicalIndex:
     def unseen_share(self, query: Sequence[str]) -> float:
         """IDF-weighted share of the query's distinct terms that no document uses: words from outside
         this corpus (another bank's name, a recipe) make a question less likely to be answerable."""
-        terms = set(query)
+        terms = dict.fromkeys(query)  # distinct, in order: sums must not depend on the hash seed
         total = sum(self.term_weight(t) for t in terms)
         return sum(self.term_weight(t) for t in terms if t not in self._cov_idf) / total if total else 0.0
 
@@ -367,7 +403,7 @@ class LexicalIndex:
         Unlike BM25 it is bounded and comparable across queries, so a threshold on it means
         "most of what was asked about is in this passage".
         """
-        terms = set(query)
+        terms = dict.fromkeys(query)  # distinct, in order: sums must not depend on the hash seed
         total = sum(self.term_weight(t) for t in terms)
         if not total:
             return 0.0

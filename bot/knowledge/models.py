@@ -199,6 +199,9 @@ class Hit(BaseModel):
     vector_rank: int | None = None
     title_rank: int | None = None  # rank of the source's title (or product names) among all titles
     about_named: bool = False  # the question names a catalogue product this source is about
+    # The source's other passages usable here, in the hit's language and document order: the gate judged
+    # the source on `text`, a quote takes whichever passage speaks to the question. Internal.
+    passages: list[str] = Field(default_factory=list, exclude=True)
 
     @property
     def citation(self) -> Citation:

@@ -193,12 +193,14 @@ def _synonym(groups: Sequence[tuple[str, ...]], word: str, rng: random.Random) -
 
 def noise_words(snapshot: Snapshot) -> dict[str, list[str]]:
     """Words of the out-of-domain questions that this corpus never uses, per language: what a
-    colloquial question adds around the words that matter."""
-    index, tokenizer = snapshot.index, snapshot.tokenizer
+    colloquial question adds around the words that matter. Never a word that is itself a sign of an
+    out-of-scope question (期货, 话费, 支付宝): a content question carrying one would teach the gate
+    that the sign means nothing."""
+    index, tokenizer, signals = snapshot.index, snapshot.tokenizer, snapshot.signals
     out: dict[str, set[str]] = {}
     for question, language in out_of_domain_questions():
         for word in tokenizer.content_words(question):
-            if index.unseen_share(tokenizer.tokens(word)) == 1.0:
+            if index.unseen_share(tokenizer.tokens(word)) == 1.0 and not signals.read(word).any:
                 out.setdefault(language, set()).add(word)
     return {language: sorted(words) for language, words in out.items()}
 
@@ -216,7 +218,8 @@ def near_domain_questions(
     snapshot: Snapshot, product_questions: Sequence[Probe], seed: int = 11
 ) -> list[tuple[str, Language]]:
     """This content's own product questions about another institution or about a product it does not
-    have, questions about topics it never covers, and look-ups of the client's own records."""
+    have, questions about topics it never covers, and look-ups of the client's own records (of its
+    products too)."""
     rng = random.Random(seed)
     near = templates()["near_domain"]
     institutions: dict[str, list[str]] = out_of_domain().get("institutions", {})
@@ -236,6 +239,13 @@ def near_domain_questions(
     for language, shapes in near["personal"].items():
         things = near["records"][language]
         out += [(rng.choice(shapes).format(x=rng.choice(things)), language) for _ in range(NEAR_DOMAIN // 2)]
+        held = near["product_records"][language]
+        joiner = "" if language == "zh" else " "
+        out += [  # 帮我查一下我的季享收益: the product is ours, the record is the client's
+            (rng.choice(shapes).format(x=f"{probe.subject}{joiner}{rng.choice(held)}"), language)
+            for probe in asked
+            if probe.language == language
+        ][: NEAR_DOMAIN // 4]
     return out
 
 

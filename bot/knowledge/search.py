@@ -23,6 +23,7 @@ import numpy as np
 
 from bot.knowledge.embeddings import Embedder
 from bot.knowledge.gate import FEATURES
+from bot.knowledge.lexical import RARE_LOGP
 from bot.knowledge.models import Hit, SearchMode
 from bot.knowledge.signals import Signals
 from bot.knowledge.snapshot import Snapshot
@@ -51,14 +52,12 @@ class Candidate:
     features: dict[str, float] = field(default_factory=dict)
     about_named: bool = False
     probability: float | None = None
+    allowed: list[int] = field(default_factory=list)  # the source's chunks usable here, in order
 
     def row(self) -> list[float]:
         return [self.features[name] for name in FEATURES]
 
 
-#: A word rarer than this in general Chinese (jieba's log-probability) and absent from the corpus is
-#: "foreign": a name or a topic from elsewhere (茅台, 双色球), unlike a colloquial word (赶紧).
-RARE_LOGP = math.log(100 / 60_000_000)
 #: Salience (log-ratio of corpus to general frequency) is scaled by this for the gate.
 SALIENCE_SCALE = 10.0
 
@@ -117,7 +116,10 @@ class HybridSearcher:
             for p in catalogue.named(text)
             if not any(o.startswith(n) for o in others for n in catalogue.names(p))
         ]
-        terms = tokenizer.tokens(text)
+        # A quantity in words the content never writes that way (十天, 四点) is a detail of the question,
+        # not its topic: left out, it neither lowers the coverage nor counts as an unseen word.
+        index = snapshot.index
+        terms = [t for t in tokenizer.tokens(text) if not (tokenizer.is_quantity(t) and index.corpus_logp(t) is None)]
         salience: dict[str, float] = {}
         foreign = 0
         for term in set(terms):
@@ -167,7 +169,7 @@ class HybridSearcher:
         *,
         mode: SearchMode = "hybrid",
         n: int = 4,
-        nearest: list[tuple[str, float]] | None = None,
+        nearest: list[tuple[int, float]] | None = None,
     ) -> list[Candidate]:
         """The n best sources by fused rank (named products' sources first), with their features.
 
@@ -211,9 +213,15 @@ class HybridSearcher:
         floor = min(similar.values(), default=0.0)
         out = []
         for source in ordered:
-            chunk = self._best_chunk(snapshot, query, source, mask, similar, floor, best_chunk.get(source))
+            allowed = [i for i in snapshot.members[source] if mask[i]]
+            chunk = self._best_chunk(snapshot, query, allowed, similar, floor, best_chunk.get(source))
             candidate = Candidate(
-                source=source, chunk=chunk, fused=fused[source], ranks=ranks[source], about_named=source in named
+                source=source,
+                chunk=chunk,
+                fused=fused[source],
+                ranks=ranks[source],
+                about_named=source in named,
+                allowed=allowed,
             )
             best_other = runner_up[0] if fused[source] >= top_fused else top_fused
             margin = max(-1.0, (fused[source] - best_other) / top_fused)
@@ -236,10 +244,14 @@ class HybridSearcher:
                 best_chunk.setdefault(source, index)
         return out
 
-    def nearest(self, snapshot: Snapshot, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
-        """Unfiltered vector search for several questions at once (one embedding batch, one query)."""
-        vectors = self._embedder.embed_documents(list(texts))  # == embed_query for each, batched
-        return self._store.query_many(vectors, min(len(snapshot), self._candidates * 2))
+    def nearest(self, snapshot: Snapshot, texts: Sequence[str], flt: ChunkFilter) -> list[list[tuple[int, float]]]:
+        """Vector search for several questions at once (one embedding batch): what `_similar` would find
+        for each (calibration asks hundreds of questions)."""
+        vectors = np.asarray(self._embedder.embed_documents(list(texts)), dtype=np.float32)  # == embed_query each
+        n = min(len(snapshot), self._candidates * 2)
+        if snapshot.vectors is not None:
+            return snapshot.nearest(vectors, n, snapshot.mask(flt))
+        return [_positions(snapshot, row) for row in self._store.query_many(list(vectors), n)]
 
     def _similar(
         self,
@@ -247,40 +259,42 @@ class HybridSearcher:
         text: str,
         flt: ChunkFilter,
         mask: np.ndarray,
-        nearest: list[tuple[str, float]] | None,
+        nearest: list[tuple[int, float]] | None,
     ) -> dict[int, float]:
-        """Cosine similarity of the nearest chunks. Chroma's filtered queries are slow (~40 ms at 10k
-        chunks), so query unfiltered and filter here; only when too few allowed chunks come back is
-        Chroma asked again with a `where`."""
+        """Cosine similarity of the nearest chunks (by position). A small index is searched exactly, among
+        the allowed chunks only (snapshot.py). Chroma's filtered queries are slow (~40 ms at 10k chunks),
+        so a large one is queried unfiltered and filtered here; only when too few allowed chunks come back
+        is Chroma asked again with a `where`."""
         vector: np.ndarray | None = None
         if nearest is None:
-            vector = np.asarray(self._embedder.embed_query(text), dtype=np.float64)
-            nearest = self._store.query(vector, min(len(snapshot), self._candidates * 2))
-        known = [(snapshot.position.get(cid), s) for cid, s in nearest]
+            vector = np.asarray(self._embedder.embed_query(text), dtype=np.float32)
+            n = min(len(snapshot), self._candidates * 2)
+            if snapshot.vectors is not None:
+                nearest = snapshot.nearest(vector, n, mask)[0]
+            else:
+                nearest = _positions(snapshot, self._store.query(vector, n))
         wanted = min(self._candidates, int(mask.sum()))
-        if sum(1 for i, _ in known if i is not None and mask[i]) < wanted:
+        if snapshot.vectors is None and sum(1 for i, _ in nearest if mask[i]) < wanted:
             if vector is None:
-                vector = np.asarray(self._embedder.embed_query(text), dtype=np.float64)
-            known += [(snapshot.position.get(cid), s) for cid, s in self._store.query(vector, wanted, flt)]
-        return {i: max(0.0, min(1.0, s)) for i, s in known if i is not None}  # None: indexed after this snapshot
+                vector = np.asarray(self._embedder.embed_query(text), dtype=np.float32)
+            nearest = nearest + _positions(snapshot, self._store.query(vector, wanted, flt))
+        return {i: max(0.0, min(1.0, s)) for i, s in nearest}
 
     @staticmethod
     def _best_chunk(
         snapshot: Snapshot,
         query: Query,
-        source: int,
-        mask: np.ndarray,
+        allowed: list[int],
         similar: dict[int, float],
         floor: float,
         preferred: int | None,
     ) -> int:
         """The source's allowed passage with the best blend of term coverage and similarity."""
-        members = [i for i in snapshot.members[source] if mask[i]]
 
         def quality(i: int) -> tuple[float, bool]:
             return snapshot.index.coverage(query.terms, i) + similar.get(i, floor), i == preferred
 
-        return max(members, key=quality)
+        return max(allowed, key=quality)
 
     @staticmethod
     def _features(
@@ -294,7 +308,7 @@ class HybridSearcher:
         index, titles, source = snapshot.index, snapshot.titles, candidate.source
         members = snapshot.members[source]
         bm25 = float(chunk_bm25[members].max()) if len(chunk_bm25) else 0.0
-        mass = sum(index.term_weight(t) for t in set(query.terms)) or 1.0
+        mass = sum(index.term_weight(t) for t in dict.fromkeys(query.terms)) or 1.0
         title_terms = snapshot.title_terms[source]
         shared = len(title_terms & set(query.title_terms))
         chunk = snapshot.chunks[candidate.chunk]
@@ -350,7 +364,15 @@ class HybridSearcher:
             vector_rank=candidate.ranks.get("vector"),
             title_rank=candidate.ranks.get("title"),
             about_named=candidate.about_named,
+            passages=[
+                snapshot.chunks[i].text for i in candidate.allowed if snapshot.chunks[i].language == chunk.language
+            ],
         )
+
+
+def _positions(snapshot: Snapshot, found: list[tuple[str, float]]) -> list[tuple[int, float]]:
+    """Chroma's (chunk id, similarity) as snapshot positions (a chunk indexed after this snapshot is skipped)."""
+    return [(snapshot.position[cid], s) for cid, s in found if cid in snapshot.position]
 
 
 def prefer_language(

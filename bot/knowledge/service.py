@@ -31,7 +31,7 @@ from bot.knowledge.ingest import ingest_folder, new_version, save_last_report
 from bot.knowledge.lexical import Tokenizer
 from bot.knowledge.models import AUDIENCES, Answer, Hit, IngestReport, Product, Retrieval, SearchMode
 from bot.knowledge.search import HybridSearcher
-from bot.knowledge.snapshot import Snapshot
+from bot.knowledge.snapshot import EXACT_SEARCH_MAX, Snapshot
 from bot.knowledge.store import ChromaStore, ChunkFilter
 from bot.language import Language, detect_language
 from bot.settings import KnowledgeSettings, Settings
@@ -49,6 +49,11 @@ def audience_of(risk_level: str | None) -> str | None:
     (audience targets content, while product suitability is enforced by the compliance guard)."""
     level = (risk_level or "").strip().upper()
     return level if level in AUDIENCES else None
+
+
+def _exact(store: ChromaStore) -> bool:
+    """Whether the index is small enough to be searched exactly, with its vectors in memory."""
+    return store.count() <= EXACT_SEARCH_MAX
 
 
 class KnowledgeService:
@@ -185,7 +190,9 @@ class KnowledgeService:
     def _load(self, state: dict[str, str]) -> Snapshot:
         """A snapshot of the store with its stored gate, or a gate calibrated now if none fits."""
         store, embedder, _ = self._parts()
-        snapshot = Snapshot.build(store.load(), tokenizer=self._tokenizer, version=state.get("version", ""))
+        snapshot = Snapshot.build(
+            store.load(vectors=_exact(store)), tokenizer=self._tokenizer, version=state.get("version", "")
+        )
         gate = GateModel.model_validate_json(state["gate"]) if state.get("gate") else None
         key = fingerprint(snapshot, self._calibration_key(embedder), self._settings.gate_decline_target)
         if gate is None or gate.version != GATE_VERSION or gate.fingerprint != key:
@@ -228,7 +235,7 @@ class KnowledgeService:
                 progress=progress,
             )
             version = new_version()
-            snapshot = Snapshot.build(store.load(), tokenizer=self._tokenizer, version=version)
+            snapshot = Snapshot.build(store.load(vectors=_exact(store)), tokenizer=self._tokenizer, version=version)
             snapshot.gate = self._calibrate(snapshot)
             if snapshot.gate is not None:
                 state["gate"] = snapshot.gate.model_dump_json()
@@ -393,10 +400,11 @@ class KnowledgeService:
                 )
             except LLMUnavailable as exc:
                 logger.warning("generative answer unavailable, answering extractively: %s", exc)
-        weight = self._current().index.term_weight
-        return await asyncio.to_thread(
-            self._composer.compose, retrieval, channel=channel, weight=weight, notices=self._notices
-        )
+        return await asyncio.to_thread(self._compose_extractive, retrieval, channel)
+
+    def _compose_extractive(self, retrieval: Retrieval, channel: str) -> Answer:
+        weight = self._current().index.term_weight  # reads the index version: in the worker thread
+        return self._composer.compose(retrieval, channel=channel, weight=weight, notices=self._notices)
 
     def _notices(self, source_id: str) -> str:
         """The risk-notice lines of a document, wherever its chunks put them."""

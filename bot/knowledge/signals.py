@@ -11,7 +11,7 @@ only when this content says nothing about it, so a bank whose content covers cre
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +28,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _BANK = re.compile(r"[\u4e00-\u9fff]{2,4}银行|\b[a-z]+ bank\b")
 #: Characters that end a name when reading backwards from 宝/理财 (那只|混合基金, 你们的|金满盈).
 _FUNCTION = frozenset(
-    "的了吗呢是在有和与及我你您他她它们这那个只款种些都也很太就还把被让给要会能可买卖什么哪怎啥多少几存投放往到去从跟家一份笔张条"
+    "的了吗呢是在有和与及我你您他她它们这那个只款种些都也很太就还把被让给要会能可买卖什么哪怎啥多少几存投放往到去从跟家一份笔张条问请"
 )
 #: Endings after 宝/盈/鑫 that make an ordinary word (宝贝, 盈利, 百宝箱), not a product name.
 _NOT_A_NAME = "贝宝石藏箱利亏余"
@@ -58,12 +58,27 @@ class Signals:
     absent_topic: bool = False  # is about a topic the content never covers
     personal: bool = False  # asks to look up the client's own records
 
+    @property
+    def any(self) -> bool:
+        return self.elsewhere or self.unknown_name or self.absent_topic or self.personal
+
 
 class SignalReader:
     """Reads Signals for one snapshot's content (built once per index version)."""
 
-    def __init__(self, catalogue: Catalogue, text: str, passages: Sequence[str], titles: Sequence[str]) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        text: str,
+        passages: Sequence[str],
+        titles: Sequence[str],
+        *,
+        ordinary: Callable[[str], bool] = lambda _: False,
+    ) -> None:
+        """`ordinary` tells ordinary speech from a name before 理财/基金 (请问理财, 手续货币基金)."""
         self._catalogue = catalogue
+        self._known = frozenset(n for p in catalogue.products for n in catalogue.names(p))
+        self._ordinary = ordinary
         self._text = text  # every title and passage, folded
         data = _data()
         self._institutions = tuple(fold(n) for names in data.get("institutions", {}).values() for n in names)
@@ -77,8 +92,9 @@ class SignalReader:
             lang: {k: tuple(fold(w) for w in v) for k, v in p.items()} for lang, p in data["personal"].items()
         }
         suffixes = data.get("product_suffixes", {})
+        # A lookahead, so candidates overlap: 的鑫瑞宝 holds 们的鑫 (no name) and 鑫瑞宝.
         self._short = re.compile(
-            rf"[\u4e00-\u9fff]{{2}}(?:{'|'.join(map(re.escape, suffixes.get('short', [])))})(?![{_NOT_A_NAME}])"
+            rf"(?=([\u4e00-\u9fff]{{2}}(?:{'|'.join(map(re.escape, suffixes.get('short', [])))})(?![{_NOT_A_NAME}])))"
         )
         self._long_suffixes = tuple(suffixes.get("long", []))
         self._long = re.compile("|".join(map(re.escape, self._long_suffixes)))
@@ -110,13 +126,12 @@ class SignalReader:
     def unknown_names(self, question: str, folded: str) -> list[str]:
         """Product-like names (朝朝宝, 金满盈理财, 季享180天) unknown to the catalogue and the content."""
         out = list(self._catalogue.unknown_variants(question))
-        out += [m.group(0) for m in self._short.finditer(folded) if not _FUNCTION & set(m.group(0)[:2])]
+        out += [m.group(1) for m in self._short.finditer(folded) if not _FUNCTION & set(m.group(1)[:2])]
         for m in self._long.finditer(folded):
             name = _name_before(folded, m.start())
-            if len(name) >= 2:
+            if len(name) >= 2 and not self._ordinary(name):
                 out.append(name + m.group(0))
-        known = {n for p in self._catalogue.products for n in self._catalogue.names(p)}
-        return [n for n in out if n not in known and self._core(n) not in self._text]
+        return [n for n in out if n not in self._known and self._core(n) not in self._text]
 
     def _core(self, name: str) -> str:
         """What must be unknown for a name to be unknown: 金满盈理财 → 金满盈, 朝朝宝 → 朝朝宝."""

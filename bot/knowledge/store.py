@@ -49,10 +49,12 @@ class ChunkFilter:
 
 @dataclass(frozen=True)
 class StoredChunk:
-    """A chunk as held in the store, with the BM25 tokens computed at ingestion."""
+    """A chunk as held in the store, with the BM25 tokens computed at ingestion (and its vector, when
+    asked for: small indexes are searched exactly, in memory)."""
 
     chunk: Chunk
     tokens: list[str]
+    vector: np.ndarray | None = None
 
 
 def _metadata(chunk: Chunk, tokens: Sequence[str]) -> dict[str, str | int | bool]:
@@ -81,7 +83,7 @@ def _metadata(chunk: Chunk, tokens: Sequence[str]) -> dict[str, str | int | bool
     return meta
 
 
-def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
+def _chunk(chunk_id: str, text: str, meta: dict[str, Any], vector: Any = None) -> StoredChunk:
     def split(key: str) -> list[str]:
         return [part for part in str(meta.get(key) or "").split("|") if part]
 
@@ -105,7 +107,8 @@ def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
         source_hash=str(meta["source_hash"]),
         product_json=str(meta.get("product_json") or ""),
     )
-    return StoredChunk(chunk=chunk, tokens=str(meta.get("tokens") or "").split())
+    tokens = str(meta.get("tokens") or "").split()
+    return StoredChunk(chunk=chunk, tokens=tokens, vector=None if vector is None else np.asarray(vector, np.float32))
 
 
 def where(flt: ChunkFilter) -> dict[str, Any]:
@@ -203,16 +206,21 @@ class ChromaStore:
         with self._lock, self._translate("count chunks"):
             return int(self._chunks.count())
 
-    def load(self) -> list[StoredChunk]:
-        """Every chunk with its metadata (not the vectors), paged."""
+    def load(self, *, vectors: bool = False) -> list[StoredChunk]:
+        """Every chunk with its metadata (and its vector if `vectors`), paged."""
         out: list[StoredChunk] = []
+        include = ["documents", "metadatas", *(["embeddings"] if vectors else [])]
         with self._lock, self._translate("read chunks"):
             offset = 0
             while True:
-                page = self._chunks.get(include=["documents", "metadatas"], limit=5000, offset=offset)
+                page = self._chunks.get(include=include, limit=5000, offset=offset)
                 ids = page["ids"]
-                for chunk_id, text, meta in zip(ids, page["documents"] or [], page["metadatas"] or [], strict=True):
-                    out.append(_chunk(chunk_id, text or "", dict(meta or {})))
+                embeddings = page.get("embeddings") if vectors else None
+                found = [None] * len(ids) if embeddings is None else list(embeddings)
+                rows = zip(ids, page["documents"] or [], page["metadatas"] or [], found, strict=True)
+                out.extend(
+                    _chunk(chunk_id, text or "", dict(meta or {}), vector) for chunk_id, text, meta, vector in rows
+                )
                 if len(ids) < 5000:
                     return out
                 offset += len(ids)

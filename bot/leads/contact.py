@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
+import yaml
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -191,3 +194,17 @@ def known_phone(session: Session, *, client_key: str) -> str | None:
         .order_by(Lead.updated_at.desc(), Lead.id.desc())
         .limit(1)
     )
+
+
+_CONSENT_FILE = Path(__file__).with_name("consent.yml")
+
+
+@cache
+def _consent() -> dict[str, str]:
+    data: dict[str, str] = yaml.safe_load(_CONSENT_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+def consent_wording(language: str, *, bank_name: str) -> str:
+    """The consent a client sees before giving a mobile for a call back (consent.yml), as shown and stored."""
+    return _consent()["en" if language == "en" else "zh"].replace("{bank_name}", bank_name)

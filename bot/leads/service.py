@@ -235,6 +235,36 @@ def update_status(session: Session, *, lead_id: int, status: str, now: datetime 
     return LeadRead.model_validate(lead)
 
 
+# Leads an opt-out withdraws: the bank asked to follow up a sale or a chat. A complaint stays open: the
+# bank owes the client an answer whatever marketing they refuse.
+MARKETING_TYPES: tuple[str, ...] = ("product_interest", "advisor_request", "callback_request")
+
+
+def close_marketing_leads(
+    session: Session, *, client_keys: Sequence[str], now: datetime | None = None
+) -> list[LeadRead]:
+    """Close every open marketing lead of these client keys (an opt-out: one story per client).
+
+    Each closed lead gets its CRM event in the same session, so the CRM hears the client withdrew.
+    """
+    keys = [k for k in dict.fromkeys(client_keys) if k]
+    if not keys:
+        return []
+    at = now or utcnow()
+    rows = session.scalars(
+        select(Lead)
+        .where(Lead.client_key.in_(keys), Lead.type.in_(MARKETING_TYPES), Lead.status.in_(OPEN_STATUSES))
+        .order_by(Lead.id)
+        .with_for_update()
+    )
+    closed = []
+    for lead in rows:
+        lead.status, lead.updated_at = "closed", at
+        outbox.enqueue(session, lead=lead, event_type="lead.updated", now=at)
+        closed.append(LeadRead.model_validate(lead))
+    return closed
+
+
 def assign_advisor(session: Session, *, lead_id: int, advisor_id: str | None, now: datetime | None = None) -> LeadRead:
     """Give the lead to an advisor (their WeCom userid), or take it back with None."""
     lead = _locked(session, lead_id)

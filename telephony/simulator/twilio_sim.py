@@ -1,9 +1,10 @@
-"""A local stand-in for Twilio: its Calls REST endpoint, and the callees who drive the app's webhooks.
+"""A local stand-in for Twilio: its Calls and Messages REST endpoints, and the callees who drive the app's webhooks.
 
 `calls.create` (as the twilio SDK sends it) is accepted, then the call is played out against the URLs it
 named, the way Twilio does: signed form posts, status callbacks for the requested events, synchronous AMD
 (AnsweredBy on the answer webhook), scripted speech for each <Gather>, <Dial> results, busy / no-answer /
 failed, and duplicated final status callbacks. Each call keeps a transcript and the webhook timings.
+Texts (`messages.create`) go to the same callees (telephony/simulator/texts.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fastapi.responses import JSONResponse
 
 from telephony.signature import SIGNATURE_HEADER, SignatureChecker
 from telephony.simulator.scenario import Pickup, Scenario
+from telephony.simulator.texts import SimText, TextDesk
 
 logger = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_S = 15.0  # Twilio's whole budget for one webhook
@@ -63,6 +65,7 @@ class TwilioSimulator:
         auth_token: str,
         scenario: Scenario,
         on_finished: Callable[[SimCall], None] | None = None,
+        on_text: Callable[[SimText], None] | None = None,
     ) -> None:
         self.account_sid = account_sid
         self._token = auth_token
@@ -74,7 +77,14 @@ class TwilioSimulator:
         self._on_finished = on_finished
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()
+        self.texts = TextDesk(pickup_for=self._latest_pickup, on_done=on_text)
         self.app = self._build_app()
+
+    def _latest_pickup(self, number: str) -> Pickup:
+        """The script of the latest call to `number` (or of a first call): what the callee does next."""
+        with self._lock:
+            calls = self._per_number.get(number, 0)
+        return self.scenario.pickup(number, max(calls - 1, 0))
 
     # -- observation (thread-safe: tests wait from another thread than the serving loop) ----------
 
@@ -136,6 +146,24 @@ class TwilioSimulator:
             task.add_done_callback(self._tasks.discard)
             body = {"sid": call.sid, "account_sid": account_sid, "to": to, "from": from_, "status": "queued"}
             return JSONResponse(body, status_code=201)
+
+        @app.post("/2010-04-01/Accounts/{account_sid}/Messages.json")
+        async def create_message(account_sid: str, request: Request) -> JSONResponse:
+            if not self._authorised(request, account_sid):
+                return _error(401, 20003, "Authenticate")
+            form = await request.form()
+            to, body = str(form.get("To") or ""), str(form.get("Body") or "")
+            sender = str(form.get("From") or form.get("MessagingServiceSid") or "")
+            if not to.startswith("+") or not to[1:].isdigit():
+                return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+            if to.startswith(tuple(self.scenario.refuse_prefixes)):
+                return _error(400, 21408, f"Permission to send an SMS has not been enabled for the region of {to}")
+            if not body or not sender:
+                return _error(400, 21602, "Message body and a sender are required")
+            text = self.texts.receive(to=to, from_=sender, body=body)
+            reply = {"sid": text.sid, "account_sid": account_sid, "to": to, "from": sender, "body": body,
+                     "status": "queued"}  # fmt: skip
+            return JSONResponse(reply, status_code=201)
 
         return app
 

@@ -1,10 +1,10 @@
 """`make bench`: what the app adds to a chat turn, against the same turn sent straight to Rasa.
 
 Both paths run interleaved in one process against one real Rasa server, so machine noise hits both
-alike. Two kinds of turn, reported apart: small talk (a canned response) and knowledge questions about
-the ingested demo content (Rasa calls the action server, which retrieves and composes a cited answer;
-the app then renders and guards the longer reply). The direct path sends the metadata the app would
-(channel, language), so Rasa and the actions do the same work on both paths.
+alike. Two kinds of turn, reported apart: small talk (the dialogue policy, then a canned response) and
+knowledge questions about the ingested demo content (Rasa calls the action server, which retrieves and
+composes a cited answer; the app then renders and guards the longer reply). The direct path sends the
+metadata the app would (channel, language), so Rasa and the actions do the same work on both paths.
 Target (issue: foundation, kept by issue 13 for both kinds): the app adds at most 15 ms at p95.
 """
 

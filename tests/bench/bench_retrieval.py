@@ -1,4 +1,4 @@
-"""Retrieval benchmark: the two dev banks (the demo and bank3), the held-out second bank and the FAQ
+"""Retrieval benchmark: the dev banks (the demo, bank3, bank4), the held-out second bank and the FAQ
 paraphrase set side by side, and retrieval latency at 10,000 chunks.
 
     python tests/bench/bench_retrieval.py [--json] [--skip-scale] [--dev-only] [--misses SET]
@@ -180,9 +180,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--skip-scale", action="store_true", help="quality only")
-    parser.add_argument("--dev-only", action="store_true", help="the dev sets only (demo, bank3, faq-dev)")
+    parser.add_argument("--dev-only", action="store_true", help="the dev sets only (demo, bank3, bank4, faq-dev)")
     parser.add_argument("--scale-chunks", type=int, default=10_000)
-    parser.add_argument("--misses", choices=["demo", "bank3", "faq-dev"], help="list the misses of a dev set")
+    parser.add_argument("--misses", choices=["demo", "bank3", "bank4", "faq-dev"], help="list the misses of a dev set")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-sets-") as tmp:

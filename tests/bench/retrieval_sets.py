@@ -3,6 +3,8 @@
 - demo: knowledge_base/ and tests/data/retrieval_questions.yml (DEV: tune on it).
 - bank3: tests/data/dev_bank3/ and its questions.yml, a third fictional bank (DEV: a second corpus, so a
   change tuned on the demo is seen to carry over to another bank's content).
+- bank4: tests/data/dev_bank4/ and its questions.yml, a fourth, fund- and insurance-heavy bank (DEV: written
+  before anything was measured on it, with near-domain out-of-scope questions).
 - bank2: tests/data/heldout/bank2/ and bank2_questions.yml (held out: report only).
 - faq-dev / faq-holdout: the FAQs of tests/data/heldout/faq_paraphrase.yml ingested as documents, its
   `asked` questions asked (dev may guide; holdout is report only).
@@ -88,6 +90,7 @@ def sets(workdir: Path, *, heldout: bool = True) -> list[EvalSet]:
     out = [
         EvalSet("demo", REPO / "knowledge_base", load_questions(DATA / "retrieval_questions.yml")),
         EvalSet("bank3", DATA / "dev_bank3", load_questions(DATA / "dev_bank3" / "questions.yml")),
+        EvalSet("bank4", DATA / "dev_bank4", load_questions(DATA / "dev_bank4" / "questions.yml")),
     ]
     bank2 = DATA / "heldout" / "bank2_questions.yml"
     if heldout and bank2.is_file():

@@ -88,6 +88,13 @@ def test_create_run_outcomes_report_through_the_cli(runner: CliRunner, tmp_path:
     uplift_lines = human.output.split("提升 uplift", 1)[1]
     assert " pp [95% CI " in uplift_lines and not re.search(r"[+-]\d+\.\d+%", uplift_lines)  # one unit: pp
     assert "样本不足 Too few to tell" in human.output  # 6 treated vs 2 control clients
+    # the WeCom add rate next to conversion, saying which sources each side counts
+    [adds] = data["alongside"]
+    assert adds["outcome"] == "wecom_added" and {a["arm"]: a["sources"] for a in adds["arms"]} == {
+        "treatment": ["imported", "callback"], "control": ["imported"],
+    }  # fmt: skip
+    assert "添加理财经理企业微信 Added the advisor on WeCom (wecom_added)" in human.output
+    assert "来源 sources: 处理组 导入数据+回调归因 · 对照组 导入数据" in human.output
     assert "已完成 Completed" in human.output or "进行中 Running" in human.output
 
 
@@ -161,6 +168,7 @@ def test_api_lists_and_reports_behind_the_key(
         )
         assert report.status_code == 200
         assert report.json()["outcome"] == "aum_increase" and report.json()["arms"]
+        assert [c["outcome"] for c in report.json()["alongside"]] == ["wecom_added"]
         assert http.get("/api/campaigns/999/report", headers={"X-API-Key": KEY}).status_code == 404
         assert (
             http.get(

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from bot.catalogue import Catalogue, CatalogueProduct, is_wealth_type
 from bot.catalogue.matching import short_name, spoken_form, spoken_number
+
+REPO = Path(__file__).resolve().parents[2]
 
 JIXIANG = CatalogueProduct(
     code="WM002",
@@ -97,3 +104,44 @@ def test_a_name_with_a_number_is_found_when_the_number_is_said_in_words() -> Non
     assert [p.code for p in CATALOGUE.named("我们那只沪深三百的指数基可以看看")] == ["EF001"]
     assert [p.code for p in CATALOGUE.named("季享九十天什么时候能赎回")] == ["WM002"]
     assert spoken_form("Jixiang 90-Day") is None  # English names keep their digits
+
+
+def test_an_english_name_is_found_in_the_plural() -> None:
+    bond = CatalogueProduct(
+        code="TB001", name="示例储蓄国债", aliases=("savings bond",), type="treasury_bond", risk_level="R1"
+    )
+    catalogue = Catalogue([bond, WM30])
+    assert [m.surface for m in catalogue.find("Can I still buy government savings bonds?")] == ["savings bonds"]
+    assert catalogue.named("savings bondage") == [] and catalogue.named("WM30s") == []  # a code takes no plural
+
+
+def test_an_ordinary_word_is_not_a_name_cut_short() -> None:
+    """养老金 (a pension) is a word of its own, not 养老基金 typed with a character missed."""
+    pension = CatalogueProduct(code="PN45", name="养老目标2045基金", aliases=("养老基金",), risk_level="R3")
+    catalogue = Catalogue([pension, JIXIANG], ordinary={"养老金", "天气"}.__contains__)
+    assert catalogue.named("个人养老金账户一年最多能存多少", fuzzy=True) == []
+    assert [p.code for p in catalogue.named("季90天多少钱起购", fuzzy=True)] == ["WM002"]  # still a name cut short
+    assert [p.code for p in Catalogue([pension]).named("个人养老金账户", fuzzy=True)] == ["PN45"]  # without the check
+
+
+def test_names_are_in_the_same_order_whatever_the_hash_seed() -> None:
+    """Calibration picks a product's names at random from a seeded generator: their order must not depend
+    on Python's per-process string hashing, or the gate would differ from one ingestion to the next."""
+    script = (
+        "from bot.catalogue import Catalogue, CatalogueProduct\n"
+        "p = CatalogueProduct(code='X1', name='示例银行甲乙丙丁理财', aliases=('甲乙', '丙丁', '戊己', 'AB', 'CD'),"
+        " risk_level='R2')\n"
+        "print(Catalogue([p]).names(p))\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+        ).stdout
+        for seed in range(4)
+    }
+    assert len(outputs) == 1, outputs

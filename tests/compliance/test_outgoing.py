@@ -181,7 +181,7 @@ async def test_a_recommendation_turn_carries_the_wording_once_at_its_end(
 async def test_greetings_questionnaire_steps_and_goodbyes_carry_no_wording(guard: OutgoingGuard) -> None:
     steps = [
         BotMessage(text="您好！请问今天想了解哪方面的理财信息？", kind="greeting"),
-        *(BotMessage(text=q.zh, kind="question") for q in questionnaire().questions),
+        *(BotMessage(text=q.text("zh"), kind="question") for q in questionnaire().questions),
         BotMessage(text=f"感谢您的来访，再见！{RISK_ZH}", kind="end_call"),
     ]
     assert any("理财" in m.text or "收益" in m.text for m in steps[:-1]), "the premise: words that would trigger it"

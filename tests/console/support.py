@@ -96,6 +96,9 @@ def add_campaign_data(sessions: sessionmaker[Session], *, per_arm: int = 40) -> 
 
     t0 = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
     converted = {"script_a": 14, "script_b": 8, "control": 4}
+    # WeCom friend-adds: through the link offered on the call (callback) for treated arms, from the bank's
+    # file (imported) for control; one control callback that must not count.
+    added = {"script_a": (10, "callback"), "script_b": (6, "callback"), "control": (2, "imported")}
     with transaction(sessions) as session:
         campaign = Campaign(
             name="沉睡客户唤醒 Dormant reactivation", status="planned", seed=7, control_share=1 / 3,
@@ -136,6 +139,15 @@ def add_campaign_data(sessions: sessionmaker[Session], *, per_arm: int = 40) -> 
                         CampaignOutcome(
                             campaign_id=campaign.id, client_id=client.client_id, name="purchased",
                             activity_date=(t0 + timedelta(days=5)).date(), value=1.0, imported_at=t0,
+                        )
+                    )  # fmt: skip
+                adds, source = added[arm]
+                if i < adds or (arm == "control" and i == per_arm - 1):
+                    session.add(
+                        CampaignOutcome(
+                            campaign_id=campaign.id, client_id=client.client_id, name="wecom_added",
+                            activity_date=(t0 + timedelta(days=2)).date(), value=1.0, imported_at=t0,
+                            source=source if i < adds else "callback",
                         )
                     )  # fmt: skip
         return campaign.id

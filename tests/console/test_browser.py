@@ -233,3 +233,31 @@ def test_campaign_board_charts_funnel_conversion_and_uplift(browser, console: Co
     page.wait_for_selector("#chart-uplift[data-rendered='true'] svg.main-svg")
     assert "outcome=purchased" in page.url
     assert errors == []
+
+
+def test_the_board_shows_the_wecom_add_rate_per_arm_next_to_conversion(browser, console: Console) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _login(page, console, VIEWER, f"/console/campaigns/{console.campaign_id}")
+    section = page.locator("#alongside-wecom_added")
+    assert "添加理财经理企业微信：各组比率" in section.locator("h3").inner_text()
+    # 40 clients per arm: 10 and 6 added through the link offered on the call, 2 control clients imported
+    rates = {arm: page.locator(f"#rate-arms-wecom_added tr[data-arm='{arm}'] td.rate").inner_text()
+             for arm in ("script_a", "script_b", "control")}  # fmt: skip
+    assert rates == {"script_a": "25.0%", "script_b": "15.0%", "control": "5.0%"}
+    control = page.locator("#rate-arms-wecom_added tr[data-arm='control']")
+    assert control.get_attribute("data-sources") == "imported"  # callbacks never count for control ...
+    assert "回调归因 attributed callbacks 1 不计入 not counted" in control.inner_text()  # ... and it says so
+    treated = page.locator("#rate-arms-wecom_added tr[data-arm='script_a']")
+    assert treated.get_attribute("data-sources") == "imported,callback"
+    sources = page.inner_text("#alongside-wecom_added-sources")
+    assert "处理组 treatment = 导入数据 imported + 回调归因 attributed callbacks" in sources
+    assert "对照组 control = 导入数据 imported" in sources.split("·")[1]
+    overall = page.locator("#rate-uplift-wecom_added tr[data-treatment='treatment'][data-segment='']")
+    assert "+15.00 pp" in overall.inner_text() and overall.get_attribute("data-verdict") == "up"
+    page.wait_for_selector("#chart-rate_wecom_added[data-rendered='true'] svg.main-svg")
+    assert page.locator("#chart-rate_wecom_added .bars path").count() == 3  # one bar per arm
+    page.wait_for_selector("#chart-rate_segments_wecom_added[data-rendered='true'] svg.main-svg")
+    assert page.locator("#rate-segments-wecom_added tr[data-segment='dormant_high_aum']").count() == 3
+    assert errors == []

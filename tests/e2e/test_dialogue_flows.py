@@ -75,28 +75,37 @@ def test_zh_assessment_then_only_suitable_suggestions_then_lead(stack: Stack) ->
     assert any(lead["type"] == "product_interest" and codes[0] in lead["product_code"] for lead in leads), leads
 
 
-def test_three_nonsense_answers_offer_an_advisor(stack: Stack) -> None:
+def test_nonsense_answers_are_asked_again_with_the_options_never_abandoned(stack: Stack) -> None:
     sender = uuid.uuid4().hex
-    say(stack, sender, "我想做风险测评")
-    say(stack, sender, "香蕉")
-    say(stack, sender, "紫色的")
-    text = joined(say(stack, sender, "随便"))
-    assert "理财经理" in text and "转人工" in text
+    assert "1/6" in joined(say(stack, sender, "我想做风险测评"))
+    for nonsense in ("香蕉", "紫色的", "随便"):
+        reply = say(stack, sender, nonsense)
+        assert "没能识别" in joined(reply) and "1/6" in joined(reply), nonsense
+        assert [b["payload"] for b in reply[-1]["buttons"]] == ["18-30岁", "31-45岁", "46-60岁", "60岁以上"]
+    assert "2/6" in joined(say(stack, sender, "38"))  # nothing was lost: the form goes on
 
 
-def test_en_handoff_creates_lead_with_summary(stack: Stack) -> None:
+def test_en_handoff_asks_for_a_mobile_then_makes_one_promise_on_one_lead(stack: Stack) -> None:
     sender = uuid.uuid4().hex
     say(stack, sender, "what are the fees on your money market fund?")
-    reply = joined(say(stack, sender, "I'd like to talk to a human advisor please"))
-    assert "advisor will contact you" in reply
+    asked = joined(say(stack, sender, "I'd like to talk to a human advisor please"))
+    assert "mobile" in asked and "400-888-6666" in asked and "advisor will" not in asked  # no promise yet
+    shown = joined(say(stack, sender, "Ann Lee +852 9123 4567"))
+    assert "+852****4567" in shown and "only by" in shown  # the details shown back with the consent wording
+    promised = joined(say(stack, sender, "I agree"))
+    assert promised.count("within") == 1 and "ending 4567" in promised
     (lead,) = [lead for lead in leads_for(stack, sender) if lead["type"] == "advisor_request"]
     assert "fees" in lead["summary"] and lead["channel"] == "web"
+    assert (lead["contact_name"], lead["contact_phone"]) == ("Ann Lee", "+85291234567")
+    assert lead["consent_text"].startswith("Your name and mobile number will be used only by")
 
 
-def test_busy_call_later_books_a_callback(stack: Stack) -> None:
+def test_busy_call_later_books_a_callback_at_the_time_said(stack: Stack) -> None:
     sender = uuid.uuid4().hex
-    reply = joined(say(stack, sender, "我在开会，明天下午3点再打给我吧"))
-    assert "15:00" in reply
+    say(stack, sender, "我在开会，明天下午3点再打给我吧")  # on the web: a mobile is asked for first
+    say(stack, sender, "王芳 13812345678")
+    reply = joined(say(stack, sender, "同意"))
+    assert "15:00" in reply and "1个工作日" not in reply, "one promise: the time the lead carries"
     (lead,) = [lead for lead in leads_for(stack, sender) if lead["type"] == "callback_request"]
     local = datetime.fromisoformat(lead["callback_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
     tomorrow = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)

@@ -34,9 +34,11 @@ pytestmark = pytest.mark.e2e
 
 SCENARIO = Scenario(
     callees={
-        # "我有兴趣" alone scores ~0.65 with the shipped model, under dialogue.confirm_below.lead (0.7): the bot
-        # asks "需要请理财经理联系您吗？" first, and the lead and the transfer follow the callee's "是的".
-        "+14155550301": [Pickup(says=["我有兴趣", "是的"])],
+        # On a marketing call, interest in natural words is a lead and a transfer at once (never a hang-up).
+        "+14155550301": [Pickup(says=["我有兴趣"])],
+        "+14155550307": [Pickup(says=["我有兴趣，想了解一下稳健的理财"])],
+        "+14155550308": [Pickup(says=["嗯 想听听风险低一点的"])],
+        "+14155550309": [Pickup(says=["不是不感兴趣 你说说看"])],
         "+14155550302": [Pickup(says=["你好", "不要再给我打电话了"])],
         "+14155550303": [Pickup(answered_by="machine_end_beep")],
         "+14155550304": [Pickup(outcome="busy"), Pickup(says=["我在开会，明天下午3点再打"])],
@@ -79,6 +81,23 @@ async def test_chinese_call_ends_in_a_lead_and_a_transfer(voice: VoiceStack) -> 
     row = voice.row(attempt)
     assert (row["state"], row["answered_by"], row["call_sid"]) == ("completed", "human", call.sid)
     assert row["engaged"] and row["transferred"] and not row["opted_out"]
+
+
+@pytest.mark.parametrize("number", ["+14155550307", "+14155550308", "+14155550309"])
+async def test_an_interested_caller_in_natural_words_gets_a_lead_and_a_transfer_never_a_hang_up(
+    voice: VoiceStack, number: str
+) -> None:
+    client_id = f"C-{uuid.uuid4().hex[:8]}"
+    attempt = voice.attempt(phone=number, client_id=client_id)
+    call = await voice.call(number, attempt)
+    text = call.transcript_text()
+    assert f"-- transfer to {ADVISOR_DESK}: completed" in text, text
+    bot_lines = [line for line in call.transcript if line.startswith("bot:")]
+    assert not any("打扰您了" in line or "再见" in line for line in bot_lines), "no goodbye before the transfer"
+    found = leads(voice.stack, client_id)
+    assert [lead["type"] for lead in found] == ["product_interest"], found
+    row = voice.row(attempt)
+    assert row["transferred"] and not row["opted_out"]
 
 
 async def test_opt_out_mid_call_updates_the_do_not_contact_list(voice: VoiceStack) -> None:

@@ -107,3 +107,36 @@ def test_a_question_about_nothing_named_is_not_tiered(yunshan: KnowledgeService)
     retrieval = _retrieve(yunshan, "理财产品收哪些费用？")
     assert retrieval.ranked[0].id == "faq-fees" and not retrieval.ranked[0].about_named
     assert retrieval.products == []
+
+
+def test_an_ordinary_word_does_not_name_a_product(tmp_path: Path, make_service: ServiceFactory) -> None:
+    """个人养老金账户 is about the pension account, not about 养老基金 typed short (养老金 is a word)."""
+    folder = tmp_path / "pension"
+    folder.mkdir()
+    (folder / "products.yml").write_text(
+        textwrap.dedent(
+            f"""\
+            - code: PN45
+              name: 云杉养老目标日期2045三年持有期混合型基金
+              aliases: [养老2045, 养老基金]
+              type: mutual_fund
+              risk_level: R3
+              description: 养老2045是目标日期型养老基金，每笔份额须持有满三年。
+              status: on_sale
+              {approval(TODAY)}
+              valid_until: 2099-01-01
+            """
+        ),
+        encoding="utf-8",
+    )
+    common = f"type: faq\nlanguage: zh\n{approval(TODAY)}\nvalid_until: 2099-01-01\nchannels: [web]"
+    _doc(
+        folder,
+        "faq-pension-account.md",
+        f"id: faq-pension-account\ntitle: 个人养老金账户每年能存多少？\n{common}\nproducts: []",
+        "个人养老金账户每年最多可以存12000元，存入的钱可以按规定税前扣除。",
+    )
+    service = make_service()
+    service.ingest(folder, progress=False)
+    assert _retrieve(service, "个人养老金账户一年最多能存多少").products == []
+    assert [p.code for p in _retrieve(service, "养老基金要拿几年").products] == ["PN45"]

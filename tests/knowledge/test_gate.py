@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.knowledge import calibration, probes
-from bot.knowledge.gate import FEATURES, SIGNS, GateModel
+from bot.knowledge.gate import FEATURES, SIGNS, VETOES, GateModel
 from bot.knowledge.service import KnowledgeService
 from tests.knowledge.conftest import ServiceFactory
 
@@ -50,7 +50,7 @@ def test_weights_keep_their_signs() -> None:
     coverage, foreign = FEATURES.index("coverage"), FEATURES.index("foreign")
     x[:, coverage] -= 2 * y  # "more coverage, less likely right": an artefact
     x[:, foreign] += 2 * y
-    weights, _ = calibration.fit_logistic(x, y)
+    weights, _ = calibration.fit_logistic(x, y, calibration.sample_weights(y, np.zeros(len(y), dtype=bool)))
     assert weights[coverage] == pytest.approx(0, abs=1e-6) and weights[foreign] == pytest.approx(0, abs=1e-6)
     assert all(w >= -1e-9 for f, w in zip(FEATURES, weights, strict=True) if SIGNS[f] > 0)
 
@@ -67,6 +67,8 @@ def test_weights_keep_their_signs() -> None:
         ("招商银行的朝朝宝收益多少？", "zh", False),  # a product we do not have
         ("房贷利率现在是多少？", "zh", False),  # a topic the content never covers
         ("帮我查下我卡里还剩多少钱", "zh", False),  # the client's own records
+        ("帮我查一下我的稳享收益是多少", "zh", False),  # ... of our own product: still a look-up
+        ("你们的鑫瑞宝起购金额是多少", "zh", False),  # a product nobody offers here, a field we have
     ],
 )
 def test_answers_its_content_and_declines_the_rest(
@@ -99,3 +101,38 @@ def test_a_product_typed_as_a_homophone_is_found_and_answered(service: Knowledge
     assert retrieval.answerable, retrieval.reason
     assert [p.code for p in retrieval.products] == ["WM100"]
     assert retrieval.hits[0].id in {"WM100"} or "WM100" in retrieval.hits[0].products
+
+
+def test_a_sign_declines_however_well_a_passage_matches(service: KnowledgeService) -> None:
+    """Another institution, an unknown product, a look-up: the gate gives 0, and calibration sets the
+    threshold on the questions no sign declines."""
+    gate = service.gate
+    assert gate is not None
+    best = np.zeros((1, len(FEATURES)))
+    best[0] = [1.0 if SIGNS[f] > 0 else 0.0 for f in FEATURES]  # every good sign, none of the bad
+    assert gate.probabilities(best)[0] > gate.threshold
+    for veto in VETOES:
+        row = best.copy()
+        row[0, FEATURES.index(veto)] = 1.0
+        assert gate.probabilities(row)[0] == 0.0, veto
+    assert gate.report.vetoed > 0 and "declined by a sign alone" in "\n".join(gate.describe())
+
+
+def test_named_and_unnamed_content_questions_weigh_the_same() -> None:
+    """The content implies many more questions naming a product than naming none; clients ask both."""
+    labels = np.asarray([1] * 9 + [1] * 1 + [0] * 5)
+    named = np.asarray([True] * 9 + [False] * 1 + [False] * 5)
+    weight = calibration.sample_weights(labels, named)
+    assert weight[:9].sum() == pytest.approx(0.25) and weight[9] == pytest.approx(0.25)
+    assert weight[10:].sum() == pytest.approx(0.5)
+    only_named = calibration.sample_weights(labels[:9], named[:9])
+    assert only_named.sum() == pytest.approx(0.5)
+
+
+def test_colloquial_noise_never_carries_a_sign(service: KnowledgeService) -> None:
+    """Variants of content questions add words the content never uses, never one that is itself a sign of
+    an out-of-scope question (期货, 话费): that would teach the gate the sign means nothing."""
+    snapshot = service._current()
+    words = probes.noise_words(snapshot)
+    assert words.get("zh") and words.get("en")
+    assert not [w for ws in words.values() for w in ws if snapshot.signals.read(w).any]

@@ -84,6 +84,25 @@ def test_general_chinese_frequency(tokenizer: Tokenizer) -> None:
     assert tokenizer.general_logp("明天") > tokenizer.general_logp("托管费")
 
 
+def test_general_words_are_jiebas_own_not_ours(tokenizer: Tokenizer) -> None:
+    """养老金 is a word of general Chinese; a product name cut short (季享90) or a domain word we add is not."""
+    assert tokenizer.is_general_word("养老金") and tokenizer.is_general_word("存款")
+    assert not tokenizer.is_general_word("季享90") and not tokenizer.is_general_word("pension")
+
+
+def test_a_not_a_question_forms_are_stop_words(tokenizer: Tokenizer) -> None:
+    """大不大, 贵不贵: the question form says nothing about the topic (like 是不是, already a stop word)."""
+    assert tokenizer.tokens("R2的产品风险大不大") == ["r2", "产品", "风险"]
+    assert "贵" not in "".join(tokenizer.tokens("这只基金贵不贵"))
+
+
+def test_quantities_in_words(tokenizer: Tokenizer) -> None:
+    for term in ("十天", "四点", "一百万", "一两个", "几年", "million"):
+        assert tokenizer.is_quantity(term), term
+    for term in ("季享", "一直", "大额存单", "r2", "7"):
+        assert not tokenizer.is_quantity(term), term
+
+
 def test_chinese_runs_feed_the_bigram_features(tokenizer: Tokenizer) -> None:
     assert tokenizer.analyze("赎回到账 and T+1").cjk_runs == ("赎回到账",)
 

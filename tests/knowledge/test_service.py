@@ -125,13 +125,18 @@ async def test_empty_index_declines(make_service: ServiceFactory) -> None:
 
 
 class RecordingStore(ChromaStore):
-    """The real store, recording which thread each vector query runs on."""
+    """The real store, recording which thread each read runs on (the index version is read before every
+    question; a large index is searched in Chroma, a small one in memory)."""
 
     threads: ClassVar[list[str]] = []
 
     def query(self, vector: list[float] | np.ndarray, n: int, flt: object = None) -> list[tuple[str, float]]:  # type: ignore[override]
         RecordingStore.threads.append(threading.current_thread().name)
         return super().query(vector, n, flt)  # type: ignore[arg-type]
+
+    def version(self) -> str:
+        RecordingStore.threads.append(threading.current_thread().name)
+        return super().version()
 
 
 async def test_answer_does_not_block_the_event_loop(make_service: ServiceFactory, corpus: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -17,6 +18,8 @@ from bot.campaigns.calls import CallContext
 from bot.compliance.outgoing import OutgoingGuard
 from bot.dialogue.client import RasaClient
 from bot.dialogue.service import DialogueGateway
+from bot.knowledge.content import read_products
+from bot.knowledge.models import Product
 from bot.settings import Settings, TelephonySettings
 from telephony.openings import ApprovedOpenings
 from telephony.runtime import VoiceRuntime
@@ -28,6 +31,8 @@ from tests.support.servers import serve
 from tests.telephony.fake_dialogue import fake_dialogue_app
 from tests.telephony.memory_store import MemoryCallStore
 
+KB = Path(__file__).resolve().parents[2] / "knowledge_base"
+DEMO_CATALOGUE = [p.content.entry() for p in read_products(KB / "products.yml", KB) if isinstance(p.content, Product)]
 TOKEN = "test-auth-token"
 PUBLIC = "https://bank.example/advisor-proxy"  # not the address the app listens on: as behind a proxy
 TZ = ZoneInfo("Asia/Shanghai")
@@ -84,6 +89,7 @@ def voice_app(
         gateway=gateway, store=store, texts=texts, settings=config, public_base_url=public_base_url,
         hotline="400-000-0000", now=lambda: clock[0],
         openings=ApprovedOpenings.load(settings.knowledge.source_dir, today=clock[0].date()),
+        catalogue=lambda: DEMO_CATALOGUE,
     )  # fmt: skip
 
     @asynccontextmanager

@@ -29,6 +29,17 @@ SCRIPT: dict[str, list[dict[str, Any]]] = {
     "没兴趣": [{"custom": {"kind": "end_call", "zh": "好的，打扰您了。", "en": "No problem."}}],
     "再见": [{"custom": {"kind": "end_call", "zh": "感谢您的来访，再见！", "en": "Goodbye!"}}],
     "在忙": [{"custom": {"kind": "callback", "zh": "好的，我们会再联系您。", "en": "We'll call you back."}}],
+    # The dialogue booked a time (the one its lead carries): the call must record that very time.
+    "后天": [
+        {
+            "custom": {
+                "kind": "callback",
+                "zh": "好的，我们会在12月03日 11:30再联系您。",
+                "en": "We'll call on Dec 03 at 11:30.",
+                "callback_at": "2026-12-03T11:30:00+08:00",
+            }
+        }
+    ],
     "转人工": [{"custom": {"kind": "handoff", "zh": "好的，已为您登记，理财经理会联系您。", "en": "Done."}}],
     "天天宝": [
         {

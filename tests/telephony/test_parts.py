@@ -71,3 +71,34 @@ def test_scenario_picks_the_nth_pickup_and_rejects_bad_files(tmp_path: Path) -> 
     bad.write_text("callees: {'+1': [{outcome: maybe}]}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="scenario"):
         Scenario.load(bad)
+
+
+def test_gather_hints_add_the_catalogue_names_short_ones_first_within_the_bound() -> None:
+    from bot.catalogue import CatalogueProduct, catalogue_for
+    from telephony.service import bounded_hints
+
+    products = (
+        CatalogueProduct(code="AX1", name="澄江银行稳盈60天持有期理财产品", aliases=("稳盈60",), risk_level="R2"),
+        CatalogueProduct(code="AX2", name="澄江银行安泰现金管理类理财产品", aliases=("安泰",), risk_level="R1"),
+    )
+    names = catalogue_for(products).speech_hints()
+    assert "安泰" in names[:2] and {"稳盈60", "稳盈六十"} & set(names[:2]), "every product's shortest name first"
+    assert names.index("稳盈60") < names.index("澄江银行稳盈60天持有期理财产品")
+    hints = bounded_hints(["转人工", "理财经理", *names], 30)
+    assert hints.startswith("转人工,理财经理,") and "安泰" in hints and len(hints) <= 30
+    assert bounded_hints(["a", "a", " b "], 100) == "a,b"
+
+
+def test_the_demo_callees_accept_decline_or_add_the_advisor_and_the_sample_clients_answer_as_a_mix() -> None:
+    demo = Scenario.load(Path(__file__).parents[2] / "telephony" / "simulator" / "demo.yml")
+    adds, declines, ignores = (demo.pickup(n, 0) for n in ("+14155550106", "+14155550107", "+14155550108"))
+    assert adds.says[-1] == ignores.says[-1] == "好的，发给我吧" and declines.says[-1] == "不用了，谢谢"
+    assert (adds.on_text, declines.on_text, ignores.on_text) == ("open_link", "ignore", "ignore")
+    sample = Path(__file__).parents[2] / "bot" / "campaigns" / "examples" / "clients.csv"
+    phones = [line.split(",")[2] for line in sample.read_text(encoding="utf-8").splitlines()[1:] if line.count(",") > 2]
+    plans = [demo.pickup(p, 0) for p in phones if not p.startswith("+86")]
+    assert all(demo.pickup(p, 0) == demo.pickup(p, 0) for p in phones)  # a number always plays the same callee
+    kinds = {(p.outcome, p.on_text, p.says[-1] if p.says else None) for p in plans}
+    assert ("answered", "open_link", "好的，发给我吧") in kinds and ("answered", "ignore", "不用了，谢谢") in kinds
+    assert ("no-answer", "ignore", None) in kinds and sum(p.on_text == "open_link" for p in plans) >= 10
+    assert demo.pickup("+19999999999", 0).outcome == "no-answer"  # numbers outside the mix keep the default

@@ -81,6 +81,7 @@ async def test_answer_opens_through_rasa_and_gathers_mandarin_speech(voice: Voic
     assert gather.attrib["actionOnEmptyResult"] == "true"
     assert gather.attrib["bargeIn"] == "true"
     assert "转人工" in gather.attrib["hints"]
+    assert {"季享", "朝夕", "大额存单"} <= set(gather.attrib["hints"].split(",")), "the live catalogue's names"
     assert gather.attrib["action"] == f"{PUBLIC}/voice/turn?attempt=1&silence=0"
     spoken = gather.findall("Say")
     assert {s.attrib["voice"] for s in spoken} == {"Polly.Zhiyu-Neural"}
@@ -153,6 +154,12 @@ async def test_busy_books_the_named_callback_time(voice: Voice) -> None:
     assert voice.store.outcomes[1].callback_at == datetime(2026, 12, 2, 15, 0, tzinfo=TZ)
 
 
+async def test_the_callback_time_the_dialogue_booked_is_the_one_recorded(voice: Voice) -> None:
+    root = parse((await voice.post("/voice/turn?attempt=1", {**CALL, "SpeechResult": "后天上午再说吧"})).text)
+    assert root.find("Hangup") is not None and "11:30" in says(root)[0]
+    assert voice.store.outcomes[1].callback_at == datetime(2026, 12, 3, 11, 30, tzinfo=TZ)
+
+
 async def test_handoff_transfers_in_business_hours(voice: Voice) -> None:
     root = parse((await voice.post("/voice/turn?attempt=1", {**CALL, "SpeechResult": "帮我转人工"})).text)
     dial = root.find("Dial")
@@ -171,6 +178,7 @@ async def test_handoff_after_hours_books_a_callback_instead(voice: Voice) -> Non
     outcome = voice.store.outcomes[1]
     assert not outcome.transferred
     assert outcome.callback_at == datetime(2026, 12, 7, 9, 0, tzinfo=TZ)  # Monday, when the desk opens
+    assert any("12月07日 09:00" in line for line in says(root)), "the one promise says when"
 
 
 async def test_answers_are_made_speakable_and_keep_risk_wording(voice: Voice) -> None:

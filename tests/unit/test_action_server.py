@@ -244,18 +244,25 @@ def _asked(body: dict[str, Any]) -> str | None:
 
 
 def _answer(
-    action: str, question_text: str, intent: str, confidence: float, reply: str, reply_intent: str
+    action: str,
+    question_text: str,
+    intent: str,
+    confidence: float,
+    reply: str,
+    reply_intent: str,
+    metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The action_confirm call after `action` asked about `question_text`, the client saying `reply`."""
+    metadata = metadata or {"channel": "web", "language": "zh"}
     first = {"text": question_text, "intent": {"name": intent, "confidence": confidence}, "entities": [],
-             "metadata": {"channel": "web", "language": "zh"}}  # fmt: skip
+             "metadata": metadata}  # fmt: skip
     earlier = [
         {"event": "user", "text": question_text, "parse_data": first, "metadata": first["metadata"]},
         {"event": "action", "name": action},
         {"event": "slot", "name": "pending_confirmation", "value": action},
         {"event": "action", "name": "action_listen"},
     ]
-    return action_call("action_confirm", reply, intent=reply_intent, confidence=0.95,
+    return action_call("action_confirm", reply, metadata, intent=reply_intent, confidence=0.95,
                        slots={"pending_confirmation": action}, earlier=earlier)  # fmt: skip
 
 
@@ -272,7 +279,9 @@ def test_an_unsure_opt_out_is_asked_first_and_done_only_on_yes(client: TestClien
     assert _count(app_settings, DoNotContact) == 0
 
     confirmed = client.post("/webhook", json=_answer("action_opt_out", words, "opt_out", 0.45, "是的", "affirm"))
-    assert [r["response"] for r in confirmed.json()["responses"]] == ["utter_opt_out_confirm"]
+    (said,) = confirmed.json()["responses"]
+    assert said["custom"]["kind"] == "opt_out"
+    assert "网页聊天" in said["custom"]["text"] and "手机号" in said["custom"]["text"], "says it covers this chat only"
     assert _count(app_settings, DoNotContact) == 1
     engine = make_engine(app_settings.database_url)
     with session_factory(engine)() as session:
@@ -282,7 +291,7 @@ def test_an_unsure_opt_out_is_asked_first_and_done_only_on_yes(client: TestClien
 
 def test_a_confident_opt_out_needs_no_question(client: TestClient, app_settings: Settings) -> None:
     done = client.post("/webhook", json=action_call("action_opt_out", "别再打了", intent="opt_out", confidence=0.93))
-    assert done.json()["responses"][0]["response"] == "utter_opt_out_confirm"
+    assert done.json()["responses"][0]["custom"]["kind"] == "opt_out"
     assert _count(app_settings, DoNotContact) == 1
 
 
@@ -297,10 +306,11 @@ def test_a_confident_opt_out_needs_no_question(client: TestClient, app_settings:
 def test_an_unsure_lead_is_asked_first(
     client: TestClient, app_settings: Settings, action: str, intent: str, question: str
 ) -> None:
-    asked = client.post("/webhook", json=action_call(action, "嗯那个吧", intent=intent, confidence=0.5))
+    wecom = {"channel": "wecom", "language": "zh"}  # a WeCom user can be reached: the lead follows the yes
+    asked = client.post("/webhook", json=action_call(action, "嗯那个吧", wecom, intent=intent, confidence=0.5))
     assert asked.json()["responses"][0]["response"] == question
     assert _count(app_settings, Lead) == 0
-    confirmed = client.post("/webhook", json=_answer(action, "嗯那个吧", intent, 0.5, "好的", "affirm"))
+    confirmed = client.post("/webhook", json=_answer(action, "嗯那个吧", intent, 0.5, "好的", "affirm", wecom))
     assert confirmed.status_code == 200 and _count(app_settings, Lead) == 1
 
 

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from bot.channels.wecom import WeComRuntime, router
 from bot.channels.wecom.config import load_wecom_config
+from bot.channels.wecom.external import ContactAddedHandler
 from bot.channels.wecom.staff import LeadsProvider
 from bot.compliance.outgoing import OutgoingGuard
 from bot.dialogue.client import RasaClient
@@ -64,6 +65,7 @@ def wecom_api(_wecom_server: tuple[FakeWeCom, str]) -> FakeWeCom:
     fake, url = _wecom_server
     fake.reset()
     fake.url = url  # type: ignore[attr-defined]
+    fake.contacts.qr_base = url
     return fake
 
 
@@ -110,11 +112,13 @@ async def make_runtime(
     """Build and start runtimes sharing one database (call twice to simulate a restart)."""
     opened: list[tuple[WeComRuntime, RasaClient]] = []
 
-    async def factory(*, leads: LeadsProvider | None = None, **overrides: Any) -> WeComRuntime:
+    async def factory(
+        *, leads: LeadsProvider | None = None, contacts: ContactAddedHandler | None = None, **overrides: Any
+    ) -> WeComRuntime:
         settings = wecom_settings(wecom_api.url, **overrides)  # type: ignore[attr-defined]
         config = load_wecom_config(settings, data_dir=tmp_path, hotline=HOTLINE, max_message_chars=2000)
         rasa = RasaClient(rasa_api.url, token=None, timeout_s=5.0)  # type: ignore[attr-defined]
-        runtime = WeComRuntime(config, gateway=make_gateway(rasa), leads=leads, clock=clock)
+        runtime = WeComRuntime(config, gateway=make_gateway(rasa), leads=leads, contacts=contacts, clock=clock)
         await runtime.start()
         opened.append((runtime, rasa))
         return runtime

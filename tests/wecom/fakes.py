@@ -14,6 +14,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from bot.channels.wecom.simulator import ContactBook
+
 CORP_ID = "ww1436e0e65a779aee"
 KF_SECRET = "kf-secret-for-tests"
 APP_SECRET = "app-secret-for-tests"
@@ -85,6 +87,8 @@ class FakeWeCom:
     failures: defaultdict[str, list[Failure]] = field(default_factory=lambda: defaultdict(list))
     used_codes: set[str] = field(default_factory=set)
     session_state: dict[tuple[str, str], int] = field(default_factory=dict)
+    # 客户联系: 「联系我」 links, welcome codes and welcomes (the same book the shipped simulator keeps)
+    contacts: ContactBook = field(default_factory=ContactBook)
     _issued_codes: int = 0
 
     def reset(self) -> None:
@@ -99,6 +103,12 @@ class FakeWeCom:
 
     def calls_to(self, path: str) -> list[Call]:
         return [c for c in self.calls if c.path == path]
+
+    def contact_added(self, config_id: str, external_userid: str) -> str:
+        """A client scans the link: the add_external_contact event WeCom would post (decrypted XML)."""
+        event = self.contacts.scan(config_id, external_userid=external_userid, corp_id=CORP_ID)
+        assert event is not None, f"no live link {config_id}"
+        return event
 
     def sent_texts(self, path: str = "/cgi-bin/kf/send_msg") -> list[str]:
         return [c.body["text"]["content"] for c in self.calls_to(path) if c.errcode == 0]
@@ -139,6 +149,9 @@ class FakeWeCom:
 
     def _handle(self, call: Call) -> dict[str, Any]:
         body = call.body
+        answer = self.contacts.handle(call.path, body)
+        if answer is not None:
+            return answer
         if call.path == "/cgi-bin/kf/sync_msg":
             start = int(str(body.get("cursor") or "c0")[1:])
             limit = min(int(body.get("limit", 1000)), self.page_size)

@@ -171,3 +171,31 @@ def test_httpx_log_lines_are_redacted() -> None:
     RedactSecrets().filter(record)
     assert "S3" not in record.getMessage() and "corpsecret=***" in record.getMessage()
     assert record.getMessage().endswith('"HTTP/1.1 200 OK"'), "httpx's %d status still formats"
+
+
+async def test_contact_way_calls_use_the_contact_secret_and_only_safe_ones_are_retried(
+    wecom_api: FakeWeCom, sleeps: Sleeps
+) -> None:
+    client = WeComClient(
+        base_url=wecom_api.url, corp_id=CORP_ID, secrets={"contact": APP_SECRET}, timeout_s=2.0,  # type: ignore[attr-defined]
+        retry_attempts=3, retry_backoff_s=0.2, sleep=sleeps,
+    )  # fmt: skip
+    try:
+        add = "/cgi-bin/externalcontact/add_contact_way"
+        way = await client.add_contact_way(user="wang.fang", state="a1_ABC", skip_verify=True, remark="x" * 40)
+        assert wecom_api.calls_to(add)[0].body["remark"] == "x" * 30  # WeCom: at most 30 characters
+        wecom_api.fail_next(add, Failure(status=500))
+        with pytest.raises(DeliveryUnknown):  # it may exist: never created twice
+            await client.add_contact_way(user="wang.fang", state="a2_ABC", skip_verify=True)
+        assert len(wecom_api.calls_to(add)) == 2
+        delete = "/cgi-bin/externalcontact/del_contact_way"
+        wecom_api.fail_next(delete, Failure(status=500))
+        await client.del_contact_way(config_id=way.config_id)  # deleting twice means the same: retried
+        assert [c.errcode for c in wecom_api.calls_to(delete)] == [-2, 0]
+        welcome = "/cgi-bin/externalcontact/send_welcome_msg"
+        wecom_api.fail_next(welcome, Failure(status=500))
+        with pytest.raises(DeliveryUnknown):
+            await client.send_welcome_msg(welcome_code="W1", content="您好")
+        assert len(wecom_api.calls_to(welcome)) == 1
+    finally:
+        await client.aclose()

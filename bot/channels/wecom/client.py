@@ -6,10 +6,12 @@ when WeCom certainly did not act on the request:
   - HTTP 429 / 503: the server refused it;
   - errcode -1 (系统繁忙): WeCom answered that it did nothing.
 Read/write timeouts, dropped connections and other 5xx are *ambiguous*: the request may have
-been delivered. Reads (gettoken, sync_msg) are retried anyway; sends (send_msg, send_msg_on_event,
-service_state/trans, message/send) are not, because a retry could show the customer the same
-message twice and spend one of the five replies WeCom allows in 48 h. They raise DeliveryUnknown,
-and the caller writes an audit entry instead. An expired token (errcode 40014 / 42001) is refreshed
+been delivered. Reads (gettoken, sync_msg) and calls that mean the same when repeated
+(update_contact_way, del_contact_way) are retried anyway; sends (send_msg, send_msg_on_event,
+service_state/trans, message/send, send_welcome_msg) and add_contact_way are not, because a retry
+could show the customer the same message twice, spend one of the five replies WeCom allows in 48 h,
+or create a second link whose config_id we never learn. They raise DeliveryUnknown, and the caller
+writes an audit entry (or a row state) instead. An expired token (errcode 40014 / 42001) is refreshed
 once and the call repeated: WeCom rejected the first attempt, so a send is safe to repeat.
 """
 
@@ -27,12 +29,13 @@ from typing import Any, Literal
 import httpx
 
 from bot.channels.wecom.errors import DeliveryUnknown, WeComApiError
-from bot.channels.wecom.models import SyncMsgPage
+from bot.channels.wecom.models import ContactWay, SyncMsgPage
 from bot.errors import ChannelError
 
 logger = logging.getLogger(__name__)
 
-Credential = Literal["kf", "app"]
+# kf: 微信客服; app: the advisors' self-built app; contact: 客户联系 (externalcontact/*).
+Credential = Literal["kf", "app", "contact"]
 TOKEN_ERRCODES = frozenset({40014, 42001})  # invalid / expired access_token
 SYSTEM_BUSY = -1
 MAX_BACKOFF_S = 30.0
@@ -152,6 +155,53 @@ class WeComClient:
         """Send a text to a staff member through the self-built app."""
         body = {"touser": touser, "msgtype": "text", "agentid": agent_id, "text": {"content": content}}
         await self._call("/cgi-bin/message/send", credential="app", body=body, idempotent=False)
+
+    # --- 客户联系 (external contact): 「联系我」 links and the welcome message -----------------------
+
+    async def add_contact_way(
+        self, *, user: str, state: str, skip_verify: bool, remark: str | None = None
+    ) -> ContactWay:
+        """A 「联系我」 QR link for one member (type 1, scene 2); WeCom answers its config_id and QR URL.
+
+        Not idempotent: a retry after an ambiguous failure could create a second link we cannot delete.
+        """
+        body: dict[str, Any] = {"type": 1, "scene": 2, "skip_verify": skip_verify, "state": state, "user": [user]}
+        if remark:
+            body["remark"] = remark[:30]  # WeCom: at most 30 characters
+        data = await self._call(
+            "/cgi-bin/externalcontact/add_contact_way", credential="contact", body=body, idempotent=False
+        )
+        return ContactWay.model_validate(data)
+
+    async def update_contact_way(
+        self,
+        *,
+        config_id: str,
+        user: str | None = None,
+        state: str | None = None,
+        skip_verify: bool | None = None,
+        remark: str | None = None,
+    ) -> None:
+        """Change a link's member, state or verification (the same values twice mean the same: retried)."""
+        changes = {"user": [user] if user else None, "state": state, "skip_verify": skip_verify, "remark": remark}
+        body = {"config_id": config_id, **{k: v for k, v in changes.items() if v is not None}}
+        await self._call(
+            "/cgi-bin/externalcontact/update_contact_way", credential="contact", body=body, idempotent=True
+        )
+
+    async def del_contact_way(self, *, config_id: str) -> None:
+        """Delete a link (frees one of the corp's API-configured 「联系我」)."""
+        await self._call(
+            "/cgi-bin/externalcontact/del_contact_way",
+            credential="contact",
+            body={"config_id": config_id},
+            idempotent=True,
+        )
+
+    async def send_welcome_msg(self, *, welcome_code: str, content: str) -> None:
+        """The new contact's welcome message: one use per code, within 20 s of the event."""
+        body = {"welcome_code": welcome_code, "text": {"content": content}}
+        await self._call("/cgi-bin/externalcontact/send_welcome_msg", credential="contact", body=body, idempotent=False)
 
     # --- core ----------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ class WeComConfig:
     api_base_url: str
     kf_secret: str | None
     app_secret: str | None
+    contact_secret: str | None
     agent_id: int | None
     open_kfid: str | None
     handoff_servicer_userid: str | None
@@ -99,7 +100,8 @@ def load_wecom_config(settings: WeComSettings, *, data_dir: Path, hotline: str, 
             bad("encoding_aes_key", f"{exc}: copy the 43-character EncodingAESKey exactly", secret=True)
 
     kf_secret, app_secret = _secret(settings.kf_secret), _secret(settings.app_secret)
-    for field, secret in (("kf_secret", kf_secret), ("app_secret", app_secret)):
+    contact_secret = _secret(settings.contact_secret)
+    for field, secret in (("kf_secret", kf_secret), ("app_secret", app_secret), ("contact_secret", contact_secret)):
         if secret is not None and secret.lower() in _PLACEHOLDERS:
             bad(field, "is a placeholder, not a real secret", secret=True)
     if kf_secret is None and app_secret is None:
@@ -135,6 +137,7 @@ def load_wecom_config(settings: WeComSettings, *, data_dir: Path, hotline: str, 
         api_base_url=settings.api_base_url.rstrip("/"),
         kf_secret=kf_secret,
         app_secret=app_secret,
+        contact_secret=contact_secret,
         agent_id=settings.agent_id,
         open_kfid=settings.open_kfid or None,
         handoff_servicer_userid=settings.handoff_servicer_userid or None,

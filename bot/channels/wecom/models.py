@@ -69,18 +69,41 @@ class CallbackMessage(BaseModel):
     event: str | None = Field(default=None, alias="Event")
     token: str | None = Field(default=None, alias="Token")
     open_kfid: str | None = Field(default=None, alias="OpenKfId")
+    # change_external_contact (客户联系): who added whom, through which link's state
+    change_type: str | None = Field(default=None, alias="ChangeType")
+    user_id: str | None = Field(default=None, alias="UserID")
+    external_user_id: str | None = Field(default=None, alias="ExternalUserID")
+    state: str | None = Field(default=None, alias="State")
+    welcome_code: str | None = Field(default=None, alias="WelcomeCode")
 
     @property
     def is_kf_notice(self) -> bool:
         return self.msg_type == "event" and self.event == "kf_msg_or_event"
 
     @property
+    def is_contact_added(self) -> bool:
+        """An advisor (UserID) gained an external contact, e.g. a client who scanned their 「联系我」 link."""
+        return (
+            self.msg_type == "event"
+            and self.event == "change_external_contact"
+            and self.change_type == "add_external_contact"
+            and bool(self.user_id and self.external_user_id)
+        )
+
+    @property
     def dedup_key(self) -> str:
-        """WeCom retries up to 3 times: messages repeat their MsgId, events their sender and time."""
+        """WeCom retries up to 3 times: messages repeat their MsgId, events their sender and time.
+
+        External-contact events all come from "sys", so two clients adding an advisor in the same second
+        would share sender and time: their key also names the change and both users.
+        """
         if self.msg_id:
             return f"msg:{self.msg_id}"
         if self.is_kf_notice:
             return f"kf:{self.open_kfid}:{self.token}"
+        if self.event == "change_external_contact":
+            who = f"{self.change_type}:{self.user_id}:{self.external_user_id}"
+            return f"event:{self.from_user_name}:{self.create_time}:{self.event}:{who}"
         return f"event:{self.from_user_name}:{self.create_time}:{self.event}"
 
 
@@ -124,6 +147,15 @@ def reply_envelope_xml(*, encrypt: str, signature: str, timestamp: str, nonce: s
         f"<xml><Encrypt>{_cdata(encrypt)}</Encrypt><MsgSignature>{_cdata(signature)}</MsgSignature>"
         f"<TimeStamp>{timestamp}</TimeStamp><Nonce>{_cdata(nonce)}</Nonce></xml>"
     )
+
+
+class ContactWay(BaseModel):
+    """add_contact_way's answer: the id to update or delete the link by, and its QR code's URL."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    config_id: str = Field(min_length=1, max_length=128)
+    qr_code: str = Field(default="", max_length=1024)
 
 
 class KfText(BaseModel):

@@ -15,6 +15,7 @@ from bot.channels.wecom.callback import CallbackGuard
 from bot.channels.wecom.client import Credential, RedactSecrets, WeComClient
 from bot.channels.wecom.config import WeComConfig, load_wecom_config
 from bot.channels.wecom.crypto import WeComCrypto
+from bot.channels.wecom.external import ContactAdded, ContactAddedHandler, send_welcome
 from bot.channels.wecom.kf import KfService
 from bot.channels.wecom.models import CallbackMessage
 from bot.channels.wecom.staff import LeadsNotYetAvailable, LeadsProvider, StaffService
@@ -66,12 +67,14 @@ class WeComRuntime:
         *,
         gateway: DialogueGateway,
         leads: LeadsProvider | None = None,
+        contacts: ContactAddedHandler | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self._gateway = gateway
         self._leads = leads
+        self._contacts = contacts
         self._transport = transport
         self._clock = clock
         self._tasks = TaskTracker()
@@ -89,6 +92,7 @@ class WeComRuntime:
         *,
         gateway: DialogueGateway,
         leads: LeadsProvider | None = None,
+        contacts: ContactAddedHandler | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> WeComRuntime:
         """Validate `channels.wecom` now (ConfigError names the bad key); a disabled channel does nothing."""
@@ -101,7 +105,7 @@ class WeComRuntime:
             hotline=settings.app.hotline,
             max_message_chars=settings.app.max_message_chars,
         )
-        return cls(config, gateway=gateway, leads=leads, transport=transport)
+        return cls(config, gateway=gateway, leads=leads, contacts=contacts, transport=transport)
 
     @property
     def enabled(self) -> bool:
@@ -121,6 +125,9 @@ class WeComRuntime:
             secrets["kf"] = config.kf_secret
         if config.app_secret:
             secrets["app"] = config.app_secret
+        contact = config.contact_secret or config.app_secret  # 客户联系 calls: their own secret, else the app's
+        if contact:
+            secrets["contact"] = contact
         logging.getLogger("httpx").addFilter(self._redact)
         # In a thread: httpx reads the CA bundle from disk when it builds its TLS context.
         self.client = await asyncio.to_thread(
@@ -198,9 +205,32 @@ class WeComRuntime:
         if message.is_kf_notice:
             self._on_kf_notice(message)
             return None
+        if message.is_contact_added:
+            await self._on_contact_added(message)
+            return None
         if self.staff is None or message.msg_type == "event":
             return None
         return await self._on_staff_message(message)
+
+    async def _on_contact_added(self, message: CallbackMessage) -> None:
+        """Attribute the friend-add before acknowledging; send its welcome (if one is due) in the background."""
+        if self._contacts is None or self.client is None:
+            logger.info("add_external_contact ignored: no handler for friend-adds (advisor links not configured)")
+            return
+        event = ContactAdded.from_callback(message)
+        try:
+            job = await self._contacts.contact_added(event)
+        except Exception as exc:  # acknowledged either way (dedup recorded it): keep what is needed to replay it
+            logger.exception("friend-add of %s to %s NOT recorded", event.external_userid, event.advisor_id)
+            if self.store is not None:
+                detail = f"advisor={event.advisor_id} state={event.state} at={event.created_at}: {exc!r}"
+                await self.store.audit(
+                    "contact_add_unrecorded", now=self._clock(), external_userid=event.external_userid, detail=detail
+                )
+            return
+        if job is not None:
+            welcome = send_welcome(job, client=self.client, handler=self._contacts, clock=self._clock)
+            self._tasks.spawn(welcome, name="wecom-welcome")
 
     def _on_kf_notice(self, message: CallbackMessage) -> None:
         config = self.config
