@@ -18,6 +18,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from bot.compliance.rules import ClaimRule, Context, Frame, FrameScope, RuleSet
 from bot.compliance.text import Normalized, Segment, clause_end, clause_start, is_question, quoted, sentences
@@ -113,11 +114,11 @@ def _chained_before(text: str, context: Context, masked: list[Segment]) -> list[
     spans = quoted(text)
     inner_of = {inner.start for inner in masked}
     found: list[Segment] = []
-    for (whole, inner), (following, following_inner) in reversed(list(zip(spans, spans[1:], strict=False))):
-        if following_inner.start in inner_of and inner.start not in inner_of:
-            if context.quote_chain.fullmatch(text[whole.end : following.start]):
-                found.append(inner)
-                inner_of.add(inner.start)
+    for (whole, inner), (following, following_inner) in reversed(list(pairwise(spans))):
+        joined = context.quote_chain.fullmatch(text[whole.end : following.start])
+        if joined and following_inner.start in inner_of and inner.start not in inner_of:
+            found.append(inner)
+            inner_of.add(inner.start)
     return found
 
 
