@@ -135,8 +135,9 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
         text, start, end
     ):
         return True
-    if context.open_amount.match(text, end, clause_end(text, sentence, end)):
-        return True  # "能赚多少我没法说": the amount is left open, an indirect question
+    stop = clause_end(text, sentence, end)
+    if context.open_amount.match(text, end, stop) or context.denied_after.match(text, end, stop):
+        return True  # "能赚多少我没法说" leaves the amount open; "内部消息我们没有" denies the topic it opens with
     begin = clause_start(text, sentence, start, lookback=_LOOKBACK)
     pre = text[begin:start]
     contrasts = list(context.contrast.finditer(pre))

@@ -105,6 +105,7 @@ class Context:
     rhetorical: re.Pattern[str]
     topic_question: re.Pattern[str]
     open_amount: re.Pattern[str]
+    denied_after: re.Pattern[str]
     quote_before: re.Pattern[str]
     quote_after: re.Pattern[str]
     quote_chain: re.Pattern[str]
@@ -279,6 +280,7 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
             rhetorical=c("rhetorical"),
             topic_question=c("topic_question"),
             open_amount=c("open_amount"),
+            denied_after=c("denied_after"),
             quote_before=c("quote_before"),
             quote_after=c("quote_after"),
             quote_chain=c("quote_chain"),
