@@ -29,6 +29,14 @@ def test_a_catalogue_name_made_of_claim_words_is_not_a_claim() -> None:
     assert "guarantee" in rules_hit("稳赢1号稳赚不赔。")
 
 
+def test_a_level_word_inside_a_catalogue_name_is_not_the_clients_level() -> None:
+    fund = CatalogueProduct(
+        code="S1", name="保守型客户专享成长基金", aliases=("保守专享",), type="equity_fund", risk_level="R4"
+    )
+    text = "您是成长型，推荐您买保守型客户专享成长基金。"
+    assert check(text, client_risk_level="C4", products=[fund], require_disclosures=False).violations == []
+
+
 def test_only_deposits_and_government_bonds_are_exempt_by_type_not_insurance() -> None:
     assert rules_hit("大额存单保本保息。") == set()
     assert "guarantee" in rules_hit("福满的分红年年都有，一分不会少。")
