@@ -84,5 +84,11 @@ async def test_from_settings_validates_at_start_up_and_disabled_is_inert(tmp_pat
 
 
 def test_public_surface() -> None:
-    assert sorted(wecom.__all__) == ["LeadsNotYetAvailable", "LeadsProvider", "WeComRuntime", "router"]
+    assert sorted(wecom.__all__) == [
+        "ContactAddedHandler",
+        "LeadsNotYetAvailable",
+        "LeadsProvider",
+        "WeComRuntime",
+        "router",
+    ]
     assert {r.path for r in wecom.router.routes} == {"/channels/wecom/callback"}  # type: ignore[attr-defined]
