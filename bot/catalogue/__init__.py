@@ -5,9 +5,17 @@ the dialogue, the compliance guard and role-play. It depends on nothing of ours 
 """
 
 from bot.catalogue.matching import Catalogue, Mention, catalogue_for, fold
-from bot.catalogue.models import WEALTH_TYPES, CatalogueProduct, ProductStatus, ProductType, is_wealth_type
+from bot.catalogue.models import (
+    PROTECTED_TYPES,
+    WEALTH_TYPES,
+    CatalogueProduct,
+    ProductStatus,
+    ProductType,
+    is_wealth_type,
+)
 
 __all__ = [
+    "PROTECTED_TYPES",
     "WEALTH_TYPES",
     "Catalogue",
     "CatalogueProduct",

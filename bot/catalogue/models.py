@@ -25,6 +25,12 @@ WEALTH_TYPES: frozenset[str] = frozenset(
 )
 
 
+#: Types whose principal and stated interest the law or the state stands behind (存款保险, 国家信用): the guard
+#: lets their facts stand (大额存单保本保息, 储蓄国债到期还本付息). Insurance is not one: its dividends are not
+#: guaranteed, so "分红年年都有" is a claim even though insurance is no wealth product.
+PROTECTED_TYPES: frozenset[str] = frozenset({"deposit", "treasury_bond"})
+
+
 def is_wealth_type(product_type: str | None) -> bool:
     """Unknown types count as wealth products: the guard then errs on the side of disclosures."""
     return product_type is None or product_type in WEALTH_TYPES
@@ -56,6 +62,11 @@ class CatalogueProduct(BaseModel):
     def level(self) -> int:
         """R1..R5 as 1..5."""
         return int(self.risk_level[1])
+
+    @property
+    def principal_protected(self) -> bool:
+        """A deposit or a government bond; with no type, a product marked not-wealth (older callers)."""
+        return self.type in PROTECTED_TYPES if self.type is not None else not self.is_wealth
 
     @property
     def purchasable(self) -> bool:

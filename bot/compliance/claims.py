@@ -18,6 +18,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from bot.compliance.rules import ClaimRule, Context, Frame, FrameScope, RuleSet
 from bot.compliance.text import Normalized, Segment, clause_end, clause_start, is_question, quoted, sentences
@@ -41,16 +42,25 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """A product word in the text: a catalogue product or a generic term, and whether it is a wealth product."""
+    """A product word in the text: a catalogue product or a generic term, and whether the law or the state
+    protects its principal (a deposit or a government bond: its 保本保息 is a fact, not a claim)."""
 
     start: int
     end: int
-    wealth: bool
+    protected: bool
+
+
+#: What a catalogue name is read as: its words (No.1, 稳, 安心, 收益) are the bank's name for it, not
+#: the speaker's claim, negation or hedge. One code point per character keeps every offset.
+NAME_CHAR = "\u25a1"
 
 
 @dataclass(frozen=True, slots=True)
 class Scene:
-    """Per-message facts shared by all rules: sentences, masked quotes, and the catalogue's products named."""
+    """Per-message facts shared by all rules: sentences, masked quotes, and the catalogue's products named.
+
+    ``text`` is the normalised message with each catalogue name blanked to NAME_CHAR (same length).
+    """
 
     text: str
     sentences: tuple[Segment, ...]
@@ -69,7 +79,10 @@ class Scene:
 
 def build_scene(normalized: Normalized, context: Context, *, products: Sequence[Subject] = ()) -> Scene:
     """Segment the message once and find the quotations that are not our own claims."""
-    text = normalized.text
+    chars = list(normalized.text)
+    for product in products:
+        chars[product.start : product.end] = NAME_CHAR * (product.end - product.start)
+    text = "".join(chars)
     masked: list[Segment] = []
     previous: Segment | None = None  # the last quotation masked, so "“A”或“B”" masks both
     for whole, inner in quoted(text):
@@ -84,14 +97,29 @@ def build_scene(normalized: Normalized, context: Context, *, products: Sequence[
         ):
             masked.append(inner)
             previous = whole
+    masked += _chained_before(text, context, masked)
     segs = tuple(sentences(text)) or (Segment(0, len(text)),)
     return Scene(
         text=text,
         sentences=segs,
-        masked=tuple(masked),
+        masked=tuple(sorted(masked, key=lambda seg: seg.start)),
         products=tuple(products),
         starts=tuple(seg.start for seg in segs),
     )
+
+
+def _chained_before(text: str, context: Context, masked: list[Segment]) -> list[Segment]:
+    """Quotations in a run share their fate: "“闭眼入”“无脑冲”的说法" is introduced by what follows the last
+    one, so each quotation right before a masked one (joined by or/and/、) is masked too."""
+    spans = quoted(text)
+    inner_of = {inner.start for inner in masked}
+    found: list[Segment] = []
+    for (whole, inner), (following, following_inner) in reversed(list(pairwise(spans))):
+        joined = context.quote_chain.fullmatch(text[whole.end : following.start])
+        if joined and following_inner.start in inner_of and inner.start not in inner_of:
+            found.append(inner)
+            inner_of.add(inner.start)
+    return found
 
 
 def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nested: bool = False) -> bool:
@@ -101,12 +129,15 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
     sentence = scene.sentences[index]
     if scene.is_masked(start):
         return True
-    if is_question(text, sentence) and not context.rhetorical.search(text[sentence.start : sentence.end].strip()):
+    if _questioned(text, context, sentence, start):
         return True
     if context.negative_list.search(text, max(0, start - _LOOKBACK), start) or context.undecided.search(
         text, start, end
     ):
         return True
+    stop = clause_end(text, sentence, end)
+    if context.open_amount.match(text, end, stop) or context.denied_after.match(text, end, stop):
+        return True  # "能赚多少我没法说" leaves the amount open; "内部消息我们没有" denies the topic it opens with
     begin = clause_start(text, sentence, start, lookback=_LOOKBACK)
     pre = text[begin:start]
     contrasts = list(context.contrast.finditer(pre))
@@ -125,8 +156,8 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
         # "…那是违规的" or "…请拒绝" after the attribution (in this sentence or the next).
         lead = text[lead_start : reported.start()]
         following = scene.sentences[index + 1].end if index + 1 < len(scene.sentences) else len(text)
-        refuted = context.refutation.search(text, reported.end(), following) is not None
-        return refuted or context.warning.search(lead) is not None
+        if context.refutation.search(text, reported.end(), following) or context.warning.search(lead):
+            return True
     if not nested:
         # One level only: "不能保证您不会亏" is negated through 保证; deeper nesting is rare in replies.
         verbs = list(context.scope_verbs.finditer(pre))
@@ -134,6 +165,15 @@ def is_neutralised(scene: Scene, context: Context, start: int, end: int, *, nest
             verb = verbs[-1]
             return is_neutralised(scene, context, begin + verb.start(), begin + verb.end(), nested=True)
     return False
+
+
+def _questioned(text: str, context: Context, sentence: Segment, start: int) -> bool:
+    """A question asks about its words, unless rhetorical or a tag; a bare topic asked at the end
+    ("铁定是正收益，回撤？不存在的") asks only about itself, so the clauses before it stay statements."""
+    if not is_question(text, sentence) or context.rhetorical.search(text[sentence.start : sentence.end].strip()):
+        return False
+    last = clause_start(text, sentence, sentence.end - 1)
+    return start >= last or not context.topic_question.fullmatch(text, last, sentence.end)
 
 
 def _negated(context: Context, pre: str) -> bool:
@@ -157,13 +197,13 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
     begin = max(sentence.start, start - _LOOKBACK)
     before = [s for s in _subjects(scene, context, begin, start) if s.end <= start]
     if before:
-        return not before[-1].wealth
+        return before[-1].protected
     stop = clause_end(text, sentence, end)
     if text.startswith(":", stop):
         stop = sentence.end  # "这两样都是保本的：储蓄国债和大额存单": the subjects follow the colon
     after = _subjects(scene, context, end, stop)
     if after:
-        return not after[0].wealth
+        return after[0].protected
     # "它属于存款" / "储蓄国债是财政部发行的。到期还本付息。": a sentence opening with a pronoun, or naming no
     # product at all, speaks of an earlier sentence's subject (a few back).
     index = scene.sentence_index(start)
@@ -176,7 +216,7 @@ def _has_deposit_subject(scene: Scene, context: Context, start: int, end: int) -
         index -= 1
         named = _subjects(scene, context, scene.sentences[index].start, scene.sentences[index].end)
         if named:
-            return not named[0].wealth
+            return named[0].protected
     return False
 
 
@@ -186,10 +226,10 @@ def _subjects(scene: Scene, context: Context, begin: int, end: int) -> list[Subj
     text = scene.text
     named = [s for s in scene.products if begin <= s.start < end]
     found = list(named)
-    for pattern, wealth in ((context.deposit_terms, False), (context.wealth_terms, True)):
+    for pattern, protected in ((context.deposit_terms, True), (context.wealth_terms, False)):
         for m in pattern.finditer(text, begin, end):
             if not any(n.start <= m.start() < n.end for n in named):
-                found.append(Subject(m.start(), m.end(), wealth))
+                found.append(Subject(m.start(), m.end(), protected))
     return sorted(
         (s for s in found if not context.not_subject.search(text[max(0, s.start - 12) : s.start])),
         key=lambda s: s.start,
@@ -233,8 +273,6 @@ def frame_claims(scene: Scene, context: Context, frame: Frame) -> list[tuple[int
     found: list[tuple[int, int]] = []
     for match in frame.claim.finditer(text):
         start, end = match.span()
-        if any(p.start <= start < p.end for p in scene.products):
-            continue  # a word inside a product's name (臻选) is not the advisor's verb
         spans = {scope: _scope(scene, scope, start, end) for scope in _scopes(frame)}
         if any(_cancels(scene, context, p.regex, *spans[p.scope or frame.scope], start) for p in frame.unless):
             continue
@@ -257,8 +295,9 @@ def _cancels(scene: Scene, context: Context, pattern: re.Pattern[str], begin: in
 
 
 def _names_wealth(scene: Scene, context: Context, position: int) -> bool:
+    """The sentence names a product whose principal nobody protects (a wealth product, insurance)."""
     sentence = scene.sentences[scene.sentence_index(position)]
-    return any(s.wealth for s in _subjects(scene, context, sentence.start, sentence.end))
+    return any(not s.protected for s in _subjects(scene, context, sentence.start, sentence.end))
 
 
 def _scopes(frame: Frame) -> set[FrameScope]:

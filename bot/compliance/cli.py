@@ -99,7 +99,7 @@ def _second_opinion(text: str, result: GuardResult) -> dict[str, str | None]:
 @compliance_app.command("evaluate")
 def evaluate_sets(
     paths: Annotated[
-        list[Path] | None, typer.Argument(exists=True, help="Labelled sets (default: the project's three).")
+        list[Path] | None, typer.Argument(exists=True, help="Labelled sets (default: the project's four).")
     ] = None,
     dev_errors: Annotated[bool, typer.Option("--dev-errors", help="Also list the dev split's wrong items.")] = False,
     dev_only: Annotated[bool, typer.Option("--dev-only", help="Check dev splits only (for tuning).")] = False,

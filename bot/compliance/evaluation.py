@@ -22,11 +22,12 @@ from bot.compliance.service import check
 from bot.settings import REPO_ROOT
 
 #: The project's own labelled sentences, the independently written held-out set (dev and holdout
-#: splits) and a development set from another bank and author (all dev: a generalisation check).
+#: splits) and two development sets from other banks and authors (all dev: generalisation checks).
 LABELLED_SETS = (
     REPO_ROOT / "tests" / "data" / "compliance_labelled.yml",
     REPO_ROOT / "tests" / "data" / "heldout" / "compliance_sentences.yml",
     REPO_ROOT / "tests" / "data" / "compliance_dev2.yml",
+    REPO_ROOT / "tests" / "data" / "compliance_dev3.yml",
 )
 SPLITS = ("dev", "holdout")
 

@@ -103,6 +103,9 @@ class Context:
     refutation: re.Pattern[str]
     warning: re.Pattern[str]
     rhetorical: re.Pattern[str]
+    topic_question: re.Pattern[str]
+    open_amount: re.Pattern[str]
+    denied_after: re.Pattern[str]
     quote_before: re.Pattern[str]
     quote_after: re.Pattern[str]
     quote_chain: re.Pattern[str]
@@ -156,12 +159,16 @@ def _alternatives(value: Any) -> str:
 
 
 def _expand(macros: dict[str, str]) -> dict[str, str]:
-    """Macros may use earlier macros (<CERTAIN> inside <CERTAIN_CLAIM>); expand them once, in order."""
+    """Macros may use earlier macros (<CERTAIN> inside <CERTAIN_CLAIM>); expand them once, in order.
+
+    Each is wrapped in a group, so a macro written as alternatives stays one unit wherever it is used
+    ('(?:能|会)<RATE>' must not read as '(?:能|会)<first alternative>|<second alternative>').
+    """
     expanded: dict[str, str] = {}
     for name, value in macros.items():
         for earlier, body in expanded.items():
             value = value.replace(f"<{earlier}>", body)
-        expanded[name] = value
+        expanded[name] = f"(?:{value})"
     return expanded
 
 
@@ -271,6 +278,9 @@ def parse_rules(data: dict[str, Any]) -> RuleSet:
             refutation=c("refutation"),
             warning=c("warning"),
             rhetorical=c("rhetorical"),
+            topic_question=c("topic_question"),
+            open_amount=c("open_amount"),
+            denied_after=c("denied_after"),
             quote_before=c("quote_before"),
             quote_after=c("quote_after"),
             quote_chain=c("quote_chain"),

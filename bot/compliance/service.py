@@ -44,7 +44,7 @@ def check(
     lang = language or detect_language(text)
     mentions = find_mentions(normalized.text, products)
     scene = build_scene(
-        normalized, rules.context, products=[Subject(m.start, m.end, m.product.is_wealth) for m in mentions]
+        normalized, rules.context, products=[Subject(m.start, m.end, m.product.principal_protected) for m in mentions]
     )
 
     found: list[tuple[int, Violation]] = []
@@ -53,8 +53,9 @@ def check(
         found.append((hit.position, _violation(hit.rule, span)))
     recommended = find_recommendations(scene, rules, mentions)
     if client_level is not None:
-        # The text's own word on the client's level counts when it is lower ("您是保守型，推荐您…").
-        told = level_in(normalized.text, rules)
+        # The text's own word on the client's level counts when it is lower ("您是保守型，推荐您…"); a
+        # catalogue name (保守型客户专享…) is blanked in the scene, so it is never read as her level.
+        told = level_in(scene.text, rules)
         client_level = min(client_level, int(told[1])) if told else client_level
         recommended += find_recommendations(scene, rules, rated_mentions(scene, rules, mentions))
     for rule, rec in suitability_hits(recommended, client_level):
@@ -86,7 +87,7 @@ def recommended(text: str, *, products: Sequence[ProductRef] = ()) -> list[Recom
     normalized = normalize(text)
     mentions = find_mentions(normalized.text, products)
     scene = build_scene(
-        normalized, rules.context, products=[Subject(m.start, m.end, m.product.is_wealth) for m in mentions]
+        normalized, rules.context, products=[Subject(m.start, m.end, m.product.principal_protected) for m in mentions]
     )
     return [
         Recommended(product=rec.product, span=normalized.original_span(rec.sentence.start, rec.sentence.end))
