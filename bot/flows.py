@@ -27,6 +27,7 @@ from bot.leads import service as leads
 from bot.leads.assignment import LeadRouting
 from bot.leads.contact import attach_contact, known_phone
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
+from bot.leads.scoring import mentions_amount, score_lead
 from bot.settings import REPO_ROOT, DialogueSettings
 
 logger = logging.getLogger(__name__)
@@ -68,13 +69,6 @@ class LeadRequest:
     product_codes: Sequence[str] = ()
     summary: str | None = None
     callback_at: datetime | None = None
-
-
-def lead_score(request: LeadRequest) -> float:
-    """0–100: how warm the lead is. Explicit asks for an advisor and named products score highest."""
-    base = {"advisor_request": 70, "product_interest": 60, "callback_request": 45, "complaint": 80}
-    score = base.get(request.type, 40) + 10 * bool(request.product_codes)
-    return float(min(100, score + 15 * (request.confidence or 0)))
 
 
 class DialogueFlows:
@@ -191,7 +185,8 @@ class DialogueFlows:
         return await asyncio.to_thread(lookup)
 
     async def record_lead(self, request: LeadRequest) -> list[int]:
-        """Create or update the open lead (one per sender and type within the window); its ids."""
+        """Create or update the open lead (one per sender and type within the window), scored as documented
+        in bot/leads/scoring.py from the client's own words; its ids."""
 
         def write() -> list[int]:
             with transaction(self._sessions) as session:
@@ -205,7 +200,12 @@ class DialogueFlows:
                     intent=request.intent,
                     confidence=request.confidence,
                     product_codes=list(request.product_codes),
-                    score=lead_score(request),
+                    score=score_lead(
+                        type=request.type,
+                        confidence=request.confidence,
+                        product_named=bool(request.product_codes),
+                        amount_mentioned=mentions_amount(request.evidence),
+                    ),
                     evidence=request.evidence,
                     summary=request.summary,
                     callback_at=request.callback_at,
