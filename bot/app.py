@@ -79,6 +79,12 @@ def dialogue_chat(settings: Settings) -> ChatModel | None:
     )
 
 
+def handoff_prompt(settings: Settings) -> str:
+    """The hand-off summary's system prompt, from llm.prompts_dir at llm.prompt_version."""
+    path = settings.llm.prompts_dir / f"handoff_summary.{settings.llm.prompt_version}.system.txt"
+    return path.read_text(encoding="utf-8")
+
+
 def second_opinion(settings: Settings, chat: ChatModel | None) -> SecondOpinion | None:
     """Off without an LLM, or with dialogue.second_opinion_below at 0."""
     below = settings.dialogue.second_opinion_below
@@ -160,6 +166,7 @@ def create_app(
             dialogue=settings.dialogue,
             hotline=settings.app.hotline,
             llm=chat,
+            summary_prompt=await asyncio.to_thread(handoff_prompt, settings) if chat else "",
             routing=LeadRouting.from_settings(settings.leads.assignment, directory=known_client),
             lead_window=timedelta(hours=settings.leads.sender_window_hours) or None,
             bank_names=(settings.app.bank_name, settings.app.bank_name_en),

@@ -28,12 +28,11 @@ from bot.leads.assignment import LeadRouting
 from bot.leads.contact import attach_contact, known_phone
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.leads.scoring import mentions_amount, score_lead
-from bot.settings import REPO_ROOT, DialogueSettings
+from bot.settings import DialogueSettings
 
 logger = logging.getLogger(__name__)
 # New content is used from the next turn on; within one turn the catalogue is read once.
 _PRODUCTS_TTL_S = 1.0
-_SUMMARY_PROMPT = REPO_ROOT / "prompts" / "handoff_summary.v1.system.txt"
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,7 @@ class DialogueFlows:
         dialogue: DialogueSettings,
         hotline: str,
         llm: ChatModel | None = None,
+        summary_prompt: str = "",
         routing: LeadRouting | None = None,
         lead_window: timedelta | None = None,
         bank_names: tuple[str, str] = ("示例银行", "Demo Bank"),
@@ -90,7 +90,8 @@ class DialogueFlows:
         self._catalogue = catalogue
         self.settings = dialogue
         self.hotline = hotline
-        self._llm = llm
+        self._llm = llm  # passed explicitly by the app: the hand-off summary's model (None: plain summary)
+        self._summary_prompt = summary_prompt  # prompts/handoff_summary.<version>.system.txt, read by the app
         # Links new leads to known clients and assigns their advisor (bot/leads/assignment.py).
         self.routing = routing
         self._lead_window = lead_window  # one open lead per sender and type within it (leads service)
@@ -254,7 +255,7 @@ class DialogueFlows:
             return plain
         try:
             summary = await asyncio.wait_for(
-                self._llm.complete([("system", _SUMMARY_PROMPT.read_text(encoding="utf-8")), ("user", plain)]),
+                self._llm.complete([("system", self._summary_prompt), ("user", plain)]),
                 timeout=5,
             )
         except Exception as exc:
