@@ -162,9 +162,7 @@ def test_interest_words_on_a_call_make_a_lead_never_a_hang_up(client: TestClient
     assert (lead.type, lead.client_key, lead.channel) == ("product_interest", "C-77", "voice")
 
 
-def test_a_lead_is_scored_as_documented_from_the_clients_own_words(
-    client: TestClient, app_settings: Settings
-) -> None:
+def test_a_lead_is_scored_as_documented_from_the_clients_own_words(client: TestClient, app_settings: Settings) -> None:
     run(client, call("action_record_interest", "季享我想买50万", "express_interest", 0.95))
     (lead,) = rows(app_settings, Lead)
     # bot/leads/scoring.py: (55 product_interest + 10 product named + 10 sum named) × (0.6 + 0.4 × 0.95)
