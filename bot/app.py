@@ -39,7 +39,7 @@ from bot.dialogue.render import Identity
 from bot.dialogue.second_opinion import SecondOpinion
 from bot.dialogue.views import router as analytics_router
 from bot.flows import DialogueFlows
-from bot.knowledge.audit import JsonlAuditSink
+from bot.knowledge.audit import audit_trail
 from bot.knowledge.guard import product_ref
 from bot.leads.advisors import AdvisorLeads
 from bot.leads.assignment import LeadRouting
@@ -124,22 +124,22 @@ def create_app(
             logger.warning("rasa.action_secret is not set: the action server (/webhook) refuses every call")
         token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else None
         rasa = RasaClient(settings.rasa.url, token=token, timeout_s=settings.rasa.timeout_s)
+        # One audit sink for every guard (the gateway's and the LLM answers'), counted per rule and source.
+        metered = MeteredAuditSink(audit_trail(settings), metrics)
         if knowledge is None:
             from bot.knowledge.service import KnowledgeService
 
-            answerer: Answerer = KnowledgeService.from_settings(settings)
+            answerer: Answerer = KnowledgeService.from_settings(settings, audit=metered)
         else:
             answerer = knowledge
         app.state.settings = settings
         app.state.rasa_client = rasa
         app.state.knowledge = answerer
-        audit = JsonlAuditSink(settings.data_dir / "audit" / "compliance.jsonl") if settings.compliance.audit else None
         identity = Identity.from_settings(settings.app)
 
         def products() -> list[ProductRef]:
             return [product_ref(p) for p in answerer.products()]  # read per turn: content refreshes
 
-        metered = MeteredAuditSink(audit, metrics)
         reviewer = second_opinion_from_settings(settings)
         approved = getattr(answerer, "is_approved", None)
         guard = (

@@ -14,7 +14,7 @@ from bot.app import create_app
 from bot.leads.models import Lead
 from bot.settings import Settings
 from tests.conftest import FakeAnswerer
-from tests.dialogue.test_router import call, rows, run
+from tests.support.action_calls import call, rows, run
 from tests.knowledge import fake_openai
 from tests.knowledge.fake_openai import FakeOpenAI, Reply
 
