@@ -12,7 +12,8 @@ import typer
 from bot.compliance.evaluation import LABELLED_SETS, SPLITS, report, table
 from bot.compliance.models import GuardResult, ProductRef
 from bot.compliance.second_opinion import Opinion, second_opinion_from_settings
-from bot.compliance.service import check, detect_language
+from bot.compliance.service import check
+from bot.language import detect_language
 from bot.settings import get_settings
 
 compliance_app = typer.Typer(help="The compliance guard every reply passes.", no_args_is_help=True)
