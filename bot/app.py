@@ -32,14 +32,14 @@ from bot.compliance.outgoing import OutgoingGuard
 from bot.compliance.second_opinion import ReviewedGuard, second_opinion_from_settings
 from bot.console.auth import ConsoleAuth
 from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
+from bot.core.audit import audit_trail
+from bot.core.identity import Identity
 from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
 from bot.dialogue.inbound import gateway_texts
-from bot.dialogue.render import Identity
 from bot.dialogue.second_opinion import SecondOpinion
 from bot.dialogue.views import router as analytics_router
 from bot.flows import DialogueFlows
-from bot.knowledge.audit import audit_trail
 from bot.knowledge.guard import product_ref
 from bot.leads.advisors import AdvisorLeads
 from bot.leads.assignment import LeadRouting
@@ -62,21 +62,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def judging_model(settings: Settings) -> ChatModel:
+    """A client of the configured LLM for short judgements (openai is imported only when one is used)."""
+    from bot.knowledge.llm import judging_chat
+
+    return judging_chat(settings.llm)
+
+
 def dialogue_chat(settings: Settings) -> ChatModel | None:
     """The LLM the dialogue uses (hand-off summaries, second opinions), when llm.provider is set."""
-    if not settings.llm.provider:
-        return None
-    from bot.knowledge.llm import OpenAIChat
-
-    llm = settings.llm
-    return OpenAIChat(
-        model=llm.model,
-        base_url=llm.base_url,
-        api_key=llm.api_key.get_secret_value() if llm.api_key else None,
-        timeout_s=llm.timeout_s,
-        temperature=0.0,
-        max_tokens=200,
-    )
+    return judging_model(settings) if settings.llm.provider else None
 
 
 def handoff_prompt(settings: Settings) -> str:
@@ -140,7 +135,7 @@ def create_app(
         def products() -> list[ProductRef]:
             return [product_ref(p) for p in answerer.products()]  # read per turn: content refreshes
 
-        reviewer = second_opinion_from_settings(settings)
+        reviewer = second_opinion_from_settings(settings, chat=lambda: judging_model(settings))
         approved = getattr(answerer, "is_approved", None)
         guard = (
             ReviewedGuard(reviewer=reviewer, products=products, audit=metered, approved=approved, identity=identity)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.campaigns.calls import CallContext
 from bot.catalogue import CatalogueProduct, catalogue_for
-from bot.dialogue.models import BotMessage
+from bot.core.messages import BotMessage
 from bot.dialogue.service import DialogueGateway
 from bot.dialogue.when import parse_callback_time
 from bot.errors import AdvisorError, DialogueUnavailable

@@ -11,9 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
-from bot.deps import RowId, SettingsDep
+from bot.deps import RowId, SessionsDep, SettingsDep, require_api_key
 from bot.errors import InputError
-from bot.leads.views import SessionsDep, require_api_key
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"], dependencies=[Depends(require_api_key)])
 

@@ -17,8 +17,8 @@ from bot.campaigns.labels import label, outcome_label, outcome_specs
 from bot.campaigns.models import CampaignOutcome
 from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
 from bot.console import charts
-from bot.console.deps import ApiUser, ConsoleSettingsDep, PageUser, SessionsDep, render
-from bot.deps import RowId
+from bot.console.deps import ApiUser, PageUser, render
+from bot.deps import RowId, SessionsDep, SettingsDep
 from bot.errors import InputError
 from bot.settings import Settings
 
@@ -94,7 +94,7 @@ def campaign_page(
     campaign_id: RowId,
     principal: PageUser,
     sessions: SessionsDep,
-    settings: ConsoleSettingsDep,
+    settings: SettingsDep,
     outcome: Outcome = None,
 ) -> Response:
     with sessions() as session:
@@ -121,7 +121,7 @@ def campaigns_api(_: ApiUser, sessions: SessionsDep, archived: bool = False) -> 
 
 @api.get("/campaigns/{campaign_id}", response_model=CampaignReport)
 def campaign_api(
-    campaign_id: RowId, _: ApiUser, sessions: SessionsDep, settings: ConsoleSettingsDep, outcome: Outcome = None
+    campaign_id: RowId, _: ApiUser, sessions: SessionsDep, settings: SettingsDep, outcome: Outcome = None
 ) -> CampaignReport:
     """One campaign's report on `outcome` (default: the campaign's own)."""
     with sessions() as session:

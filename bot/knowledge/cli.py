@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from bot.core.audit import audit_trail
 from bot.errors import AdvisorError
-from bot.knowledge.audit import audit_trail
 from bot.knowledge.evaluation import Evaluation, answer_all, read_batch
 from bot.knowledge.evaluation import evaluate as evaluate_all
 from bot.knowledge.models import AUDIENCES, Answer

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.catalogue import CatalogueProduct, ProductStatus, ProductType, is_wealth_type
-from bot.dialogue.models import Citation
+from bot.core.messages import Citation
 from bot.language import Language
 
 Channel = Literal["web", "wecom", "voice"]

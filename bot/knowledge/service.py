@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.dialogue.models import Citation
+from bot.core.audit import AuditSink, NullAuditSink
+from bot.core.messages import Citation
 from bot.errors import KnowledgeUnavailable, LLMUnavailable
-from bot.knowledge.audit import AuditSink, NullAuditSink
 from bot.knowledge.calibration import calibrate, fingerprint
 from bot.knowledge.chunking import Chunker
 from bot.knowledge.compose import Composer

@@ -14,9 +14,9 @@ from bot.app import create_app
 from bot.leads.models import Lead
 from bot.settings import Settings
 from tests.conftest import FakeAnswerer
-from tests.support.action_calls import call, rows, run
 from tests.knowledge import fake_openai
 from tests.knowledge.fake_openai import FakeOpenAI, Reply
+from tests.support.action_calls import call, rows, run
 
 SECRET = "summary-test-secret"
 SUMMARY = "客户希望由理财经理联系，关注季享产品，语气平和。"

@@ -13,8 +13,8 @@ from pydantic import SecretStr
 from bot.actions import ACTION_SECRET_HEADER
 from bot.app import create_app
 from bot.contacts.models import DoNotContact
+from bot.core.messages import Citation
 from bot.db import make_engine, session_factory, transaction
-from bot.dialogue.models import Citation
 from bot.knowledge.content import read_products
 from bot.knowledge.models import Product
 from bot.leads import service as leads

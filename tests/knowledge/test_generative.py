@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from bot.actions import ACTION_SECRET_HEADER
 from bot.app import create_app
-from bot.knowledge.audit import JsonlAuditSink
+from bot.core.audit import JsonlAuditSink
 from bot.knowledge.generative import PromptSet, cite, sources_for
 from bot.knowledge.llm import OpenAIChat
 from bot.knowledge.models import Hit

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from bot.channels.web.welcome import Bilingual
-from bot.dialogue.models import BotMessage, Button, Citation
+from bot.core.messages import BotMessage, Button, Citation
 from bot.language import Language
 
 

@@ -23,9 +23,9 @@ from bot.channels.web.models import (
     WelcomeResponse,
     chat_message,
 )
+from bot.core.identity import Identity
 from bot.deps import GatewayDep, SettingsDep
 from bot.dialogue.inbound import gateway_texts
-from bot.dialogue.render import Identity
 from bot.errors import DialogueUnavailable, RateLimited
 from bot.knowledge.guard import product_ref
 from bot.language import Language

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from bot.observability.masking import mask_text
+from bot.core.masking import mask_text
 from bot.settings import Settings
 
 
