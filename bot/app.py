@@ -13,10 +13,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.actions import views as action_views
 from bot.actions.answer import Answerer
@@ -39,6 +36,7 @@ from bot.dialogue.client import RasaClient
 from bot.dialogue.inbound import gateway_texts
 from bot.dialogue.second_opinion import SecondOpinion
 from bot.dialogue.views import router as analytics_router
+from bot.error_handlers import install_error_handlers
 from bot.flows import DialogueFlows
 from bot.knowledge.guard import product_ref
 from bot.leads.advisors import AdvisorLeads
@@ -230,25 +228,7 @@ def create_app(
         response.headers["x-request-id"] = request.state.request_id
         return response
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        """A clear 422 naming each bad field (non-UTF-8 and invalid JSON bodies land here too)."""
-        problems = [
-            {"field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body", "problem": err.get("msg")}
-            for err in exc.errors()
-        ]
-        return JSONResponse(status_code=422, content={"error": "invalid_request", "detail": problems})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        """Same error shape everywhere; an unparseable body (e.g. not UTF-8) is an invalid request."""
-        error = "invalid_request" if exc.status_code == 400 else f"http_{exc.status_code}"
-        return JSONResponse(
-            status_code=exc.status_code,
-            content={"error": error, "detail": [{"field": "body", "problem": str(exc.detail)}]},
-            headers=getattr(exc, "headers", None),
-        )
-
+    install_error_handlers(app)
     app.include_router(web_views.router)
     app.include_router(action_views.router)
     app.include_router(leads_router)

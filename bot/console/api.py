@@ -20,7 +20,6 @@ from bot.db import transaction
 from bot.deps import RowId, SessionsDep, SettingsDep
 from bot.errors import InputError
 from bot.leads import service as leads
-from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.leads.models import LeadRead, LeadStatus, Page
 from bot.leads.queries import LeadListQuery
 from bot.roleplay.schemas import TeamView
@@ -43,12 +42,9 @@ def list_leads(request: Request, principal: ApiUser, sessions: SessionsDep, sett
     """Leads with the page's filters (status, type, channel, advisor_id, created_from, created_to, page);
     contact names and phones masked unless the caller is an admin."""
     query, error = lead_query(request, paged=True)
-    try:
-        if query is None:
-            raise InputError(error or "invalid filters")
-        filters = lead_filters(query, settings)
-    except InputError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if query is None:
+        raise InputError(error or "invalid filters")
+    filters = lead_filters(query, settings)
     assert isinstance(query, LeadListQuery)
     with sessions() as session:
         page = leads.list_leads(session, filters=filters, page=query.page, page_size=query.page_size)
@@ -60,13 +56,8 @@ def list_leads(request: Request, principal: ApiUser, sessions: SessionsDep, sett
 @router.post("/leads/{lead_id}/status", response_model=LeadRead)
 def change_status(lead_id: RowId, body: StatusChange, _: ApiAdmin, sessions: SessionsDep) -> LeadRead:
     """Admins: move a lead along its life cycle (409 if the move is not allowed)."""
-    try:
-        with transaction(sessions) as session:
-            return leads.update_status(session, lead_id=lead_id, status=body.status)
-    except LeadNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except TransitionNotAllowed as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    with transaction(sessions) as session:
+        return leads.update_status(session, lead_id=lead_id, status=body.status)
 
 
 @router.get("/knowledge", response_model=KnowledgeOverview)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +19,6 @@ from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, 
 from bot.console import charts
 from bot.console.deps import ApiUser, PageUser, render
 from bot.deps import RowId, SessionsDep, SettingsDep
-from bot.errors import InputError
 from bot.settings import Settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -28,13 +27,10 @@ Outcome = Annotated[str | None, Query(max_length=64, pattern=r"^[\w.-]*$")]
 
 
 def _report(session: Session, settings: Settings, campaign_id: int, outcome: str | None) -> CampaignReport:
-    try:
-        return build_report(
-            session, campaign_id=campaign_id, outcome=outcome or None, segments_file=settings.campaigns.segments_file,
-            min_clients=settings.campaigns.min_clients_per_arm,
-        )  # fmt: skip
-    except InputError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return build_report(
+        session, campaign_id=campaign_id, outcome=outcome or None, segments_file=settings.campaigns.segments_file,
+        min_clients=settings.campaigns.min_clients_per_arm,
+    )  # fmt: skip
 
 
 def _outcome_names(session: Session, campaign_id: int) -> list[str]:

@@ -264,12 +264,9 @@ def change_status(
 def export_leads(request: Request, principal: PageUser, sessions: SessionsDep, settings: SettingsDep) -> Response:
     """The filtered leads as CSV, through the leads service's own exporter (contacts masked for viewers)."""
     query, error = lead_query(request, paged=False)
-    try:
-        if query is None:
-            raise InputError(error or "invalid filters")
-        filters = lead_filters(query, settings)
-    except InputError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if query is None:
+        raise InputError(error or "invalid filters")
+    filters = lead_filters(query, settings)
     tz = ZoneInfo(settings.dialogue.timezone)
 
     mask = not principal.allows("admin")

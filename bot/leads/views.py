@@ -12,16 +12,14 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from bot.db import transaction
 from bot.deps import RowId, SessionsDep, SettingsDep, require_api_key
-from bot.errors import InputError
 from bot.leads import service
-from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.leads.models import LeadFilters, LeadRead, LeadUpdate, Page
 from bot.leads.queries import LeadListQuery, LeadQuery
 from bot.settings import Settings
@@ -74,28 +72,18 @@ def export_leads(
 
 @router.get("/{lead_id}", response_model=LeadRead)
 def get_lead(lead_id: RowId, sessions: SessionsDep) -> LeadRead:
-    """One lead."""
-    try:
-        with sessions() as session:
-            return service.get_lead(session, lead_id=lead_id)
-    except LeadNotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+    """One lead (404 when there is none)."""
+    with sessions() as session:
+        return service.get_lead(session, lead_id=lead_id)
 
 
 @router.patch("/{lead_id}", response_model=LeadRead)
 def update_lead(lead_id: RowId, body: LeadUpdate, sessions: SessionsDep) -> LeadRead:
     """Change status (new → contacted → converted | closed, or new → closed) and/or assign an advisor."""
-    try:
-        with transaction(sessions) as session:
-            lead = service.get_lead(session, lead_id=lead_id)
-            if body.status is not None:
-                lead = service.update_status(session, lead_id=lead_id, status=body.status)
-            if "advisor_id" in body.model_fields_set:
-                lead = service.assign_advisor(session, lead_id=lead_id, advisor_id=body.advisor_id)
-            return lead
-    except LeadNotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except TransitionNotAllowed as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except InputError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    with transaction(sessions) as session:
+        lead = service.get_lead(session, lead_id=lead_id)
+        if body.status is not None:
+            lead = service.update_status(session, lead_id=lead_id, status=body.status)
+        if "advisor_id" in body.model_fields_set:
+            lead = service.assign_advisor(session, lead_id=lead_id, advisor_id=body.advisor_id)
+        return lead

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.errors import ConfigError, InputError
+from bot.errors import ConfigError, NotFound
 from bot.language import Language
 
 _WHEN = re.compile(r"^(opening|recommendation|above_level|risk_question|follow_up|turn:\d+|need:[a-z0-9_]+)$")
@@ -161,7 +161,7 @@ class PersonaCard(BaseModel):
     profile: Profile
 
 
-class UnknownPersona(InputError):
+class UnknownPersona(NotFound):
     """No persona with that id."""
 
 
