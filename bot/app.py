@@ -13,10 +13,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.actions import views as action_views
 from bot.actions.answer import Answerer
@@ -32,14 +29,15 @@ from bot.compliance.outgoing import OutgoingGuard
 from bot.compliance.second_opinion import ReviewedGuard, second_opinion_from_settings
 from bot.console.auth import ConsoleAuth
 from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
+from bot.core.audit import audit_trail
+from bot.core.identity import Identity
 from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.client import RasaClient
 from bot.dialogue.inbound import gateway_texts
-from bot.dialogue.render import Identity
 from bot.dialogue.second_opinion import SecondOpinion
 from bot.dialogue.views import router as analytics_router
+from bot.error_handlers import install_error_handlers
 from bot.flows import DialogueFlows
-from bot.knowledge.audit import JsonlAuditSink
 from bot.knowledge.guard import product_ref
 from bot.leads.advisors import AdvisorLeads
 from bot.leads.assignment import LeadRouting
@@ -62,21 +60,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def judging_model(settings: Settings) -> ChatModel:
+    """A client of the configured LLM for short judgements (openai is imported only when one is used)."""
+    from bot.knowledge.llm import judging_chat
+
+    return judging_chat(settings.llm)
+
+
 def dialogue_chat(settings: Settings) -> ChatModel | None:
     """The LLM the dialogue uses (hand-off summaries, second opinions), when llm.provider is set."""
-    if not settings.llm.provider:
-        return None
-    from bot.knowledge.llm import OpenAIChat
+    return judging_model(settings) if settings.llm.provider else None
 
-    llm = settings.llm
-    return OpenAIChat(
-        model=llm.model,
-        base_url=llm.base_url,
-        api_key=llm.api_key.get_secret_value() if llm.api_key else None,
-        timeout_s=llm.timeout_s,
-        temperature=0.0,
-        max_tokens=200,
-    )
+
+def handoff_prompt(settings: Settings) -> str:
+    """The hand-off summary's system prompt, from llm.prompts_dir at llm.prompt_version."""
+    path = settings.llm.prompts_dir / f"handoff_summary.{settings.llm.prompt_version}.system.txt"
+    return path.read_text(encoding="utf-8")
 
 
 def second_opinion(settings: Settings, chat: ChatModel | None) -> SecondOpinion | None:
@@ -118,23 +117,23 @@ def create_app(
             logger.warning("rasa.action_secret is not set: the action server (/webhook) refuses every call")
         token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else None
         rasa = RasaClient(settings.rasa.url, token=token, timeout_s=settings.rasa.timeout_s)
+        # One audit sink for every guard (the gateway's and the LLM answers'), counted per rule and source.
+        metered = MeteredAuditSink(audit_trail(settings), metrics)
         if knowledge is None:
             from bot.knowledge.service import KnowledgeService
 
-            answerer: Answerer = KnowledgeService.from_settings(settings)
+            answerer: Answerer = KnowledgeService.from_settings(settings, audit=metered)
         else:
             answerer = knowledge
         app.state.settings = settings
         app.state.rasa_client = rasa
         app.state.knowledge = answerer
-        audit = JsonlAuditSink(settings.data_dir / "audit" / "compliance.jsonl") if settings.compliance.audit else None
         identity = Identity.from_settings(settings.app)
 
         def products() -> list[ProductRef]:
             return [product_ref(p) for p in answerer.products()]  # read per turn: content refreshes
 
-        metered = MeteredAuditSink(audit, metrics)
-        reviewer = second_opinion_from_settings(settings)
+        reviewer = second_opinion_from_settings(settings, chat=lambda: judging_model(settings))
         approved = getattr(answerer, "is_approved", None)
         guard = (
             ReviewedGuard(reviewer=reviewer, products=products, audit=metered, approved=approved, identity=identity)
@@ -160,6 +159,7 @@ def create_app(
             dialogue=settings.dialogue,
             hotline=settings.app.hotline,
             llm=chat,
+            summary_prompt=await asyncio.to_thread(handoff_prompt, settings) if chat else "",
             routing=LeadRouting.from_settings(settings.leads.assignment, directory=known_client),
             lead_window=timedelta(hours=settings.leads.sender_window_hours) or None,
             bank_names=(settings.app.bank_name, settings.app.bank_name_en),
@@ -231,25 +231,7 @@ def create_app(
         response.headers["x-request-id"] = request.state.request_id
         return response
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        """A clear 422 naming each bad field (non-UTF-8 and invalid JSON bodies land here too)."""
-        problems = [
-            {"field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body", "problem": err.get("msg")}
-            for err in exc.errors()
-        ]
-        return JSONResponse(status_code=422, content={"error": "invalid_request", "detail": problems})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        """Same error shape everywhere; an unparseable body (e.g. not UTF-8) is an invalid request."""
-        error = "invalid_request" if exc.status_code == 400 else f"http_{exc.status_code}"
-        return JSONResponse(
-            status_code=exc.status_code,
-            content={"error": error, "detail": [{"field": "body", "problem": str(exc.detail)}]},
-            headers=getattr(exc, "headers", None),
-        )
-
+    install_error_handlers(app)
     app.include_router(web_views.router)
     app.include_router(action_views.router)
     app.include_router(leads_router)

@@ -2,7 +2,10 @@
 
 AdvisorError
 ├── ConfigError             bad or missing settings (raised at start-up, names the key)
-├── InputError              a request we refuse (maps to 4xx)
+│   └── RulesFileError      compliance rules.yml is missing a key or holds a bad regex
+├── InputError              a request we refuse; `status_code` is its HTTP status (422), mapped once
+│   ├── NotFound            what the request names does not exist (404)
+│   └── Conflict            the request contradicts the current state (409)
 └── ServiceUnavailable      an outside dependency is down or too slow (maps to 503 / a degraded reply)
     ├── DialogueUnavailable Rasa
     │   └── RateLimited     this sender (or web client address) sent too many turns; try again later
@@ -12,7 +15,11 @@ AdvisorError
         └── ProviderUnavailableError  the call (or text) provider failed to place a call (or a text)
 InputError
 ├── CallRefusedError        the provider cannot call this number (e.g. +86 on Twilio)
-└── TextRefusedError        the text provider cannot (or may not) text this number
+├── TextRefusedError        the text provider cannot (or may not) text this number
+├── CallbackRejected        a WeCom callback refused before any work (bot/channels/wecom/errors.py)
+└── Rejected                a voice webhook refused before any work (telephony/views.py)
+Domains subclass these (leads' LeadNotFound is a NotFound, TransitionNotAllowed a Conflict); the app's
+one handler (bot/error_handlers.py) turns any InputError that reaches it into its status and error shape.
 """
 
 
@@ -26,6 +33,20 @@ class ConfigError(AdvisorError):
 
 class InputError(AdvisorError):
     """A request that we refuse with a clear message."""
+
+    status_code: int = 422
+
+
+class NotFound(InputError):
+    """What the request names (a lead, a campaign, a session) does not exist."""
+
+    status_code = 404
+
+
+class Conflict(InputError):
+    """The request contradicts the current state (a lead's life cycle, an ended session)."""
+
+    status_code = 409
 
 
 class ServiceUnavailable(AdvisorError):

@@ -27,12 +27,12 @@ from bot.leads import service as leads
 from bot.leads.assignment import LeadRouting
 from bot.leads.contact import attach_contact, known_phone
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
-from bot.settings import REPO_ROOT, DialogueSettings
+from bot.leads.scoring import mentions_amount, score_lead
+from bot.settings import DialogueSettings
 
 logger = logging.getLogger(__name__)
 # New content is used from the next turn on; within one turn the catalogue is read once.
 _PRODUCTS_TTL_S = 1.0
-_SUMMARY_PROMPT = REPO_ROOT / "prompts" / "handoff_summary.v1.system.txt"
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,6 @@ class LeadRequest:
     callback_at: datetime | None = None
 
 
-def lead_score(request: LeadRequest) -> float:
-    """0–100: how warm the lead is. Explicit asks for an advisor and named products score highest."""
-    base = {"advisor_request": 70, "product_interest": 60, "callback_request": 45, "complaint": 80}
-    score = base.get(request.type, 40) + 10 * bool(request.product_codes)
-    return float(min(100, score + 15 * (request.confidence or 0)))
-
-
 class DialogueFlows:
     """The services the dialogue's custom actions need, built once by the app."""
 
@@ -88,6 +81,7 @@ class DialogueFlows:
         dialogue: DialogueSettings,
         hotline: str,
         llm: ChatModel | None = None,
+        summary_prompt: str = "",
         routing: LeadRouting | None = None,
         lead_window: timedelta | None = None,
         bank_names: tuple[str, str] = ("示例银行", "Demo Bank"),
@@ -96,7 +90,8 @@ class DialogueFlows:
         self._catalogue = catalogue
         self.settings = dialogue
         self.hotline = hotline
-        self._llm = llm
+        self._llm = llm  # passed explicitly by the app: the hand-off summary's model (None: plain summary)
+        self._summary_prompt = summary_prompt  # prompts/handoff_summary.<version>.system.txt, read by the app
         # Links new leads to known clients and assigns their advisor (bot/leads/assignment.py).
         self.routing = routing
         self._lead_window = lead_window  # one open lead per sender and type within it (leads service)
@@ -191,7 +186,8 @@ class DialogueFlows:
         return await asyncio.to_thread(lookup)
 
     async def record_lead(self, request: LeadRequest) -> list[int]:
-        """Create or update the open lead (one per sender and type within the window); its ids."""
+        """Create or update the open lead (one per sender and type within the window), scored as documented
+        in bot/leads/scoring.py from the client's own words; its ids."""
 
         def write() -> list[int]:
             with transaction(self._sessions) as session:
@@ -205,7 +201,12 @@ class DialogueFlows:
                     intent=request.intent,
                     confidence=request.confidence,
                     product_codes=list(request.product_codes),
-                    score=lead_score(request),
+                    score=score_lead(
+                        type=request.type,
+                        confidence=request.confidence,
+                        product_named=bool(request.product_codes),
+                        amount_mentioned=mentions_amount(request.evidence),
+                    ),
                     evidence=request.evidence,
                     summary=request.summary,
                     callback_at=request.callback_at,
@@ -254,7 +255,7 @@ class DialogueFlows:
             return plain
         try:
             summary = await asyncio.wait_for(
-                self._llm.complete([("system", _SUMMARY_PROMPT.read_text(encoding="utf-8")), ("user", plain)]),
+                self._llm.complete([("system", self._summary_prompt), ("user", plain)]),
                 timeout=5,
             )
         except Exception as exc:

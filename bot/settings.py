@@ -24,9 +24,9 @@ from pydantic_settings import (
 )
 
 from bot.errors import ConfigError
+from bot.language import Language
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-Language = Literal["zh", "en"]
 
 
 class AppSettings(BaseModel):

@@ -1,47 +1,6 @@
-"""The call-provider seam: campaigns dial through this interface, never through a vendor SDK directly.
+"""The call-provider seam, re-exported for the vendor adapters: its home is bot/campaigns/provider.py
+(the interface belongs to its consumer, so campaigns never import telephony)."""
 
-Twilio is one adapter (telephony/twilio_provider.py); a domestic carrier can be another.
-"""
+from bot.campaigns.provider import CallProvider, CallRequest, PlacedCall
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Protocol
-
-
-@dataclass(frozen=True, slots=True)
-class CallRequest:
-    """One outbound call to place. `answer_url` and `status_url` are public, absolute webhook URLs."""
-
-    to: str
-    answer_url: str
-    status_url: str
-    machine_detection: bool = True
-    ring_timeout_s: int = 30
-    time_limit_s: int = 600
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class PlacedCall:
-    """What the provider answered: its call id and initial status (queued, ringing, ...)."""
-
-    call_sid: str
-    status: str
-
-
-class CallProvider(Protocol):
-    """A telephony vendor that can place outbound calls."""
-
-    name: str
-
-    def refusal_reason(self, number: str) -> str | None:
-        """Why this provider cannot call `number` (e.g. +86 on Twilio), or None when it can."""
-        ...
-
-    async def place_call(self, request: CallRequest) -> PlacedCall:
-        """Place one call. Not idempotent: callers must never retry it blindly.
-
-        Raises bot.errors.CallRefusedError or bot.errors.ProviderUnavailableError.
-        """
-        ...
+__all__ = ["CallProvider", "CallRequest", "PlacedCall"]

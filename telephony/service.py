@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.campaigns.calls import CallContext
 from bot.catalogue import CatalogueProduct, catalogue_for
-from bot.dialogue.models import BotMessage
+from bot.core.messages import BotMessage
 from bot.dialogue.service import DialogueGateway
 from bot.dialogue.when import parse_callback_time
 from bot.dialogue.yes_no import yes_or_no
@@ -64,7 +64,7 @@ class VoiceService:
         openings: ApprovedOpenings | None = None,
         now: Callable[[], datetime] | None = None,
         catalogue: Callable[[], Sequence[CatalogueProduct]] | None = None,
-        link_offers: CallLinkOffers | None = None,
+        link_offers: CallLinkOffers[Any] | None = None,
     ) -> None:
         self._gateway = gateway
         self._store = store

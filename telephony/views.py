@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from bot.db import DB_INT_MAX
+from bot.errors import InputError
 from telephony.models import AnswerForm, DialForm, GatherForm, StatusForm
 from telephony.runtime import VoiceRuntime
 from telephony.signature import SIGNATURE_HEADER
@@ -26,10 +27,12 @@ FormT = TypeVar("FormT", bound=BaseModel)
 _ATTEMPT: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=DB_INT_MAX)])
 
 
-class Rejected(Exception):
-    """A webhook we refuse before any work: the response to send instead."""
+class Rejected(InputError):
+    """A webhook we refuse before any work: the response to send instead (Twilio gets plain text)."""
 
     def __init__(self, response: Response) -> None:
+        super().__init__(f"voice webhook refused ({response.status_code})")
+        self.status_code = response.status_code
         self.response = response
 
 

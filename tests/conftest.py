@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.messages import Citation
 from bot.db import make_engine, migrate, session_factory
-from bot.dialogue.models import Citation
 from bot.settings import Settings, load_settings
 
 # The `browser` fixture (Debian chromium + playwright) for every browser test; `demo_knowledge`

@@ -19,8 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.confirm import ask
 from bot.actions.context import TurnContext, history, slot_codes
+from bot.core.messages import Citation
 from bot.dialogue.focus import about, plain, remember, resolve
-from bot.dialogue.models import Citation
 from bot.flows import DialogueFlows
 from bot.language import Language
 

@@ -35,6 +35,7 @@ from bot.leads.assignment import LeadRouting
 from bot.leads.models import Lead
 from bot.messaging.models import Consent, TextMessage, TextRead
 from bot.messaging.service import TextMessages
+from telephony.offers import CallOffer
 
 logger = logging.getLogger(__name__)
 PURPOSE = "advisor_link"
@@ -50,16 +51,6 @@ class OfferResult:
     text: TextRead | None = None
     link: AdvisorLink | None = None
     reason: str | None = None
-
-
-@dataclass(frozen=True)
-class CallOffer:
-    """What to ask on a call: the client's advisor and the approved question in the client's language."""
-
-    attempt_id: int
-    advisor_id: str
-    language: Language
-    text: str
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from bot.campaigns.calls import locked_attempt, settle_client, stop_client
 from bot.campaigns.lifecycle import DIALABLE
 from bot.campaigns.models import ATTEMPT_RANK, LIVE, Campaign, CampaignAttempt, CampaignClient
+from bot.campaigns.provider import CallProvider, PlacedCall
 from bot.campaigns.rules import CampaignRules
 from bot.contacts.service import is_do_not_contact
 from bot.errors import InputError
-from telephony.provider import CallProvider, PlacedCall
 
 
 @dataclass(frozen=True)

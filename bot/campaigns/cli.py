@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from sqlalchemy.orm import Session, sessionmaker
 
+    from bot.campaigns.provider import CallProvider
     from bot.settings import Settings
-    from telephony.provider import CallProvider
 
 campaign_app = typer.Typer(
     help="Outbound reactivation campaigns / 外呼唤醒活动: import, plan, dial, measure.",

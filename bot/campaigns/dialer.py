@@ -26,11 +26,11 @@ from tqdm import tqdm
 from bot.campaigns import attempts, lifecycle
 from bot.campaigns.attempts import Claimed
 from bot.campaigns.models import Campaign, CampaignClient
+from bot.campaigns.provider import CallProvider, CallRequest
 from bot.campaigns.rules import CampaignRules
 from bot.db import transaction
 from bot.errors import CallRefusedError, InputError, ProviderUnavailableError
 from bot.settings import Settings
-from telephony.provider import CallProvider, CallRequest
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

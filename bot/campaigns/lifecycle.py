@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.campaigns.models import Campaign, CampaignAttempt, CampaignClient, CampaignOutcome, CampaignStatus
-from bot.errors import InputError
+from bot.errors import InputError, NotFound
 
 # Operator actions: the statuses each one may start from, and where it leads.
 _ACTIONS: dict[str, tuple[frozenset[str], CampaignStatus]] = {
@@ -36,7 +36,7 @@ DIALABLE = frozenset({"planned", "running", "completed"})
 def _campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None:
-        raise InputError(f"no campaign {campaign_id}")
+        raise NotFound(f"no campaign {campaign_id}")
     return campaign
 
 

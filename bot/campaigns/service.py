@@ -23,7 +23,7 @@ from bot.campaigns.scripts import check_scripts
 from bot.campaigns.segments import labels_of, load_segments
 from bot.contacts.service import do_not_contact_clients, do_not_contact_phones
 from bot.db import utcnow
-from bot.errors import InputError
+from bot.errors import InputError, NotFound
 from bot.settings import Settings
 
 
@@ -165,5 +165,5 @@ def create_campaign(
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise InputError(f"no campaign {campaign_id}")
+        raise NotFound(f"no campaign {campaign_id}")
     return campaign

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
-from bot.deps import RowId, SettingsDep
-from bot.errors import InputError
-from bot.leads.views import SessionsDep, require_api_key
+from bot.deps import RowId, SessionsDep, SettingsDep, require_api_key
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"], dependencies=[Depends(require_api_key)])
 
@@ -35,10 +33,7 @@ def report(
     """Funnel per arm and segment and the uplift over control on `outcome` (default: config), in fractions
     (the console and CLI show percentage points), with labels, verdicts and the outcome sources per arm."""
     with sessions() as session:
-        try:
-            return build_report(
-                session, campaign_id=campaign_id, outcome=outcome, segments_file=settings.campaigns.segments_file,
-                min_clients=settings.campaigns.min_clients_per_arm,
-            )  # fmt: skip
-        except InputError as exc:
-            raise HTTPException(404, str(exc)) from exc
+        return build_report(
+            session, campaign_id=campaign_id, outcome=outcome, segments_file=settings.campaigns.segments_file,
+            min_clients=settings.campaigns.min_clients_per_arm,
+        )  # fmt: skip

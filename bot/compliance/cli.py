@@ -12,7 +12,8 @@ import typer
 from bot.compliance.evaluation import LABELLED_SETS, SPLITS, report, table
 from bot.compliance.models import GuardResult, ProductRef
 from bot.compliance.second_opinion import Opinion, second_opinion_from_settings
-from bot.compliance.service import check, detect_language
+from bot.compliance.service import check
+from bot.language import detect_language
 from bot.settings import get_settings
 
 compliance_app = typer.Typer(help="The compliance guard every reply passes.", no_args_is_help=True)
@@ -74,9 +75,11 @@ def check_text(
 
 def _second_opinion(text: str, result: GuardResult) -> dict[str, str | None]:
     """The LLM's review of TEXT when the rules pass it and it speaks of outcomes (audited)."""
+    from bot.knowledge.llm import judging_chat
+
     settings = get_settings()
     forced = settings.model_copy(update={"compliance": settings.compliance.model_copy(update={"second_opinion": True})})
-    reviewer = second_opinion_from_settings(forced)
+    reviewer = second_opinion_from_settings(forced, chat=lambda: judging_chat(settings.llm))
     if reviewer is None:
         typer.secho("error: --second-opinion needs an LLM (set llm.provider)", fg="red", err=True)
         raise typer.Exit(2)

@@ -14,6 +14,7 @@ from typing import Literal
 
 from bot.compliance.rules import Disclosure, RuleSet
 from bot.compliance.suitability import Mention
+from bot.language import Language
 
 _NO_SPACE = re.compile(r"\s+")
 
@@ -42,7 +43,7 @@ def _trigger(disclosure: Disclosure, text: str, extra: Sequence[Mention]) -> tup
 
 
 def missing_disclosures(
-    text: str, rules: RuleSet, mentions: Sequence[Mention], language: Literal["zh", "en"]
+    text: str, rules: RuleSet, mentions: Sequence[Mention], language: Language
 ) -> list[MissingDisclosure]:
     """Disclosures triggered by ``text`` (normalised) and absent from it, risk first."""
     missing: list[MissingDisclosure] = []

@@ -29,9 +29,9 @@ from bot.catalogue import Catalogue, catalogue_for
 from bot.compliance.models import ProductRef, Violation
 from bot.compliance.rules import load_rules
 from bot.compliance.service import check, disclosures_for
-from bot.dialogue.models import BotMessage
-from bot.dialogue.render import Identity
-from bot.knowledge.audit import AuditEntry, AuditSink
+from bot.core.audit import AuditEntry, AuditSink
+from bot.core.identity import Identity
+from bot.core.messages import BotMessage
 from bot.language import Language
 
 logger = logging.getLogger(__name__)

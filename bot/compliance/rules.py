@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import yaml
 
+from bot.errors import ConfigError
+
 RULES_PATH = Path(__file__).with_name("rules.yml")
 # ASCII word semantics: CJK characters are not \w, so `\bguaranteed\b` also matches in 是guaranteed的.
 _FLAGS = re.IGNORECASE | re.ASCII
@@ -33,7 +35,7 @@ FrameScope = Literal["clause", "sentence", "window"]
 _SCOPES: tuple[FrameScope, ...] = ("clause", "sentence", "window")
 
 
-class RulesFileError(ValueError):
+class RulesFileError(ConfigError):
     """rules.yml is missing a key or holds a regex that does not compile."""
 
 

@@ -28,12 +28,12 @@ from bot.compliance.models import GuardResult, ProductRef
 from bot.compliance.outgoing import OutgoingGuard
 from bot.compliance.rules import load_rules
 from bot.compliance.text import normalize
-from bot.dialogue.models import BotMessage
-from bot.dialogue.render import Identity
+from bot.core.audit import AuditEntry, AuditSink
+from bot.core.identity import Identity
+from bot.core.masking import mask_text
+from bot.core.messages import BotMessage
 from bot.errors import ConfigError, LLMUnavailable
-from bot.knowledge.audit import AuditEntry, AuditSink
 from bot.language import Language
-from bot.observability.masking import mask_text
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ _JSON = re.compile(r"\{.*\}", re.DOTALL)
 
 
 class ChatModel(Protocol):
-    """The project's chat-model seam (bot.knowledge.llm.OpenAIChat); raises LLMUnavailable."""
+    """The project's chat-model seam (bot.knowledge.llm.OpenAIChat, built by the caller); raises LLMUnavailable."""
 
     async def complete(self, messages: Sequence[tuple[str, str]]) -> str: ...
 
@@ -151,21 +151,15 @@ def _parse(reply: str) -> Opinion:
         raise LLMUnavailable(f"second opinion is not the JSON asked for: {reply[:120]!r}") from exc
 
 
-def second_opinion_from_settings(settings: Settings, *, sink: ReviewSink | None = None) -> SecondOpinion | None:
-    """The reviewer when ``compliance.second_opinion`` is on and an LLM is configured, else None."""
+def second_opinion_from_settings(
+    settings: Settings, *, chat: Callable[[], ChatModel], sink: ReviewSink | None = None
+) -> SecondOpinion | None:
+    """The reviewer when ``compliance.second_opinion`` is on and an LLM is configured, else None. `chat`
+    builds its model (the caller's LLM adapter), only when the reviewer is on; the reviewer closes it."""
     if not settings.compliance.second_opinion or settings.llm.provider is None:
         return None
-    from bot.knowledge.llm import OpenAIChat
-
     llm = settings.llm
-    model = OpenAIChat(
-        model=llm.model,
-        base_url=llm.base_url,
-        api_key=llm.api_key.get_secret_value() if llm.api_key else None,
-        timeout_s=llm.timeout_s,
-        temperature=0.0,
-        max_tokens=200,
-    )
+    model = chat()
     if sink is None and settings.compliance.audit:
         sink = JsonlReviewSink(settings.data_dir / "audit" / "second_opinion.jsonl")
     return SecondOpinion(model, prompts_dir=llm.prompts_dir, version=llm.prompt_version, sink=sink)

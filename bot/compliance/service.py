@@ -8,7 +8,6 @@ and in the voice path's time budget.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 from bot.compliance.claims import Subject, build_scene, find_claims
 from bot.compliance.disclosures import missing_disclosures
@@ -16,14 +15,13 @@ from bot.compliance.levels import level_in, parse_client_level
 from bot.compliance.models import CRITICAL_RULES, GuardResult, ProductRef, Recommended, Violation
 from bot.compliance.rules import load_rules
 from bot.compliance.suitability import find_mentions, find_recommendations, rated_mentions, suitability_hits
-from bot.compliance.text import contains_cjk, normalize
+from bot.compliance.text import normalize
+from bot.language import Language, detect_language
 
-Language = Literal["zh", "en"]
 
-
-def detect_language(text: str) -> Language:
-    """Chinese when the text holds any CJK character, so mixed zh/en messages get Chinese disclosures."""
-    return "zh" if contains_cjk(text) else "en"
+def _language(text: str, given: Language | None) -> Language:
+    """The language to judge `text` in: as given, else as written; a text with no words is judged in English."""
+    return given or detect_language(text) or "en"
 
 
 def check(
@@ -41,7 +39,7 @@ def check(
     rules = load_rules()
     client_level = parse_client_level(client_risk_level)
     normalized = normalize(text)
-    lang = language or detect_language(text)
+    lang = _language(text, language)
     mentions = find_mentions(normalized.text, products)
     scene = build_scene(
         normalized, rules.context, products=[Subject(m.start, m.end, m.product.principal_protected) for m in mentions]
@@ -100,7 +98,7 @@ def disclosures_for(text: str, *, language: Language | None = None, products: Se
     rules = load_rules()
     normalized = normalize(text)
     mentions = find_mentions(normalized.text, products)
-    lang = language or detect_language(text)
+    lang = _language(text, language)
     return [m.sentence for m in missing_disclosures(normalized.text, rules, mentions, lang)]
 
 

@@ -24,7 +24,6 @@ _CLAUSE_END = re.compile(r"[,:()\[\]—–]|\s-\s")
 _QUOTES = re.compile(
     r"\"([^\"\n]{1,80})\"|“([^”\n]{1,80})”|「([^」\n]{1,80})」|『([^』\n]{1,80})』|(?<![a-z0-9])'([^'\n]{1,60})'(?![a-z0-9])"
 )
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +61,6 @@ def normalize(text: str) -> Normalized:
             chars.append(out)
             origin.append(index)
     return Normalized(original=text, text="".join(chars), origin=tuple(origin))
-
-
-def contains_cjk(text: str) -> bool:
-    """True when any CJK ideograph is present; that is how we call a text Chinese."""
-    return _CJK.search(text) is not None
 
 
 def sentences(text: str) -> list[Segment]:

@@ -13,16 +13,15 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from bot.console.deps import ApiAdmin, ApiLogin, ApiUser, ConsoleSettingsDep, SessionsDep
+from bot.console.deps import ApiAdmin, ApiLogin, ApiUser
 from bot.console.service import AuditPage, KnowledgeOverview, audit_log, knowledge_overview
 from bot.console.views import lead_filters, lead_query, team_view
 from bot.db import transaction
-from bot.deps import RowId
+from bot.deps import RowId, SessionsDep, SettingsDep
 from bot.errors import InputError
 from bot.leads import service as leads
-from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.leads.models import LeadRead, LeadStatus, Page
-from bot.leads.views import LeadListQuery
+from bot.leads.queries import LeadListQuery
 from bot.roleplay.schemas import TeamView
 
 router = APIRouter(prefix="/console/api", tags=["console"])
@@ -39,18 +38,13 @@ def me(principal: ApiLogin) -> dict[str, Any]:
 
 
 @router.get("/leads", response_model=Page[LeadRead])
-def list_leads(
-    request: Request, principal: ApiUser, sessions: SessionsDep, settings: ConsoleSettingsDep
-) -> Page[LeadRead]:
+def list_leads(request: Request, principal: ApiUser, sessions: SessionsDep, settings: SettingsDep) -> Page[LeadRead]:
     """Leads with the page's filters (status, type, channel, advisor_id, created_from, created_to, page);
     contact names and phones masked unless the caller is an admin."""
     query, error = lead_query(request, paged=True)
-    try:
-        if query is None:
-            raise InputError(error or "invalid filters")
-        filters = lead_filters(query, settings)
-    except InputError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if query is None:
+        raise InputError(error or "invalid filters")
+    filters = lead_filters(query, settings)
     assert isinstance(query, LeadListQuery)
     with sessions() as session:
         page = leads.list_leads(session, filters=filters, page=query.page, page_size=query.page_size)
@@ -62,17 +56,12 @@ def list_leads(
 @router.post("/leads/{lead_id}/status", response_model=LeadRead)
 def change_status(lead_id: RowId, body: StatusChange, _: ApiAdmin, sessions: SessionsDep) -> LeadRead:
     """Admins: move a lead along its life cycle (409 if the move is not allowed)."""
-    try:
-        with transaction(sessions) as session:
-            return leads.update_status(session, lead_id=lead_id, status=body.status)
-    except LeadNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except TransitionNotAllowed as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    with transaction(sessions) as session:
+        return leads.update_status(session, lead_id=lead_id, status=body.status)
 
 
 @router.get("/knowledge", response_model=KnowledgeOverview)
-def knowledge(_: ApiUser, settings: ConsoleSettingsDep) -> KnowledgeOverview:
+def knowledge(_: ApiUser, settings: SettingsDep) -> KnowledgeOverview:
     """Approved content, what expires soon, and what the last ingestion refused."""
     return knowledge_overview(
         report_path=settings.data_dir / "knowledge" / "last_ingest.json",
@@ -85,7 +74,7 @@ def knowledge(_: ApiUser, settings: ConsoleSettingsDep) -> KnowledgeOverview:
 @router.get("/audit", response_model=AuditPage)
 def audit(
     principal: ApiUser,
-    settings: ConsoleSettingsDep,
+    settings: SettingsDep,
     rule: str | None = None,
     channel: str | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,9 +17,8 @@ from bot.campaigns.labels import label, outcome_label, outcome_specs
 from bot.campaigns.models import CampaignOutcome
 from bot.campaigns.report import CampaignReport, CampaignSummary, build_report, list_campaigns
 from bot.console import charts
-from bot.console.deps import ApiUser, ConsoleSettingsDep, PageUser, SessionsDep, render
-from bot.deps import RowId
-from bot.errors import InputError
+from bot.console.deps import ApiUser, PageUser, render
+from bot.deps import RowId, SessionsDep, SettingsDep
 from bot.settings import Settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -28,13 +27,10 @@ Outcome = Annotated[str | None, Query(max_length=64, pattern=r"^[\w.-]*$")]
 
 
 def _report(session: Session, settings: Settings, campaign_id: int, outcome: str | None) -> CampaignReport:
-    try:
-        return build_report(
-            session, campaign_id=campaign_id, outcome=outcome or None, segments_file=settings.campaigns.segments_file,
-            min_clients=settings.campaigns.min_clients_per_arm,
-        )  # fmt: skip
-    except InputError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return build_report(
+        session, campaign_id=campaign_id, outcome=outcome or None, segments_file=settings.campaigns.segments_file,
+        min_clients=settings.campaigns.min_clients_per_arm,
+    )  # fmt: skip
 
 
 def _outcome_names(session: Session, campaign_id: int) -> list[str]:
@@ -94,7 +90,7 @@ def campaign_page(
     campaign_id: RowId,
     principal: PageUser,
     sessions: SessionsDep,
-    settings: ConsoleSettingsDep,
+    settings: SettingsDep,
     outcome: Outcome = None,
 ) -> Response:
     with sessions() as session:
@@ -121,7 +117,7 @@ def campaigns_api(_: ApiUser, sessions: SessionsDep, archived: bool = False) -> 
 
 @api.get("/campaigns/{campaign_id}", response_model=CampaignReport)
 def campaign_api(
-    campaign_id: RowId, _: ApiUser, sessions: SessionsDep, settings: ConsoleSettingsDep, outcome: Outcome = None
+    campaign_id: RowId, _: ApiUser, sessions: SessionsDep, settings: SettingsDep, outcome: Outcome = None
 ) -> CampaignReport:
     """One campaign's report on `outcome` (default: the campaign's own)."""
     with sessions() as session:

@@ -27,6 +27,7 @@ from bot.console import sessions as console_sessions
 from bot.console.auth import COOKIE, ConsoleAuth, Principal
 from bot.console.service import json_dumps
 from bot.db import utcnow
+from bot.deps import get_app_settings
 from bot.settings import Settings
 
 HERE = Path(__file__).parent
@@ -69,18 +70,6 @@ def labels() -> dict[str, dict[str, str]]:
 def get_auth(request: Request) -> ConsoleAuth:
     auth: ConsoleAuth = request.app.state.console_auth
     return auth
-
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def get_sessions(request: Request) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] | None = getattr(request.app.state, "sessions", None)
-    if sessions is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database not ready")
-    return sessions
 
 
 def identify(request: Request) -> Principal | None:
@@ -174,8 +163,6 @@ ApiLogin = Annotated[Principal, Depends(api_login)]
 ApiUser = Annotated[Principal, Depends(api_viewer)]
 ApiAdmin = Annotated[Principal, Depends(api_admin)]
 AuthDep = Annotated[ConsoleAuth, Depends(get_auth)]
-ConsoleSettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 
 
 def bank_zone(settings: Settings) -> ZoneInfo:
@@ -188,7 +175,7 @@ def render(
 ) -> HTMLResponse:
     """A page with the common context (user, role, CSRF token, labels, the bank's zone) and the security headers."""
     auth = get_auth(request)
-    zone = bank_zone(get_settings(request))
+    zone = bank_zone(get_app_settings(request))
     html = _env.get_template(template).render(
         request=request,
         user=principal,

@@ -16,14 +16,15 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.console.deps import ApiUser, AuthDep, ConsoleSettingsDep, PageAdmin, PageUser, SessionsDep, bank_zone, render
+from bot.console.deps import ApiUser, AuthDep, PageAdmin, PageUser, bank_zone, render
 from bot.contacts import register
 from bot.contacts.phones import normalize_phone
 from bot.contacts.register import OptOutFilters, OptOutPage
 from bot.contacts.service import opt_out
+from bot.core.masking import mask_phone
 from bot.db import transaction, utcnow
+from bot.deps import SessionsDep, SettingsDep
 from bot.errors import InputError
-from bot.observability.masking import mask_phone
 from bot.settings import Settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -95,9 +96,7 @@ def _page(
 
 
 @router.get("/opt-outs")
-def opt_outs_page(
-    request: Request, principal: PageUser, sessions: SessionsDep, settings: ConsoleSettingsDep
-) -> Response:
+def opt_outs_page(request: Request, principal: PageUser, sessions: SessionsDep, settings: SettingsDep) -> Response:
     """Every refusal of marketing received, newest first, with its channel, time and what it covers."""
     return _page(request, principal, sessions, settings)
 
@@ -108,7 +107,7 @@ def record_by_phone(
     principal: PageAdmin,
     auth: AuthDep,
     sessions: SessionsDep,
-    settings: ConsoleSettingsDep,
+    settings: SettingsDep,
     phone: Annotated[str, Form(max_length=40)] = "",
     client_id: Annotated[str, Form(max_length=128)] = "",
     evidence: Annotated[str, Form(max_length=2000)] = "",
@@ -164,9 +163,7 @@ def _received_at(text: str, settings: Settings) -> datetime:
 
 
 @router.get("/opt-outs/export.csv")
-def export_opt_outs(
-    request: Request, principal: PageUser, sessions: SessionsDep, settings: ConsoleSettingsDep
-) -> Response:
+def export_opt_outs(request: Request, principal: PageUser, sessions: SessionsDep, settings: SettingsDep) -> Response:
     """The filtered register as CSV (UTF-8 with BOM for Excel), times in the bank's zone; masked for viewers."""
     query, error = _query(request)
     if error:
@@ -186,9 +183,7 @@ def export_opt_outs(
 
 
 @api.get("/opt-outs", response_model=OptOutPage)
-def opt_outs_api(
-    request: Request, principal: ApiUser, sessions: SessionsDep, settings: ConsoleSettingsDep
-) -> OptOutPage:
+def opt_outs_api(request: Request, principal: ApiUser, sessions: SessionsDep, settings: SettingsDep) -> OptOutPage:
     """The register as JSON (same filters as the page); numbers masked unless the caller is an admin."""
     query, error = _query(request)
     if error:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.knowledge.audit import AuditEntry
+from bot.core.audit import AuditEntry
 from bot.knowledge.content import scan
 from bot.knowledge.ingest import load_last_report
 from bot.knowledge.models import Document, Product

@@ -27,23 +27,21 @@ from bot.console.deps import (
     PLOTLY_JS,
     PLOTLY_URL,
     AuthDep,
-    ConsoleSettingsDep,
     PageAdmin,
     PageLogin,
     PageUser,
-    SessionsDep,
     identify,
     labels,
     render,
 )
 from bot.console.service import audit_log, knowledge_overview
 from bot.db import transaction, utcnow
-from bot.deps import RowId
+from bot.deps import RowId, SessionsDep, SettingsDep
 from bot.errors import InputError
 from bot.leads import service as leads
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.leads.models import TRANSITIONS, LeadFilters
-from bot.leads.views import LeadListQuery, LeadQuery
+from bot.leads.queries import LeadListQuery, LeadQuery
 from bot.roleplay.schemas import TeamView
 from bot.settings import Settings
 
@@ -82,7 +80,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
 def login(
     request: Request,
     auth: AuthDep,
-    settings: ConsoleSettingsDep,
+    settings: SettingsDep,
     sessions: SessionsDep,
     username: Annotated[str, Form(max_length=128)] = "",
     password: Annotated[str, Form(max_length=512)] = "",
@@ -196,7 +194,7 @@ def known_advisors(session: Session, settings: Settings) -> list[str]:
 
 
 @router.get("/leads")
-def leads_page(request: Request, principal: PageUser, sessions: SessionsDep, settings: ConsoleSettingsDep) -> Response:
+def leads_page(request: Request, principal: PageUser, sessions: SessionsDep, settings: SettingsDep) -> Response:
     """Leads with how to reach the client and who follows up; contact details masked for viewers."""
     query, error = lead_query(request, paged=True)
     page = None
@@ -263,17 +261,12 @@ def change_status(
 
 
 @router.get("/leads/export.csv")
-def export_leads(
-    request: Request, principal: PageUser, sessions: SessionsDep, settings: ConsoleSettingsDep
-) -> Response:
+def export_leads(request: Request, principal: PageUser, sessions: SessionsDep, settings: SettingsDep) -> Response:
     """The filtered leads as CSV, through the leads service's own exporter (contacts masked for viewers)."""
     query, error = lead_query(request, paged=False)
-    try:
-        if query is None:
-            raise InputError(error or "invalid filters")
-        filters = lead_filters(query, settings)
-    except InputError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if query is None:
+        raise InputError(error or "invalid filters")
+    filters = lead_filters(query, settings)
     tz = ZoneInfo(settings.dialogue.timezone)
 
     mask = not principal.allows("admin")
@@ -294,7 +287,7 @@ def export_leads(
 
 
 @router.get("/knowledge")
-def knowledge_page(request: Request, principal: PageUser, settings: ConsoleSettingsDep) -> Response:
+def knowledge_page(request: Request, principal: PageUser, settings: SettingsDep) -> Response:
     overview = knowledge_overview(
         report_path=settings.data_dir / "knowledge" / "last_ingest.json",
         default_source=settings.knowledge.source_dir,
@@ -308,7 +301,7 @@ def knowledge_page(request: Request, principal: PageUser, settings: ConsoleSetti
 def audit_page(
     request: Request,
     principal: PageUser,
-    settings: ConsoleSettingsDep,
+    settings: SettingsDep,
     rule: str | None = None,
     channel: str | None = None,
 ) -> Response:

@@ -87,7 +87,7 @@ def export_csv(
     session: Session, *, filters: OptOutFilters, tz: tzinfo, mask: bool, chunk_rows: int = 500
 ) -> Iterator[str]:
     """The matching entries as CSV chunks (UTF-8 BOM first for Excel), oldest first; phones masked if `mask`."""
-    from bot.observability.masking import mask_phone
+    from bot.core.masking import mask_phone
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -10,44 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
-from bot.dialogue.models import BotMessage, Button, Citation
+from bot.core.identity import Identity
+from bot.core.messages import BotMessage, Button, Citation
 from bot.language import Language
-from bot.settings import AppSettings
 
 # Message kinds after which the conversation is over (voice hangs up, web shows it ended).
 END_KINDS = frozenset({"opt_out", "end_call"})
-
-
-class Identity(BaseModel):
-    """Who the bot speaks for; filled into every message at render time."""
-
-    bank_name: str
-    bank_name_en: str
-    hotline: str
-    hotline_hours: str = ""
-    hotline_hours_en: str = ""
-
-    @classmethod
-    def from_settings(cls, app: AppSettings | None = None) -> Identity:
-        """From config.yml's `app` section (its defaults when none is given, e.g. in unit tests)."""
-        app = app or AppSettings()
-        return cls(
-            bank_name=app.bank_name,
-            bank_name_en=app.bank_name_en,
-            hotline=app.hotline,
-            hotline_hours=app.hotline_hours,
-            hotline_hours_en=app.hotline_hours_en,
-        )
-
-    def fill(self, text: str, language: Language) -> str:
-        """Replace the identity placeholders only; any other brace in the text is left alone."""
-        if "{" not in text:
-            return text
-        name = self.bank_name if language == "zh" else self.bank_name_en
-        hours = self.hotline_hours if language == "zh" else self.hotline_hours_en
-        return text.replace("{bank_name}", name).replace("{hotline_hours}", hours).replace("{hotline}", self.hotline)
 
 
 def render(raw: list[dict[str, Any]], language: Language, identity: Identity | None = None) -> list[BotMessage]:

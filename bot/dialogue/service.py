@@ -7,10 +7,11 @@ from collections import OrderedDict
 from typing import Any
 
 from bot.compliance.outgoing import OutgoingGuard
+from bot.core.identity import Identity
+from bot.core.messages import BotMessage, Reply
 from bot.dialogue.client import RasaClient
 from bot.dialogue.inbound import INTENT_NAME, GatewayTexts, gateway_texts, looks_like_command
-from bot.dialogue.models import BotMessage, Reply
-from bot.dialogue.render import Identity, render
+from bot.dialogue.render import render
 from bot.errors import RateLimited
 from bot.language import Language, detect_language
 from bot.limits import SlidingWindow

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from bot.deps import SettingsDep
+from bot.deps import SettingsDep, require_api_key
 from bot.dialogue import analytics
-from bot.leads.views import require_api_key
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"], dependencies=[Depends(require_api_key)])
 

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from bot.core.audit import audit_trail
 from bot.errors import AdvisorError
 from bot.knowledge.evaluation import Evaluation, answer_all, read_batch
 from bot.knowledge.evaluation import evaluate as evaluate_all
@@ -121,7 +122,7 @@ def ask(
     language = detect_language(question) or settings.default_language
 
     async def run() -> Answer:
-        service = KnowledgeService.from_settings(settings)
+        service = KnowledgeService.from_settings(settings, audit=audit_trail(settings))
         try:
             return await service.answer(question, language=language, channel=channel, risk_level=risk_level)
         finally:
@@ -143,7 +144,8 @@ def _ask_batch(path: Path, default: Language) -> None:
     """One compact JSON answer per input line (a bad line gets {"line", "error"}; exit 1 if any)."""
 
     async def run() -> list[dict[str, object]]:
-        service = KnowledgeService.from_settings(get_settings())
+        settings = get_settings()
+        service = KnowledgeService.from_settings(settings, audit=audit_trail(settings))
         try:
             return await answer_all(service, read_batch(path), default)
         finally:
@@ -169,7 +171,7 @@ def evaluate(
     settings = get_settings()
 
     async def run() -> Evaluation:
-        service = KnowledgeService.from_settings(settings)
+        service = KnowledgeService.from_settings(settings, audit=audit_trail(settings))
         try:
             return await evaluate_all(service, read_batch(path), settings.default_language)
         finally:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.catalogue import catalogue_for
 from bot.compliance.outgoing import disclosure_wording, join_disclosures, strip_disclosures
-from bot.dialogue.models import Citation
+from bot.core.messages import Citation
 from bot.knowledge.extractive import NEAR_BEST, Quote, Quoter, budget_for, decline, message
 from bot.knowledge.facts import Fact, citation, description, product_facts, side_by_side, status_note
 from bot.knowledge.guard import Guard

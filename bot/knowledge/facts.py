@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.dialogue.models import Citation
+from bot.core.messages import Citation
 from bot.knowledge.extractive import CJK, message, messages, split_sentences
 from bot.knowledge.models import Product
 from bot.knowledge.questions import Topic, composition

@@ -20,9 +20,9 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from bot.compliance import Violation
 from bot.compliance.outgoing import join_disclosures
-from bot.dialogue.models import Citation
+from bot.core.audit import AuditEntry, AuditSink
+from bot.core.messages import Citation
 from bot.errors import ConfigError, LLMUnavailable
-from bot.knowledge.audit import AuditEntry, AuditSink
 from bot.knowledge.compose import products_in_question
 from bot.knowledge.facts import citation, product_facts, status_note
 from bot.knowledge.guard import Guard

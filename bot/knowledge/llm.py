@@ -15,6 +15,7 @@ import numpy as np
 import openai
 
 from bot.errors import ConfigError, KnowledgeUnavailable, LLMUnavailable
+from bot.settings import LLMSettings
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Self-hosted servers (vLLM, Ollama) accept any key; the SDK refuses to start without one.
@@ -90,6 +91,19 @@ class OpenAIChat:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def judging_chat(llm: LLMSettings) -> OpenAIChat:
+    """The model for short, deterministic judgements (temperature 0, 200 tokens): hand-off summaries, the
+    dialogue's and the guard's second opinions."""
+    return OpenAIChat(
+        model=llm.model,
+        base_url=llm.base_url,
+        api_key=llm.api_key.get_secret_value() if llm.api_key else None,
+        timeout_s=llm.timeout_s,
+        temperature=0.0,
+        max_tokens=200,
+    )
 
 
 class OpenAIEmbedder:

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.catalogue import WEALTH_TYPES, CatalogueProduct, ProductStatus, ProductType
-from bot.dialogue.models import Citation
+from bot.catalogue import CatalogueProduct, ProductStatus, ProductType, is_wealth_type
+from bot.core.messages import Citation
 from bot.language import Language
 
 Channel = Literal["web", "wecom", "voice"]
@@ -113,7 +113,7 @@ class Product(_Approved):
 
     @property
     def is_wealth(self) -> bool:
-        return self.type in WEALTH_TYPES
+        return is_wealth_type(self.type)
 
     def entry(self) -> CatalogueProduct:
         """The catalogue's view of this product (names, type, level, status)."""

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.dialogue.models import Citation
+from bot.core.audit import AuditSink, NullAuditSink
+from bot.core.messages import Citation
 from bot.errors import KnowledgeUnavailable, LLMUnavailable
-from bot.knowledge.audit import AuditSink, JsonlAuditSink, NullAuditSink
 from bot.knowledge.calibration import calibrate, fingerprint
 from bot.knowledge.chunking import Chunker
 from bot.knowledge.compose import Composer
@@ -107,8 +107,10 @@ class KnowledgeService:
         self._corpus: tuple[Snapshot, date, str] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> KnowledgeService:
-        """Validates the LLM settings now; opens nothing."""
+    def from_settings(cls, settings: Settings, *, audit: AuditSink | None = None) -> KnowledgeService:
+        """Validates the LLM settings now; opens nothing. `audit` receives blocked LLM answers: the app
+        passes its metered sink (counted in advisor_guard_blocks_total), a command the audit trail; None
+        records nothing."""
         kn, emb, llm = settings.knowledge, settings.embeddings, settings.llm
         chat: ChatModel | None = None
         prompts: PromptSet | None = None
@@ -125,11 +127,6 @@ class KnowledgeService:
                 max_tokens=llm.max_tokens,
             )
             prompts = PromptSet(llm.prompts_dir, llm.prompt_version)
-        audit: AuditSink = (
-            JsonlAuditSink(settings.data_dir / "audit" / "compliance.jsonl")
-            if settings.compliance.audit
-            else NullAuditSink()
-        )
         chroma_dir = settings.chroma_dir
 
         def open_store() -> ChromaStore:

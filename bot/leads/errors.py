@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.errors import InputError
+from bot.errors import Conflict, NotFound
 
 
-class LeadNotFound(InputError):
-    """No lead has this id (maps to 404)."""
+class LeadNotFound(NotFound):
+    """No lead has this id."""
 
 
-class TransitionNotAllowed(InputError):
-    """The requested status change skips or reverses the lead's life cycle (maps to 409)."""
+class TransitionNotAllowed(Conflict):
+    """The requested status change skips or reverses the lead's life cycle."""

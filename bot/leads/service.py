@@ -298,7 +298,7 @@ CSV_COLUMNS = tuple(LeadRead.model_fields)
 
 def masked(lead: LeadRead) -> LeadRead:
     """The lead with its contact name and phone masked (张*, +*********5678), for viewers."""
-    from bot.observability.masking import mask_name, mask_phone
+    from bot.core.masking import mask_name, mask_phone
 
     return lead.model_copy(
         update={

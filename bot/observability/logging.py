@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.observability.masking import mask_text, mask_value
+from bot.core.masking import mask_text, mask_value
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 

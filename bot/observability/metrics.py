@@ -20,10 +20,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.compliance.outgoing import OutgoingGuard
+from bot.core.audit import AuditEntry, AuditSink
+from bot.core.messages import Reply
 from bot.dialogue.client import RasaClient
-from bot.dialogue.models import Reply
 from bot.dialogue.service import DialogueGateway
-from bot.knowledge.audit import AuditEntry, AuditSink
 from bot.language import Language
 
 logger = logging.getLogger(__name__)

@@ -11,14 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.errors import ConfigError, InputError
+from bot.errors import ConfigError, NotFound
+from bot.language import Language
 
-Language = Literal["zh", "en"]
 _WHEN = re.compile(r"^(opening|recommendation|above_level|risk_question|follow_up|turn:\d+|need:[a-z0-9_]+)$")
 _REQUIRES = re.compile(r"^(rapport|risk_question|objection:[a-z0-9_]+)$")
 
@@ -162,7 +161,7 @@ class PersonaCard(BaseModel):
     profile: Profile
 
 
-class UnknownPersona(InputError):
+class UnknownPersona(NotFound):
     """No persona with that id."""
 
 

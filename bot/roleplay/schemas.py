@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from bot.roleplay.personas import Language, PersonaCard
+from bot.language import Language
+from bot.roleplay.personas import PersonaCard
 
 Role = Literal["advisor", "client"]
 Engine = Literal["scripted", "llm"]

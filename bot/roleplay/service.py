@@ -17,7 +17,7 @@ from sqlalchemy import Engine as DBEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import make_engine, migrate, session_factory, transaction
-from bot.errors import ConfigError, InputError, LLMUnavailable
+from bot.errors import ConfigError, Conflict, LLMUnavailable
 from bot.roleplay import store
 from bot.roleplay.catalogue import load_catalogue
 from bot.roleplay.engine import ClientState, ScriptedClient, Step, load_replies
@@ -44,7 +44,7 @@ from bot.roleplay.scoring import Scorer
 from bot.settings import Settings
 
 
-class TooManyTurns(InputError):
+class TooManyTurns(Conflict):
     """The session reached roleplay.max_turns; it must be ended and scored."""
 
 

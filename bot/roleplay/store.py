@@ -13,16 +13,16 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
-from bot.errors import InputError
+from bot.errors import Conflict, NotFound
 from bot.roleplay.models import CriterionResult, TrainingSession, TrainingTurn, TrainingViolation
 from bot.roleplay.schemas import AdvisorAverage, Report, Role, SessionSummary, ViolationCount
 
 
-class UnknownSession(InputError):
+class UnknownSession(NotFound):
     """No training session with that id."""
 
 
-class SessionEnded(InputError):
+class SessionEnded(Conflict):
     """The session is already scored; start a new one."""
 
 

@@ -26,8 +26,8 @@ from pydantic import BaseModel, Field
 
 from bot.console.auth import Principal
 from bot.console.deps import ApiLogin, ApiUser, AuthDep, PageLogin
-from bot.errors import ConfigError, InputError
-from bot.roleplay.personas import PersonaCard, UnknownPersona
+from bot.errors import ConfigError
+from bot.roleplay.personas import PersonaCard
 from bot.roleplay.schemas import (
     MessageRequest,
     ReplyView,
@@ -38,8 +38,7 @@ from bot.roleplay.schemas import (
     TeamView,
     TranscriptTurn,
 )
-from bot.roleplay.service import TooManyTurns, TrainingService
-from bot.roleplay.store import SessionEnded, UnknownSession
+from bot.roleplay.service import TrainingService
 
 STATIC_DIR = Path(__file__).parent / "static"
 _ASSETS = {"training.js": "text/javascript", "training.css": "text/css"}
@@ -88,15 +87,6 @@ class ScoreRequest(BaseModel):
     turns: list[TranscriptTurn] = Field(min_length=1, max_length=400)
 
 
-def _refuse(exc: InputError) -> NoReturn:
-    """Our input errors as HTTP statuses (the app renders them in its one error shape)."""
-    if isinstance(exc, UnknownPersona | UnknownSession):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    if isinstance(exc, SessionEnded | TooManyTurns):
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-
-
 def _page() -> FileResponse:
     return FileResponse(STATIC_DIR / "training.html", media_type="text/html; charset=utf-8")
 
@@ -119,10 +109,7 @@ def _may_read(principal: Principal, advisor_id: str) -> None:
 
 async def _own_session(training: TrainingService, session_id: str, principal: Principal) -> None:
     """Only the advisor a session belongs to may write into it."""
-    try:
-        owner = await training.advisor_of(session_id)
-    except InputError as exc:
-        _refuse(exc)
+    owner = await training.advisor_of(session_id)
     if owner != principal.advisor_id:
         _forbid("not your training session / 这不是您的练习记录")
 
@@ -172,19 +159,13 @@ async def start(body: StartRequest, training: TrainingDep, principal: ApiLogin) 
     advisor_id = _trainee(principal)
     if body.advisor_id is not None and body.advisor_id != advisor_id:
         _forbid("you can only start your own sessions / 只能以自己的工号练习")
-    try:
-        return await training.start(persona_id=body.persona_id, advisor_id=advisor_id, seed=body.seed)
-    except InputError as exc:
-        _refuse(exc)
+    return await training.start(persona_id=body.persona_id, advisor_id=advisor_id, seed=body.seed)
 
 
 @router.get("/api/training/sessions/{session_id}", response_model=SessionView)
 async def session(session_id: SessionId, training: TrainingDep, principal: ApiLogin) -> SessionView:
     """A session with its transcript (and report once ended)."""
-    try:
-        view = await training.get(session_id)
-    except InputError as exc:
-        _refuse(exc)
+    view = await training.get(session_id)
     _may_read(principal, view.advisor_id)
     return view
 
@@ -193,20 +174,14 @@ async def session(session_id: SessionId, training: TrainingDep, principal: ApiLo
 async def say(session_id: SessionId, body: MessageRequest, training: TrainingDep, principal: ApiLogin) -> ReplyView:
     """One advisor message in, the client's reply out."""
     await _own_session(training, session_id, principal)
-    try:
-        return await training.say(session_id, body.text)
-    except InputError as exc:
-        _refuse(exc)
+    return await training.say(session_id, body.text)
 
 
 @router.post("/api/training/sessions/{session_id}/end", response_model=Report)
 async def end(session_id: SessionId, training: TrainingDep, principal: ApiLogin) -> Report:
     """End the session and score it."""
     await _own_session(training, session_id, principal)
-    try:
-        return await training.end(session_id)
-    except InputError as exc:
-        _refuse(exc)
+    return await training.end(session_id)
 
 
 @router.get("/api/training/sessions/{session_id}/report", response_model=Report)
@@ -221,10 +196,7 @@ async def report(session_id: SessionId, training: TrainingDep, principal: ApiLog
 @router.post("/api/training/score", response_model=Report)
 async def score(body: ScoreRequest, training: TrainingDep, _: ApiLogin) -> Report:
     """Score a transcript without storing it (same report as `advisor roleplay score --json`)."""
-    try:
-        return await training.score(body.turns, persona_id=body.persona_id)
-    except InputError as exc:
-        _refuse(exc)
+    return await training.score(body.turns, persona_id=body.persona_id)
 
 
 @router.get("/api/training/advisors/{advisor_id}/sessions", response_model=list[SessionSummary])

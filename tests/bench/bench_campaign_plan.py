@@ -153,10 +153,10 @@ def bench_plan(n: int, repeats: int) -> dict[str, Any]:
 def bench_cps(rate: float, calls: int) -> dict[str, Any]:
     """Dial `calls` clients at `rate` CPS on the system clock; measure the achieved rate from call times."""
     from bot.campaigns.dialer import run_campaign
+    from bot.campaigns.provider import CallRequest, PlacedCall
     from bot.campaigns.service import CreateOptions, create_campaign
     from bot.db import make_engine, migrate, session_factory, transaction
     from bot.settings import load_settings
-    from telephony.provider import CallRequest, PlacedCall
 
     class Provider:
         name = "bench"

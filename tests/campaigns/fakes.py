@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns.calls import record_call_status
 from bot.campaigns.importer import COLUMNS
+from bot.campaigns.provider import CallRequest, PlacedCall
 from bot.campaigns.service import CampaignCreated, CreateOptions, create_campaign
 from bot.db import transaction
 from bot.settings import Settings
-from telephony.provider import CallRequest, PlacedCall
 
 REFUSED_CN = "Twilio cannot call mainland China (+86) since 2023-11-30"
 

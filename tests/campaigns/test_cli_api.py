@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from bot.campaigns import cli
 from bot.campaigns.views import router
 from bot.db import make_engine, session_factory
+from bot.error_handlers import install_error_handlers
 from bot.settings import Settings, load_settings
 from tests.campaigns.conftest import T0
 from tests.campaigns.fakes import FakeClock, FakeProvider, client, make_campaign, write_csv
@@ -150,6 +151,7 @@ def _app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = sessions
     app.include_router(router)
+    install_error_handlers(app)  # as create_app does
     return app
 
 

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.campaigns.attempts import acquire_lease
 from bot.campaigns.dialer import RunSummary, run_campaign
 from bot.campaigns.models import Campaign, CampaignAttempt, CampaignClient
+from bot.campaigns.provider import CallRequest, PlacedCall
 from bot.contacts.service import opt_out
 from bot.db import transaction
 from bot.errors import CallRefusedError, InputError, ProviderUnavailableError
 from bot.settings import Settings
-from telephony.provider import CallRequest, PlacedCall
 from tests.campaigns.conftest import T0
 from tests.campaigns.fakes import Crash, FakeClock, FakeProvider, client, make_campaign
 

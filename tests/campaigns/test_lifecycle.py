@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.campaigns import lifecycle
 from bot.campaigns.dialer import RunSummary, run_campaign
 from bot.campaigns.models import Campaign, CampaignClient
+from bot.campaigns.provider import CallRequest
 from bot.campaigns.report import list_campaigns
 from bot.db import transaction
 from bot.errors import InputError
 from bot.settings import Settings
-from telephony.provider import CallRequest
 from tests.campaigns.conftest import T0
 from tests.campaigns.fakes import FakeClock, FakeProvider, client, make_campaign
 

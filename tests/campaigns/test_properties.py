@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns.dialer import run_campaign
 from bot.campaigns.models import CampaignAttempt, CampaignClient
+from bot.campaigns.provider import CallRequest
 from bot.campaigns.rules import CampaignRules
 from bot.contacts.service import opt_out
 from bot.db import make_engine, session_factory, transaction
 from bot.settings import Settings
-from telephony.provider import CallRequest
 from tests.campaigns.conftest import add_attempt, add_campaign, add_client
 from tests.campaigns.fakes import Crash, FakeClock, FakeProvider, client, make_campaign
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 import bot.compliance as compliance
-from bot.compliance import GuardResult, ProductRef, check, detect_language, disclosures_for
+from bot.compliance import GuardResult, ProductRef, check, disclosures_for
 from bot.compliance.evaluation import evaluate, load_labelled
 from bot.compliance.rules import RULES_PATH, RulesFileError, load_rules, parse_rules
+from bot.language import detect_language
 
 LABELLED = Path(__file__).parents[1] / "data" / "compliance_labelled.yml"
 
@@ -260,11 +261,18 @@ def test_product_risk_level_is_validated() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "language"),
-    [("这款产品", "zh"), ("This product", "en"), ("Steady 30-Day 理财", "zh"), ("", "en"), ("１２３", "en")],
+    ("text", "wording"),
+    [
+        ("稳享理财 3%", "理财非存款、产品有风险、投资须谨慎。"),
+        ("Steady 30-Day 稳享理财", "理财非存款、产品有风险、投资须谨慎。"),  # any Chinese: judged in Chinese
+        ("Steady, 3%", "Wealth management products are not deposits."),
+        ("9012 ３%", "Wealth management products are not deposits."),  # no words at all: English
+    ],
 )
-def test_detect_language(text: str, language: str) -> None:
-    assert detect_language(text) == language
+def test_disclosures_come_in_the_language_the_text_is_written_in(text: str, wording: str) -> None:
+    product = ProductRef(code="9012", name="稳享理财", name_en="Steady", risk_level="R2")
+    (disclosure,) = disclosures_for(text, products=[product])
+    assert disclosure.startswith(wording)
 
 
 def test_public_surface_is_small() -> None:
@@ -275,7 +283,6 @@ def test_public_surface_is_small() -> None:
             "Recommended",
             "Violation",
             "check",
-            "detect_language",
             "disclosures_for",
             "recommended",
             "stated_level",

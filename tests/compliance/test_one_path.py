@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from bot.compliance import cli as compliance_cli
 from bot.compliance.outgoing import OutgoingGuard
-from bot.dialogue.models import BotMessage
-from bot.knowledge.audit import AuditEntry
+from bot.core.audit import AuditEntry
+from bot.core.messages import BotMessage
 from bot.roleplay.catalogue import load_catalogue
 from bot.roleplay.nlu import Recogniser
 from bot.settings import REPO_ROOT, Settings, load_settings

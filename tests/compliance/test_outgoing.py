@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.compliance.outgoing import OutgoingGuard, disclosure_wording
-from bot.dialogue.models import BotMessage, Citation
-from bot.dialogue.render import Identity
-from bot.knowledge.audit import JsonlAuditSink
+from bot.core.audit import JsonlAuditSink
+from bot.core.identity import Identity
+from bot.core.messages import BotMessage, Citation
 from bot.knowledge.guard import product_ref
 from bot.knowledge.service import KnowledgeService
 from bot.kyc.models import questionnaire

@@ -20,8 +20,9 @@ from bot.compliance.second_opinion import (
     SecondOpinion,
     second_opinion_from_settings,
 )
-from bot.dialogue.models import BotMessage
-from bot.knowledge.audit import AuditEntry
+from bot.core.audit import AuditEntry
+from bot.core.messages import BotMessage
+from bot.knowledge.llm import judging_chat
 from bot.settings import Settings, load_settings
 from tests.knowledge import fake_openai
 from tests.knowledge.fake_openai import FakeOpenAI, Reply
@@ -64,7 +65,7 @@ def reviews(settings: Settings) -> list[dict[str, object]]:
 
 
 def _guard(settings: Settings, audit: Collecting) -> ReviewedGuard:
-    reviewer = second_opinion_from_settings(settings)
+    reviewer = second_opinion_from_settings(settings, chat=lambda: judging_chat(settings.llm))
     assert isinstance(reviewer, SecondOpinion)
     return ReviewedGuard(reviewer=reviewer, products=list, audit=audit)
 
@@ -125,11 +126,11 @@ async def test_a_failing_model_leaves_the_rules_verdict(server: FakeOpenAI, sett
 
 def test_off_without_an_llm_or_when_switched_off(tmp_path: Path) -> None:
     no_llm = load_settings(data_dir=tmp_path, llm={"provider": None}, compliance={"second_opinion": True})
-    assert second_opinion_from_settings(no_llm) is None
+    assert second_opinion_from_settings(no_llm, chat=lambda: judging_chat(no_llm.llm)) is None
     switched_off = load_settings(
         data_dir=tmp_path, llm={"provider": "openai", "base_url": "http://127.0.0.1:9/v1"}, compliance={}
     )
-    assert second_opinion_from_settings(switched_off) is None
+    assert second_opinion_from_settings(switched_off, chat=lambda: judging_chat(switched_off.llm)) is None
 
 
 def test_cli_second_opinion(server: FakeOpenAI, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,7 +156,7 @@ def test_cli_second_opinion_needs_an_llm(tmp_path: Path, monkeypatch: pytest.Mon
 
 async def test_the_review_log_masks_personal_data(server: FakeOpenAI, settings: Settings) -> None:
     server.reply(Reply(FINE))
-    reviewer = second_opinion_from_settings(settings)
+    reviewer = second_opinion_from_settings(settings, chat=lambda: judging_chat(settings.llm))
     assert reviewer is not None
     opinion = await reviewer.review("收益的事回头打我电话13812345678细说。", conversation_id="web:2")
     await reviewer.aclose()

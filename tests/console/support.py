@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.console.auth import ConsoleAuth, hash_password
 from bot.console.routes import ROUTERS
 from bot.db import migrate, transaction
+from bot.error_handlers import install_error_handlers
 from bot.leads import service as leads
 from bot.leads.models import LeadRead
 from bot.observability.metrics import Metrics
@@ -60,6 +61,7 @@ def console_app(settings: Settings, sessions: sessionmaker[Session], training: o
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(metrics_router)
+    install_error_handlers(app)  # as create_app does
     return app
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.audit import AuditEntry
 from bot.db import make_engine, session_factory
-from bot.knowledge.audit import AuditEntry
 from bot.leads import service as leads
 from bot.roleplay.service import TrainingService
 from bot.settings import Settings

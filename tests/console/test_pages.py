@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.console.service import knowledge_overview
-from bot.knowledge.audit import AuditEntry
+from bot.core.audit import AuditEntry
 from bot.knowledge.ingest import load_last_report, save_last_report
 from bot.knowledge.models import IngestReport, ItemReport, Problem
 from bot.leads import service as leads

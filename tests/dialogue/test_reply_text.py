@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dialogue.models import BotMessage, Citation, Reply
+from bot.core.messages import BotMessage, Citation, Reply
 
 
 def test_sources_are_shown_by_title_once_after_the_reply_in_its_language() -> None:

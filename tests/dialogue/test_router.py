@@ -9,19 +9,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import select
 
 from bot.actions import ACTION_SECRET_HEADER
 from bot.app import create_app
 from bot.contacts.models import DoNotContact
+from bot.core.messages import Citation
 from bot.db import make_engine, session_factory, transaction
-from bot.dialogue.models import Citation
 from bot.knowledge.content import read_products
 from bot.knowledge.models import Product
 from bot.leads import service as leads
 from bot.leads.contact import consent_wording
 from bot.leads.models import Lead
 from bot.settings import REPO_ROOT, Settings
+from tests.support.action_calls import call, rows, run, said
 
 SECRET = "router-test-secret"
 KB = REPO_ROOT / "knowledge_base"
@@ -69,57 +69,6 @@ def client(app_settings: Settings, answerer: CatalogueAnswerer) -> Iterator[Test
         yield c
 
 
-def call(
-    action: str,
-    text: str,
-    intent: str,
-    confidence: float = 0.95,
-    *,
-    channel: str = "web",
-    language: str = "zh",
-    slots: dict[str, Any] | None = None,
-    after: list[dict[str, Any]] | None = None,
-    sender: str = "web:r1",
-) -> dict[str, Any]:
-    """Rasa's action call for the latest user turn (`after`: events following it, e.g. a form's slot)."""
-    metadata = {"channel": channel, "language": language}
-    latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": [], "metadata": metadata}
-    user = {"event": "user", "text": text, "parse_data": latest, "metadata": metadata}
-    return {
-        "next_action": action,
-        "sender_id": sender,
-        "version": "3.6.21",
-        "domain": {"intents": [intent], "responses": {}, "slots": {}, "actions": [action]},
-        "tracker": {
-            "sender_id": sender, "slots": {"channel": channel, **(slots or {})}, "latest_message": latest,
-            "events": [user, *(after or [])], "paused": False, "followup_action": None,
-            "active_loop": {}, "latest_action_name": "action_listen",
-        },
-    }  # fmt: skip
-
-
-def run(client: TestClient, payload: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(responses, slots set) of one action call."""
-    response = client.post("/webhook", json=payload)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    return body["responses"], {e["name"]: e["value"] for e in body["events"] if e["event"] == "slot"}
-
-
-def said(responses: list[dict[str, Any]]) -> list[str]:
-    """Each response by its name, or by the kind of a composed message."""
-    return [r.get("response") or (r.get("custom") or {}).get("kind") or "" for r in responses]
-
-
-def rows(settings: Settings, model: type[Any]) -> list[Any]:
-    engine = make_engine(settings.database_url)
-    try:
-        with session_factory(engine)() as session:
-            return list(session.scalars(select(model)))
-    finally:
-        engine.dispose()
-
-
 # -- knowledge first ------------------------------------------------------------------------------
 
 
@@ -160,6 +109,13 @@ def test_interest_words_on_a_call_make_a_lead_never_a_hang_up(client: TestClient
     assert ("utter_lead_ack_interest", None) in kinds and "utter_not_interested" not in said(responses)
     (lead,) = rows(app_settings, Lead)
     assert (lead.type, lead.client_key, lead.channel) == ("product_interest", "C-77", "voice")
+
+
+def test_a_lead_is_scored_as_documented_from_the_clients_own_words(client: TestClient, app_settings: Settings) -> None:
+    run(client, call("action_record_interest", "季享我想买50万", "express_interest", 0.95))
+    (lead,) = rows(app_settings, Lead)
+    # bot/leads/scoring.py: (55 product_interest + 10 product named + 10 sum named) × (0.6 + 0.4 × 0.95)
+    assert lead.score == 73.5
 
 
 @pytest.mark.parametrize(

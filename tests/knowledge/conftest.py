@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.audit import AuditSink, NullAuditSink
+from bot.core.audit import AuditSink, NullAuditSink
 from bot.knowledge.embeddings import Embedder, HashingEmbedder
 from bot.knowledge.generative import PromptSet
 from bot.knowledge.lexical import Tokenizer

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from bot.knowledge.audit import AuditEntry, JsonlAuditSink
+from bot.core.audit import AuditEntry, JsonlAuditSink
 from bot.knowledge.models import Answer
 
 

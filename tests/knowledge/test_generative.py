@@ -9,15 +9,21 @@ import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
-from bot.knowledge.audit import JsonlAuditSink
+from bot.actions import ACTION_SECRET_HEADER
+from bot.app import create_app
+from bot.core.audit import JsonlAuditSink
 from bot.knowledge.generative import PromptSet, cite, sources_for
 from bot.knowledge.llm import OpenAIChat
 from bot.knowledge.models import Hit
 from bot.knowledge.service import KnowledgeService
-from bot.settings import LLMSettings, Settings
+from bot.settings import LLMSettings, Settings, load_settings
 from tests.knowledge.conftest import REPO, ServiceFactory
 from tests.knowledge.fake_openai import FakeOpenAI, Reply
+from tests.support.action_calls import call, run
 
 QUESTION = "稳享理财怎么赎回，多久到账？"
 
@@ -114,6 +120,36 @@ async def test_from_settings_builds_the_generative_path(
         await service.aclose()
     assert answer.mode == "generative"
     assert openai_server.requests[0]["body"]["model"] == "qwen-plus"
+
+
+def test_blocks_of_llm_answers_are_counted_in_the_apps_metric_and_audited(
+    tmp_path: Path, corpus: Path, openai_server: FakeOpenAI
+) -> None:
+    """The app's knowledge service audits blocked LLM answers through the app's metered sink."""
+    secret = "metric-test-secret"
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        llm={"provider": "openai", "base_url": openai_server.url, "model": "test-model", "timeout_s": 2},
+        rasa={"action_secret": SecretStr(secret)},
+    )
+    KnowledgeService.from_settings(settings).ingest(corpus, progress=False)
+    openai_server.reply(Reply("稳享保本保收益，闭眼买就行[1]。"))
+    with TestClient(create_app(settings), headers={ACTION_SECRET_HEADER: secret}) as client:
+        responses, _ = run(client, call("action_answer_question", QUESTION, "ask_product_info", sender="web:m1"))
+        exposition = client.get("/metrics").text
+    assert responses and "保本保收益" not in json.dumps(responses, ensure_ascii=False)
+    blocks = {
+        (s.labels["rule"], s.labels["source"]): s.value
+        for family in text_string_to_metric_families(exposition)
+        for s in family.samples
+        if s.name == "advisor_guard_blocks_total"
+    }
+    assert blocks.get(("guarantee", "knowledge.generative"), 0) >= 1, blocks
+    trail = settings.data_dir / "audit" / "compliance.jsonl"
+    entries = [json.loads(line) for line in trail.read_text(encoding="utf-8").splitlines()]
+    assert {(e["rule"], e["source"], e["conversation_id"]) for e in entries} >= {
+        ("guarantee", "knowledge.generative", "web:m1")
+    }
 
 
 def _hit(n: int) -> Hit:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
+from bot.error_handlers import install_error_handlers
 from bot.leads.views import router
 from bot.settings import load_settings
 
@@ -27,6 +28,7 @@ def _app(tmp_path: Path, sessions: sessionmaker[Session], api_key: str | None) -
     app.state.settings = load_settings(data_dir=tmp_path / "var", leads={"api_key": api_key})
     app.state.sessions = sessions
     app.include_router(router)
+    install_error_handlers(app)  # as create_app does: refusals become their status once
     return app
 
 
@@ -53,7 +55,7 @@ def test_no_key_configured_means_disabled_not_open(tmp_path: Path, sessions: ses
     with TestClient(_app(tmp_path, sessions, None)) as test_client:
         response = test_client.get("/api/leads", headers={"X-API-Key": "anything"})
     assert response.status_code == 503
-    assert "ADVISOR_LEADS__API_KEY" in response.json()["detail"]
+    assert "ADVISOR_LEADS__API_KEY" in response.json()["detail"][0]["problem"]
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": KEY + "x"}, {"X-API-Key": "密钥"}])
@@ -106,7 +108,7 @@ def test_malformed_filters_are_a_clear_422(client: TestClient, params: dict[str,
     response = client.get("/api/leads", params=params)
     assert response.status_code == 422
     problems = response.json()["detail"]
-    assert any(p["loc"][-1] == field and p["msg"] for p in problems), problems
+    assert any(p["field"].split(".")[-1] == field and p["problem"] for p in problems), problems
 
 
 def test_patch_moves_a_lead_along_and_refuses_skips(client: TestClient, seeded: list[int]) -> None:
@@ -114,7 +116,7 @@ def test_patch_moves_a_lead_along_and_refuses_skips(client: TestClient, seeded: 
     ok = client.patch(f"/api/leads/{lead_id}", json={"status": "contacted"})
     assert ok.status_code == 200 and ok.json()["status"] == "contacted"
     back = client.patch(f"/api/leads/{lead_id}", json={"status": "new"})
-    assert back.status_code == 409 and "cannot go from contacted to new" in back.json()["detail"]
+    assert back.status_code == 409 and "cannot go from contacted to new" in back.json()["detail"][0]["problem"]
     assert client.patch(f"/api/leads/{seeded[1]}", json={"status": "converted"}).status_code == 409
     assert client.patch(f"/api/leads/{lead_id}", json={"status": "won"}).status_code == 422
     assert client.patch(f"/api/leads/{lead_id}", json={}).status_code == 422

@@ -13,10 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.compliance.outgoing import OutgoingGuard
+from bot.core.audit import JsonlAuditSink
 from bot.db import make_engine, session_factory
 from bot.dialogue.client import RasaClient
 from bot.errors import DialogueUnavailable
-from bot.knowledge.audit import JsonlAuditSink
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
 from tests.console.support import add_lead, build_schema
 from tests.support.servers import free_port, serve

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.console.auth import ConsoleAuth, hash_password
 from bot.console.views import router as console_router
 from bot.db import migrate
+from bot.error_handlers import install_error_handlers
 from bot.roleplay.schemas import TranscriptTurn
 from bot.roleplay.service import TrainingService
 from bot.roleplay.views import router
@@ -55,6 +56,7 @@ def training_app(
     app.state.console_auth = ConsoleAuth(settings.console)
     app.include_router(router)
     app.include_router(console_router)
+    install_error_handlers(app)  # as create_app does
     return app
 
 

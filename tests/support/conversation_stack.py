@@ -27,8 +27,8 @@ from bot.app import create_app
 from bot.campaigns.models import CampaignAttempt
 from bot.channels.web.history import ConversationHistory
 from bot.contacts.models import DoNotContact, OptOut
+from bot.core.identity import Identity
 from bot.db import make_engine, session_factory, transaction
-from bot.dialogue.render import Identity
 from bot.knowledge.guard import product_ref
 from bot.knowledge.service import KnowledgeService
 from bot.leads.models import Lead

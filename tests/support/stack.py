@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -38,8 +39,9 @@ class Stack:
     supervisor: RasaSupervisor
 
 
-def stack_settings(data_dir: Path) -> Settings:
+def stack_settings(data_dir: Path, **overrides: Any) -> Settings:
     return load_settings(
+        **overrides,
         data_dir=data_dir,
         rasa={
             "port": free_port(),
@@ -54,14 +56,14 @@ def stack_settings(data_dir: Path) -> Settings:
 
 
 @contextmanager
-def running_stack(data_dir: Path, *, ingest: bool = True, proxied: bool = True) -> Iterator[Stack]:
+def running_stack(data_dir: Path, *, ingest: bool = True, proxied: bool = True, **overrides: Any) -> Iterator[Stack]:
     """Train (or reuse) the repo's model, ingest the demo content, start the app and Rasa.
 
     `proxied` puts a TCP proxy between the app and Rasa, so tests can take Rasa away; benchmarks
-    leave it out to measure the app itself.
+    leave it out to measure the app itself. `overrides` are settings sections (e.g. `llm={...}`).
     """
     model, _ = rasa_process.train(load_settings())  # the repo's var/models, shared with `make test`
-    settings = stack_settings(data_dir)
+    settings = stack_settings(data_dir, **overrides)
     if ingest:
         from bot.knowledge.service import KnowledgeService
 

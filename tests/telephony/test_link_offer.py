@@ -13,10 +13,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.advisor_links.offers import CallOffer, OfferResult
+from bot.advisor_links.offers import OfferResult
 from bot.errors import ChannelError
 from bot.language import Language
 from bot.settings import Settings
+from telephony.offers import CallOffer
 from telephony.signature import SignatureChecker
 from tests.telephony.conftest import PUBLIC, TOKEN, TZ, ZH_CLIENT, Voice, voice_app
 from tests.telephony.memory_store import MemoryCallStore

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dialogue.render import Identity, render
+from bot.core.identity import Identity
+from bot.dialogue.render import render
 from bot.settings import REPO_ROOT, load_settings
 from telephony.texts import VoiceTexts
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.channels.web.welcome import suggestions
-from bot.dialogue.models import Citation
+from bot.core.messages import Citation
 from bot.errors import KnowledgeUnavailable
 from bot.language import Language
 from bot.settings import WebChatSettings

@@ -16,9 +16,10 @@ from typing import Any, Literal
 
 from bot.compliance.models import ProductRef
 from bot.compliance.outgoing import OutgoingGuard
+from bot.core.identity import Identity
+from bot.core.messages import BotMessage
 from bot.dialogue import analytics
-from bot.dialogue.models import BotMessage
-from bot.dialogue.render import Identity, render
+from bot.dialogue.render import render
 from bot.language import Language, detect_language
 
 # What a client saw: their messages and the bot's. A session start marks the session's opening messages,

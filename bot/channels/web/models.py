@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from bot.channels.web.welcome import Bilingual
-from bot.dialogue.models import BotMessage, Button, Citation
+from bot.core.messages import BotMessage, Button, Citation
 from bot.language import Language
 
 

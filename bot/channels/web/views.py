@@ -25,10 +25,10 @@ from bot.channels.web.models import (
     WelcomeResponse,
     chat_message,
 )
+from bot.core.identity import Identity
+from bot.core.messages import Reply
 from bot.deps import GatewayDep, SettingsDep
 from bot.dialogue.inbound import gateway_texts
-from bot.dialogue.models import Reply
-from bot.dialogue.render import Identity
 from bot.errors import DialogueUnavailable, RateLimited
 from bot.knowledge.guard import product_ref
 from bot.language import Language

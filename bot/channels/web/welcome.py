@@ -11,7 +11,7 @@ from typing import Protocol
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.dialogue.models import Citation
+from bot.core.messages import Citation
 from bot.errors import ConfigError, KnowledgeUnavailable
 from bot.language import Language
 from bot.settings import AppSettings, WebChatSettings

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.observability.masking import mask_name, mask_text, mask_value
+from bot.core.masking import mask_name, mask_text, mask_value
 
 
 @pytest.mark.parametrize(

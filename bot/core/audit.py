@@ -17,7 +17,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from bot.observability.masking import mask_text
+from bot.core.masking import mask_text
+from bot.settings import Settings
 
 
 class AuditEntry(BaseModel):
@@ -72,3 +73,8 @@ class NullAuditSink:
 
     async def record(self, entry: AuditEntry) -> None:
         return None
+
+
+def audit_trail(settings: Settings) -> JsonlAuditSink | None:
+    """The compliance audit trail (data_dir/audit/compliance.jsonl); None with `compliance.audit: false`."""
+    return JsonlAuditSink(settings.data_dir / "audit" / "compliance.jsonl") if settings.compliance.audit else None
