@@ -33,9 +33,9 @@ from bot.compliance.second_opinion import ReviewedGuard, second_opinion_from_set
 from bot.console.auth import ConsoleAuth
 from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
 from bot.db import make_engine, migrate, session_factory
-from bot.dialogue.client import RasaClient
 from bot.dialogue.inbound import gateway_texts
 from bot.dialogue.render import Identity
+from bot.dialogue.replicas import RasaReplicas
 from bot.dialogue.second_opinion import SecondOpinion
 from bot.dialogue.views import router as analytics_router
 from bot.flows import DialogueFlows
@@ -49,6 +49,7 @@ from bot.limits import BodyLimitMiddleware, SlidingWindow
 from bot.messaging.factory import build_text_provider
 from bot.observability.logging import bind_request_id, clean_request_id, install_logging, log_file, request_id_var
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
+from bot.observability.readiness import router as readiness_router
 from bot.observability.views import router as metrics_router
 from bot.roleplay.views import router as roleplay_router
 from bot.runtime.supervisor import RasaSupervisor
@@ -117,7 +118,13 @@ def create_app(
         if app.state.action_secret is None:
             logger.warning("rasa.action_secret is not set: the action server (/webhook) refuses every call")
         token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else None
-        rasa = RasaClient(settings.rasa.url, token=token, timeout_s=settings.rasa.timeout_s)
+        rasa = RasaReplicas(
+            settings.rasa.replica_urls,
+            token=token,
+            timeout_s=settings.rasa.timeout_s,
+            check_interval_s=settings.rasa.health_check_s,
+        )
+        rasa.start()
         if knowledge is None:
             from bot.knowledge.service import KnowledgeService
 
@@ -248,6 +255,7 @@ def create_app(
         )
 
     app.include_router(web_views.router)
+    app.include_router(readiness_router)
     app.include_router(action_views.router)
     app.include_router(leads_router)
     app.include_router(analytics_router)

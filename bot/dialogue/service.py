@@ -7,7 +7,7 @@ from collections import OrderedDict
 from typing import Any
 
 from bot.compliance.outgoing import OutgoingGuard
-from bot.dialogue.client import RasaClient
+from bot.dialogue.client import DialogueEngine
 from bot.dialogue.inbound import INTENT_NAME, GatewayTexts, gateway_texts, looks_like_command
 from bot.dialogue.models import BotMessage, Reply
 from bot.dialogue.render import Identity, render
@@ -25,7 +25,7 @@ class DialogueGateway:
 
     def __init__(
         self,
-        client: RasaClient,
+        client: DialogueEngine,
         *,
         guard: OutgoingGuard,
         default_language: Language,

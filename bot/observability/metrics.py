@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.compliance.outgoing import OutgoingGuard
-from bot.dialogue.client import RasaClient
+from bot.dialogue.client import DialogueEngine
 from bot.dialogue.models import Reply
 from bot.dialogue.service import DialogueGateway
 from bot.knowledge.audit import AuditEntry, AuditSink
@@ -119,7 +119,13 @@ class MeteredGateway(DialogueGateway):
     """The dialogue gateway, timed: turns and latency per channel, failures counted too."""
 
     def __init__(
-        self, client: RasaClient, *, guard: OutgoingGuard, default_language: Language, metrics: Metrics, **kwargs: Any
+        self,
+        client: DialogueEngine,
+        *,
+        guard: OutgoingGuard,
+        default_language: Language,
+        metrics: Metrics,
+        **kwargs: Any,
     ) -> None:
         super().__init__(client, guard=guard, default_language=default_language, **kwargs)
         self._metrics = metrics
