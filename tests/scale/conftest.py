@@ -1,0 +1,36 @@
+"""The scale-out shape's tests: the app's database on a real PostgreSQL (marked `pg`, part of `make test`
+when the binaries exist) and multi-replica end-to-end tests (marked `scale`, run by `make test-scale`).
+
+Every test here gets a fresh database cloned from one migrated template (PostgreSQL's CREATE DATABASE
+... TEMPLATE), so the real Alembic migrations run once per session, not once per test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.db import migrate
+from tests.support.postgres import PostgresServer
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`scale` tests start several Rasa servers (minutes on 2 cores): only when asked for by marker."""
+    asked = "scale" in (config.getoption("markexpr", "") or "")
+    skip = pytest.mark.skip(reason="multi-replica end-to-end test: run `make test-scale` (pytest -m scale)")
+    for item in items:
+        if item.get_closest_marker("scale") is not None and not asked:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres: PostgresServer) -> str:
+    """A database migrated to head through the app's own path, to clone per test."""
+    url = postgres.database("template")
+    migrate(url)
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def db_url(postgres: PostgresServer, pg_template: str) -> str:
+    """The app's database for one test: a PostgreSQL clone of the migrated template (overrides SQLite)."""
+    return postgres.database("app", template=pg_template)
