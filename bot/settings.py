@@ -591,6 +591,20 @@ class Settings(BaseSettings):
         return self.data_dir / "rasa_tracker.db"
 
     @property
+    def tracker_store_url(self) -> str | None:
+        """Rasa's tracker store as the app reads it (web history, turn analytics): the SQLite file (None
+        until Rasa created it) or rasa.tracker_store through psycopg, with its password from the env."""
+        rasa = self.rasa
+        if not rasa.tracker_store:
+            return f"sqlite:///{self.tracker_store_path}" if self.tracker_store_path.exists() else None
+        from sqlalchemy.engine import make_url  # here, not at import: `advisor --help` stays fast
+
+        url = make_url(rasa.tracker_store).set(drivername="postgresql+psycopg")
+        if rasa.tracker_store_password:
+            url = url.set(password=rasa.tracker_store_password.get_secret_value())
+        return url.render_as_string(hide_password=False)
+
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
