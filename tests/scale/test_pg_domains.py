@@ -5,6 +5,7 @@ dedup keys, nonces and 48 h quotas."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -46,3 +47,20 @@ async def test_claims_are_once_only_and_survive_a_restart(store: WeComStore, wec
         assert await other.cursor("wk1") == "c1"
     finally:
         await other.aclose()
+
+
+async def test_one_process_at_a_time_syncs_a_kf_account(store: WeComStore, wecom_url: str) -> None:
+    """The kf sync lease across processes: of ten racing takers one wins; each loser asks it to sync again."""
+    others = [WeComStore(wecom_url) for _ in range(9)]
+    try:
+        takers = [store, *others]
+        won = await asyncio.gather(
+            *(t.take_sync("wk1", owner=f"p{i}", now=100, ttl_s=120) for i, t in enumerate(takers))
+        )
+        assert won.count(True) == 1
+        winner = f"p{won.index(True)}"
+        assert await store.release_sync("wk1", owner=winner)  # a notice came meanwhile: sync once more
+        assert not await store.release_sync("wk1", owner=winner)
+    finally:
+        for other in others:
+            await other.aclose()

@@ -7,6 +7,7 @@ each), so the event loop never waits on SQLite or PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,17 @@ from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, f
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from bot.channels.wecom.tables import audit, cursors, inbox, kf_clients, metadata, nonces, outbox, processed
+from bot.channels.wecom.tables import (
+    audit,
+    cursors,
+    inbox,
+    kf_clients,
+    kf_sync_leases,
+    metadata,
+    nonces,
+    outbox,
+    processed,
+)
 
 T = TypeVar("T")
 SendVerdict = Literal["ok", "quota", "window_closed"]
@@ -129,6 +140,37 @@ class WeComStore:
         return await self._tx(
             lambda c: c.execute(select(cursors.c.cursor).where(cursors.c.open_kfid == open_kfid)).scalar()
         )
+
+    async def take_sync(self, open_kfid: str, *, owner: str, now: float, ttl_s: float) -> bool:
+        """Take the account's sync lease (True); if another process holds it, ask it to sync once more
+        (False). The row is locked while deciding, so a release in between cannot miss the request."""
+        with contextlib.suppress(IntegrityError):  # the account's row, once
+            await self._tx(lambda c: c.execute(insert(kf_sync_leases).values(open_kfid=open_kfid, until=0.0)))
+        lease = kf_sync_leases.c
+        mine = lease.open_kfid == open_kfid
+
+        def work(conn: Connection) -> bool:
+            row = conn.execute(select(lease.owner, lease.until).where(mine).with_for_update()).one()
+            if row.owner is None or row.until < now:
+                conn.execute(update(kf_sync_leases).where(mine).values(owner=owner, until=now + ttl_s, again=False))
+                return True
+            conn.execute(update(kf_sync_leases).where(mine).values(again=True))
+            return False
+
+        return await self._tx(work)
+
+    async def release_sync(self, open_kfid: str, *, owner: str) -> bool:
+        """Let the lease go, unless a notice came while we held it: then keep it and return True (sync again)."""
+        lease = kf_sync_leases.c
+        mine = and_(lease.open_kfid == open_kfid, lease.owner == owner)
+
+        def work(conn: Connection) -> bool:
+            if conn.execute(update(kf_sync_leases).where(and_(mine, lease.again)).values(again=False)).rowcount:
+                return True
+            conn.execute(update(kf_sync_leases).where(mine).values(owner=None, until=0.0))
+            return False
+
+        return await self._tx(work)
 
     async def known_kfids(self) -> list[str]:
         """kf accounts synced before: the ones to catch up on at start-up."""
