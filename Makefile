@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ADVISOR := .venv/bin/advisor
 PY := .venv/bin/python
 
-.PHONY: bootstrap run test test-scale lint bench bench-retrieval bench-voice bench-dialogue bench-campaign bench-guard train lock-rasa clean
+.PHONY: bootstrap run test test-scale lint bench bench-retrieval bench-voice bench-dialogue bench-campaign bench-guard bench-scale train lock-rasa clean
 
 bootstrap:
 	@bash bot/runtime/bootstrap.sh
@@ -45,6 +45,12 @@ bench-campaign: bootstrap
 
 bench-guard: bootstrap
 	@$(PY) tests/bench/bench_guard.py
+
+# Throughput and p95 at 20 and 50 concurrent conversations with 1 and 2 Rasa replicas (PostgreSQL + Redis).
+bench-scale: bootstrap
+	@bash bot/runtime/scale_servers.sh
+	@$(ADVISOR) train
+	@$(PY) tests/bench/bench_scale.py
 
 bench-voice: bootstrap
 	@$(ADVISOR) train

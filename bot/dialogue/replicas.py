@@ -35,6 +35,7 @@ class Replica:
     healthy: bool = True  # optimistic until the first check: a fresh app must not refuse turns
     model: str | None = None
     error: str | None = None
+    turns: int = 0  # turns this replica answered (shown by /readyz: how the load is spread)
 
 
 def _never_reached(exc: DialogueUnavailable) -> bool:
@@ -103,13 +104,16 @@ class RasaReplicas:
         error: DialogueUnavailable | None = None
         for replica in self._order():
             try:
-                return await replica.client.send(sender_id, text, metadata)
+                messages = await replica.client.send(sender_id, text, metadata)
             except DialogueUnavailable as exc:
                 if not _never_reached(exc):
                     raise
                 replica.healthy, error = False, exc  # skipped until its health check passes again
                 if len(self.replicas) > 1:
                     logger.warning("rasa replica %s unreachable; trying the next one", replica.url)
+                continue
+            replica.turns += 1
+            return messages
         assert error is not None
         raise error
 
@@ -123,7 +127,7 @@ class RasaReplicas:
 
     def health(self) -> list[dict[str, Any]]:
         """Each replica's URL and last health check (for /healthz and /readyz)."""
-        return [{"url": r.url, "healthy": r.healthy, "model": r.model} for r in self.replicas]
+        return [{"url": r.url, "healthy": r.healthy, "model": r.model, "turns": r.turns} for r in self.replicas]
 
     async def aclose(self) -> None:
         if self._checker is not None:

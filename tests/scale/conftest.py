@@ -7,10 +7,14 @@ Every test here gets a fresh database cloned from one migrated template (Postgre
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from bot.db import migrate
 from tests.support.postgres import PostgresServer
+from tests.support.scale_servers import chroma_server, redis_server
+from tests.support.scale_stack import ScaleStack, running_scale_stack, scale_settings
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -34,3 +38,26 @@ def pg_template(postgres: PostgresServer) -> str:
 def db_url(postgres: PostgresServer, pg_template: str) -> str:
     """The app's database for one test: a PostgreSQL clone of the migrated template (overrides SQLite)."""
     return postgres.database("app", template=pg_template)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chroma_port() -> Iterator[int]:
+    with chroma_server() as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def scale_stack(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, redis_url: str, chroma_port: int
+) -> Iterator[ScaleStack]:
+    """Two Rasa replicas on PostgreSQL + Redis, the app on PostgreSQL and a Chroma server (once per session)."""
+    data_dir = tmp_path_factory.mktemp("scale-var")
+    settings = scale_settings(data_dir, postgres=postgres, redis_url=redis_url, chroma_port=chroma_port, replicas=2)
+    with running_scale_stack(settings) as stack:
+        yield stack

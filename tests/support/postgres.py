@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,7 @@ class PostgresServer:
         name = f"{prefix}_{secrets.token_hex(4)}"
         copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(self.url("postgres", driver="postgresql"), autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"{copy}')  # type: ignore[arg-type]
+            connection.execute(f'CREATE DATABASE "{name}"{copy}')
         self.databases.append(name)
         return self.url(name)
 
@@ -74,11 +75,11 @@ def _start(bin_dir: Path, run_as: list[str], root: Path) -> PostgresServer:
     if run_as:
         shutil.chown(root, "postgres")
         shutil.chown(sockets, "postgres")
-    quiet = {"check": True, "capture_output": True}
     subprocess.run(
         [*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
          "--no-locale", "--no-sync"],
-        **quiet,
+        check=True,
+        capture_output=True,
     )  # fmt: skip
     # A test server: no durability (fsync off), small, loopback only.
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
@@ -86,7 +87,8 @@ def _start(bin_dir: Path, run_as: list[str], root: Path) -> PostgresServer:
     subprocess.run(
         [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w",
          "-t", "60", "start"],
-        **quiet,
+        check=True,
+        capture_output=True,
     )  # fmt: skip
     return PostgresServer(port=port)
 
@@ -100,27 +102,41 @@ def _stop(bin_dir: Path, run_as: list[str], root: Path) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """The session's PostgreSQL server (skipped with the reason when it cannot be had)."""
+class PostgresUnavailable(Exception):
+    """Why a throwaway PostgreSQL cannot be had on this machine."""
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[PostgresServer]:
+    """A server for the block, stopped and deleted after it (for the fixture and `make bench-scale`)."""
     bin_dir = postgres_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
+        raise PostgresUnavailable("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
     try:
         run_as = _run_as()
-    except KeyError:
-        pytest.skip("running as root and there is no `postgres` user to run initdb as")
+    except KeyError as exc:
+        raise PostgresUnavailable("running as root and there is no `postgres` user to run initdb as") from exc
     root = Path(tempfile.mkdtemp(prefix="advisor-pg-"))
     try:
         server = _start(bin_dir, run_as, root)
     except subprocess.CalledProcessError as exc:
         log = (root / "server.log").read_text(errors="replace") if (root / "server.log").exists() else ""
         _stop(bin_dir, run_as, root)
-        pytest.fail(f"PostgreSQL did not start: {exc.stderr!r} {log[-2000:]}")
+        raise RuntimeError(f"PostgreSQL did not start: {exc.stderr!r} {log[-2000:]}") from exc
     try:
         yield server
     finally:
         _stop(bin_dir, run_as, root)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server (skipped with the reason when it cannot be had)."""
+    try:
+        with throwaway_postgres() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
