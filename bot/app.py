@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ from bot.compliance import ProductRef
 from bot.compliance.outgoing import OutgoingGuard
 from bot.compliance.second_opinion import ReviewedGuard, second_opinion_from_settings
 from bot.console.auth import ConsoleAuth
+from bot.console.failures import DatabaseFailures
 from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
 from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.inbound import gateway_texts
@@ -212,7 +214,9 @@ def create_app(
     # One registry per app instance; leads are counted from the database at scrape time.
     metrics = Metrics(sessions=lambda: getattr(app.state, "sessions", None))
     app.state.metrics = metrics
-    app.state.console_auth = ConsoleAuth(settings.console)
+    # Wrong-password slow-down in the database: shared by every app process (wall clock, the same in all).
+    failures = DatabaseFailures(lambda: getattr(app.state, "sessions", None))
+    app.state.console_auth = ConsoleAuth(settings.console, clock=time.time, failures=failures)
     app.state.rasa_supervisor = rasa_supervisor
     secret = settings.rasa.action_secret
     app.state.action_secret = secret.get_secret_value().encode("utf-8") if secret else None

@@ -1,6 +1,6 @@
 """The operations console on a real PostgreSQL server: its pages and opt-out form (the same tests as on
 SQLite, collected again with a PostgreSQL database), and a logout that ends the session in every app
-process sharing the database."""
+process sharing the database, and the wrong-password slow-down shared by processes."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.db import make_engine, session_factory
 from bot.settings import DatabaseSettings, Settings
 from tests.console.conftest import login
 from tests.console.support import ADMIN, console_app, console_settings
+from tests.console.test_login_failures import *  # noqa: F403
 from tests.console.test_optouts import *  # noqa: F403
 from tests.console.test_pages import *  # noqa: F403
 
