@@ -77,11 +77,35 @@ def _announce_when_ready(settings: Settings, supervisor: RasaSupervisor) -> None
     typer.echo("Press Ctrl-C to stop / 按 Ctrl-C 停止.")
 
 
+def worker_env(settings: Settings) -> dict[str, str]:
+    """What app worker processes must share with this one, as ADVISOR_* variables they read at start-up:
+    the run's Rasa token and action secret, the port, and a console session secret (a random one per
+    process would make a cookie from one worker invalid in the next)."""
+    import secrets
+
+    console = settings.console.session_secret
+    env = {
+        "ADVISOR_APP__PORT": str(settings.app.port),
+        "ADVISOR_CONSOLE__SESSION_SECRET": console.get_secret_value() if console else secrets.token_hex(32),
+    }
+    for key in ("auth_token", "action_secret"):
+        secret = getattr(settings.rasa, key)
+        if secret is not None:
+            env[f"ADVISOR_RASA__{key.upper()}"] = secret.get_secret_value()
+    return env
+
+
 @app.command()
 def run(
     port: Annotated[int | None, typer.Option(help="App port (default from config.yml).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="App processes sharing the port (best on PostgreSQL: database.url).")
+    ] = 1,
 ) -> None:
-    """Train if needed, ingest the demo content if the store is empty, start Rasa and the app."""
+    """Train if needed, ingest the demo content if the store is empty, start Rasa and the app.
+
+    With rasa.replicas (and its stores) and --workers, the whole scale-out shape on one machine."""
+    import os
     import sys
     import threading
 
@@ -122,15 +146,14 @@ def run(
     typer.echo(f"Starting {len(supervisors) or 'no'} Rasa process(es) and the app; Rasa takes ~45 s to load ...")
     if supervisors:
         threading.Thread(target=_announce_when_ready, args=(settings, supervisors[0]), daemon=True).start()
+    serve = {"host": settings.app.host, "port": settings.app.port, "log_level": settings.app.log_level.lower()}
     try:
-        uvicorn.run(
-            # one child: /healthz and /readyz follow its restarts; several: the replicas' health checks do
-            create_app(settings, rasa_supervisor=supervisors[0] if len(supervisors) == 1 else None),
-            host=settings.app.host,
-            port=settings.app.port,
-            log_level=settings.app.log_level.lower(),
-            log_config=None,
-        )
+        if workers > 1:  # each worker builds its own app from the environment, with this run's secrets
+            os.environ.update(worker_env(settings))
+            uvicorn.run("bot.app:create_app", factory=True, workers=workers, log_config=None, **serve)  # type: ignore[arg-type]
+        else:  # one Rasa child: /healthz and /readyz follow its restarts; several: the replicas' checks do
+            front = create_app(settings, rasa_supervisor=supervisors[0] if len(supervisors) == 1 else None)
+            uvicorn.run(front, log_config=None, **serve)  # type: ignore[arg-type]
     finally:
         for supervisor in supervisors:
             supervisor.stop()

@@ -109,3 +109,17 @@ def test_store_passwords_in_config_yml_are_refused(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("ADVISOR_CONFIG", str(config))
     with pytest.raises(ConfigError, match="ADVISOR_RASA__TRACKER_STORE_PASSWORD"):
         load_settings()
+
+
+def test_app_workers_share_the_runs_secrets_and_one_session_secret(settings: Settings) -> None:
+    from bot.cli import worker_env
+
+    rasa = settings.rasa.model_copy(update={"auth_token": SecretStr("tok"), "action_secret": SecretStr("act")})
+    env = worker_env(settings.model_copy(update={"rasa": rasa}))
+    assert env["ADVISOR_RASA__AUTH_TOKEN"] == "tok" and env["ADVISOR_RASA__ACTION_SECRET"] == "act"
+    assert env["ADVISOR_APP__PORT"] == str(settings.app.port)
+    assert len(env["ADVISOR_CONSOLE__SESSION_SECRET"]) == 64  # made once here, the same in every worker
+    configured = settings.console.model_copy(update={"session_secret": SecretStr("s" * 40)})
+    assert (
+        worker_env(settings.model_copy(update={"console": configured}))["ADVISOR_CONSOLE__SESSION_SECRET"] == "s" * 40
+    )
