@@ -36,7 +36,7 @@ from bot.settings import REPO_ROOT, Settings, load_settings
 from tests.bench.bench_chat import percentile
 from tests.support.postgres import throwaway_postgres
 from tests.support.scale_servers import chroma_server, redis_server
-from tests.support.scale_stack import scale_settings
+from tests.support.scale_stack import ingest_demo, scale_settings
 from tests.support.stack import E2E_ACTION_SECRET, E2E_RASA_TOKEN
 
 BAR_SPEEDUP = 1.4
@@ -149,9 +149,7 @@ def main() -> int:
                     Path(tmp), postgres=postgres, redis_url=redis_url, chroma_port=chroma_port, replicas=replicas
                 )
                 if replicas == 1:
-                    from bot.knowledge.service import KnowledgeService
-
-                    KnowledgeService.from_settings(settings).ingest(settings.knowledge.source_dir)
+                    ingest_demo(settings)
                 with running_shape(settings) as url:
                     results[str(replicas)] = [asyncio.run(load(url, c, args.rounds)) for c in (20, 50)]
     one, two = results["1"][1], results["2"][1]

@@ -4,6 +4,7 @@ processes over loopback (the servers from tests/support/postgres.py and scale_se
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 from collections.abc import Iterator
@@ -24,9 +25,14 @@ from tests.support.stack import E2E_RASA_TOKEN, stack_settings
 
 @dataclass
 class ScaleStack:
+    """`app` is Rasa's action server; `other_app` is a second app instance (its own engines, caches and
+    Rasa clients) on the same database and replicas, as a second app process would be."""
+
     settings: Settings
     app: FastAPI
     app_url: str
+    other_app: FastAPI
+    other_app_url: str
     supervisors: list[RasaSupervisor]
     rasa_token: str = E2E_RASA_TOKEN
 
@@ -70,18 +76,29 @@ def scale_settings(
     return base.model_copy(update=update)
 
 
+def ingest_demo(settings: Settings) -> None:
+    """The demo content into the configured store (one process ingests; the others read)."""
+    from bot.knowledge.service import KnowledgeService
+
+    service = KnowledgeService.from_settings(settings)
+    try:
+        service.ingest(settings.knowledge.source_dir)
+    finally:
+        asyncio.run(service.aclose())  # closes its Chroma client (an HTTP connection to a server)
+
+
 @contextmanager
 def running_scale_stack(settings: Settings, *, ingest: bool = True) -> Iterator[ScaleStack]:
     """Train (or reuse) the model, ingest the demo content, start the app and `rasa.replicas` Rasa servers."""
     model, _ = rasa_process.train(load_settings())  # the repo's var/models, shared with `make test`
     if ingest:
-        from bot.knowledge.service import KnowledgeService
-
-        KnowledgeService.from_settings(settings).ingest(settings.knowledge.source_dir)
+        ingest_demo(settings)
     action_url = f"http://127.0.0.1:{settings.app.port}/webhook"
     with ExitStack() as stack:
         app = create_app(settings)
         app_url = stack.enter_context(serve(app, port=settings.app.port))
+        other_app = create_app(settings)
+        other_url = stack.enter_context(serve(other_app))
         supervisors = []
         for n in range(settings.rasa.replicas):
             log = settings.data_dir / f"rasa-{n}.log"
@@ -93,5 +110,5 @@ def running_scale_stack(settings: Settings, *, ingest: bool = True) -> Iterator[
             supervisors.append(supervisor)
         for supervisor in supervisors:
             supervisor.wait_until_ready(timeout=settings.rasa.startup_timeout_s)
-        yield ScaleStack(settings, app, app_url, supervisors)
+        yield ScaleStack(settings, app, app_url, other_app, other_url, supervisors)
     shutil.rmtree(settings.data_dir / "run", ignore_errors=True)
