@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, case, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -142,35 +142,40 @@ class WeComStore:
         )
 
     async def take_sync(self, open_kfid: str, *, owner: str, now: float, ttl_s: float) -> bool:
-        """Take the account's sync lease (True); if another process holds it, ask it to sync once more
-        (False). The row is locked while deciding, so a release in between cannot miss the request."""
+        """Take the account's sync lease (True), or ask its holder to sync once more (False). Each step is
+        one conditional UPDATE, so two processes never both take it and a request is never left on a
+        lease its holder has just released (the loop then takes it)."""
         with contextlib.suppress(IntegrityError):  # the account's row, once
             await self._tx(lambda c: c.execute(insert(kf_sync_leases).values(open_kfid=open_kfid, until=0.0)))
         lease = kf_sync_leases.c
         mine = lease.open_kfid == open_kfid
+        free = or_(lease.owner.is_(None), lease.until < now)
 
         def work(conn: Connection) -> bool:
-            row = conn.execute(select(lease.owner, lease.until).where(mine).with_for_update()).one()
-            if row.owner is None or row.until < now:
-                conn.execute(update(kf_sync_leases).where(mine).values(owner=owner, until=now + ttl_s, again=False))
-                return True
-            conn.execute(update(kf_sync_leases).where(mine).values(again=True))
-            return False
+            while True:
+                take = update(kf_sync_leases).where(mine, free).values(owner=owner, until=now + ttl_s, again=False)
+                if conn.execute(take).rowcount:
+                    return True
+                if conn.execute(update(kf_sync_leases).where(mine, ~free).values(again=True)).rowcount:
+                    return False
 
         return await self._tx(work)
 
     async def release_sync(self, open_kfid: str, *, owner: str) -> bool:
-        """Let the lease go, unless a notice came while we held it: then keep it and return True (sync again)."""
+        """Let the lease go, unless a notice came while we held it: then keep it and return True (sync
+        again). One UPDATE decides both, atomically against a concurrent request."""
         lease = kf_sync_leases.c
-        mine = and_(lease.open_kfid == open_kfid, lease.owner == owner)
-
-        def work(conn: Connection) -> bool:
-            if conn.execute(update(kf_sync_leases).where(and_(mine, lease.again)).values(again=False)).rowcount:
-                return True
-            conn.execute(update(kf_sync_leases).where(mine).values(owner=None, until=0.0))
-            return False
-
-        return await self._tx(work)
+        release = (
+            update(kf_sync_leases)
+            .where(lease.open_kfid == open_kfid, lease.owner == owner)
+            .values(
+                owner=case((lease.again, lease.owner), else_=None),
+                until=case((lease.again, lease.until), else_=0.0),
+                again=False,
+            )
+            .returning(lease.owner)
+        )
+        return await self._tx(lambda c: c.execute(release).scalar() is not None)
 
     async def known_kfids(self) -> list[str]:
         """kf accounts synced before: the ones to catch up on at start-up."""
