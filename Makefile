@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ADVISOR := .venv/bin/advisor
 PY := .venv/bin/python
 
-.PHONY: bootstrap run test lint bench bench-retrieval bench-voice bench-dialogue bench-campaign bench-guard train lock-rasa clean
+.PHONY: bootstrap run test test-scale lint bench bench-retrieval bench-voice bench-dialogue bench-campaign bench-guard bench-scale train lock-rasa clean
 
 bootstrap:
 	@bash bot/runtime/bootstrap.sh
@@ -19,6 +19,13 @@ test: bootstrap
 	@bash bot/runtime/browser.sh
 	@$(ADVISOR) train
 	@$(PY) -m pytest -q -p no:cacheprovider
+
+# The scale-out shape: the app database on a throwaway PostgreSQL (also part of `make test` when the
+# binaries exist) and the multi-replica e2e tests (2 Rasa replicas on PostgreSQL + Redis, a Chroma server).
+test-scale: bootstrap
+	@bash bot/runtime/scale_servers.sh
+	@$(ADVISOR) train
+	@$(PY) -m pytest -q -p no:cacheprovider -m "pg or scale" tests/scale
 
 lint: bootstrap
 	@.venv/bin/ruff check bot telephony tests
@@ -38,6 +45,12 @@ bench-campaign: bootstrap
 
 bench-guard: bootstrap
 	@$(PY) tests/bench/bench_guard.py
+
+# Throughput and p95 at 20 and 50 concurrent conversations with 1 and 2 Rasa replicas (PostgreSQL + Redis).
+bench-scale: bootstrap
+	@bash bot/runtime/scale_servers.sh
+	@$(ADVISOR) train
+	@$(PY) tests/bench/bench_scale.py
 
 bench-voice: bootstrap
 	@$(ADVISOR) train

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -28,12 +29,13 @@ from bot.compliance import ProductRef
 from bot.compliance.outgoing import OutgoingGuard
 from bot.compliance.second_opinion import ReviewedGuard, second_opinion_from_settings
 from bot.console.auth import ConsoleAuth
+from bot.console.failures import DatabaseFailures
 from bot.console.routes import ROUTERS as CONSOLE_ROUTERS
 from bot.core.audit import audit_trail
 from bot.core.identity import Identity
 from bot.db import make_engine, migrate, session_factory
-from bot.dialogue.client import RasaClient
 from bot.dialogue.inbound import gateway_texts
+from bot.dialogue.replicas import RasaReplicas
 from bot.dialogue.second_opinion import SecondOpinion
 from bot.dialogue.views import router as analytics_router
 from bot.error_handlers import install_error_handlers
@@ -47,6 +49,7 @@ from bot.limits import BodyLimitMiddleware, SlidingWindow
 from bot.messaging.factory import build_text_provider
 from bot.observability.logging import bind_request_id, clean_request_id, install_logging, log_file, request_id_var
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
+from bot.observability.readiness import router as readiness_router
 from bot.observability.views import router as metrics_router
 from bot.roleplay.views import router as roleplay_router
 from bot.runtime.supervisor import RasaSupervisor
@@ -116,7 +119,13 @@ def create_app(
         if app.state.action_secret is None:
             logger.warning("rasa.action_secret is not set: the action server (/webhook) refuses every call")
         token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else None
-        rasa = RasaClient(settings.rasa.url, token=token, timeout_s=settings.rasa.timeout_s)
+        rasa = RasaReplicas(
+            settings.rasa.replica_urls,
+            token=token,
+            timeout_s=settings.rasa.timeout_s,
+            check_interval_s=settings.rasa.health_check_s,
+        )
+        rasa.start()
         # One audit sink for every guard (the gateway's and the LLM answers'), counted per rule and source.
         metered = MeteredAuditSink(audit_trail(settings), metrics)
         if knowledge is None:
@@ -208,7 +217,9 @@ def create_app(
     # One registry per app instance; leads are counted from the database at scrape time.
     metrics = Metrics(sessions=lambda: getattr(app.state, "sessions", None))
     app.state.metrics = metrics
-    app.state.console_auth = ConsoleAuth(settings.console)
+    # Wrong-password slow-down in the database: shared by every app process (wall clock, the same in all).
+    failures = DatabaseFailures(lambda: getattr(app.state, "sessions", None))
+    app.state.console_auth = ConsoleAuth(settings.console, clock=time.time, failures=failures)
     app.state.rasa_supervisor = rasa_supervisor
     secret = settings.rasa.action_secret
     app.state.action_secret = secret.get_secret_value().encode("utf-8") if secret else None
@@ -233,6 +244,7 @@ def create_app(
 
     install_error_handlers(app)
     app.include_router(web_views.router)
+    app.include_router(readiness_router)
     app.include_router(action_views.router)
     app.include_router(leads_router)
     app.include_router(analytics_router)

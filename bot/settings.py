@@ -66,6 +66,20 @@ class RasaSettings(BaseModel):
     # When the Rasa child exits it is restarted after restart_backoff_s, doubling up to the max.
     restart_backoff_s: float = Field(default=1.0, gt=0)
     restart_backoff_max_s: float = Field(default=60.0, gt=0)
+    # Scale-out (README, "Scaling out"): `advisor run` starts `replicas` Rasa processes on port, port+1 ...;
+    # or `urls` names Rasa servers run elsewhere (then `advisor run` starts none). Turns go round robin to
+    # the replicas passing their /status check, made every health_check_s.
+    replicas: int = Field(default=1, ge=1, le=16)
+    urls: list[str] = Field(default_factory=list)
+    health_check_s: float = Field(default=2.0, gt=0)
+    # Shared conversation state for several replicas. tracker_store: null = the SQLite file in data_dir,
+    # or postgresql://user@host:5432/db (password: ADVISOR_RASA__TRACKER_STORE_PASSWORD).
+    # lock_store: null = in Rasa's memory (one replica), or redis://host:6379/0 (password:
+    # ADVISOR_RASA__LOCK_STORE_PASSWORD).
+    tracker_store: str | None = None
+    tracker_store_password: SecretStr | None = None
+    lock_store: str | None = None
+    lock_store_password: SecretStr | None = None
 
     @field_validator("host")
     @classmethod
@@ -74,9 +88,52 @@ class RasaSettings(BaseModel):
             raise ValueError("rasa.host must be a loopback address: Rasa's HTTP API is never exposed")
         return value
 
+    @field_validator("urls")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.fullmatch(r"https?://[^/\s]+", url.rstrip("/")):
+                raise ValueError(f"rasa.urls: {url!r} is not a base URL like http://rasa-1:5005")
+        return [url.rstrip("/") for url in value]
+
+    @field_validator("tracker_store")
+    @classmethod
+    def _postgres_tracker(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"postgres(ql)?://[^:@/]+@[^/]+/\w+", value):
+            raise ValueError(
+                "rasa.tracker_store must be postgresql://user@host[:port]/db (password in "
+                "ADVISOR_RASA__TRACKER_STORE_PASSWORD), or null for the SQLite file"
+            )
+        return value
+
+    @field_validator("lock_store")
+    @classmethod
+    def _redis_lock(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"redis://[^:@/]+(:\d+)?(/\d+)?", value):
+            raise ValueError(
+                "rasa.lock_store must be redis://host[:port][/db] (password in ADVISOR_RASA__LOCK_STORE_PASSWORD), "
+                "or null for Rasa's in-memory lock store"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _replicas_share_state(self) -> RasaSettings:
+        """Local replicas share conversations only through a server tracker store and a lock store."""
+        if self.replicas > 1 and not (self.tracker_store and self.lock_store):
+            raise ValueError(
+                "rasa.replicas > 1 needs rasa.tracker_store (PostgreSQL: SQLite is one process's) and "
+                "rasa.lock_store (Redis: turns of one conversation in order on any replica)"
+            )
+        return self
+
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def replica_urls(self) -> list[str]:
+        """Where the app sends turns: rasa.urls, else the `replicas` local ports from rasa.port on."""
+        return self.urls or [f"http://{self.host}:{self.port + i}" for i in range(self.replicas)]
 
 
 class LLMSettings(BaseModel):
@@ -534,6 +591,20 @@ class Settings(BaseSettings):
         return self.data_dir / "rasa_tracker.db"
 
     @property
+    def tracker_store_url(self) -> str | None:
+        """Rasa's tracker store as the app reads it (web history, turn analytics): the SQLite file (None
+        until Rasa created it) or rasa.tracker_store through psycopg, with its password from the env."""
+        rasa = self.rasa
+        if not rasa.tracker_store:
+            return f"sqlite:///{self.tracker_store_path}" if self.tracker_store_path.exists() else None
+        from sqlalchemy.engine import make_url  # here, not at import: `advisor --help` stays fast
+
+        url = make_url(rasa.tracker_store).set(drivername="postgresql+psycopg")
+        if rasa.tracker_store_password:
+            url = url.set(password=rasa.tracker_store_password.get_secret_value())
+        return url.render_as_string(hide_password=False)
+
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
@@ -557,6 +628,8 @@ SECRET_KEYS = {
     "contact_secret",
     "state_key",
     "password",
+    "tracker_store_password",
+    "lock_store_password",
     "secret",
     "password_hash",
     "session_secret",

@@ -14,8 +14,8 @@ from bot.db import make_engine, migrate, session_factory
 from bot.settings import Settings, load_settings
 
 # The `browser` fixture (Debian chromium + playwright) for every browser test; `demo_knowledge`
-# (the shipped demo content, ingested once per session).
-pytest_plugins = ["tests.support.browser", "tests.support.demo"]
+# (the shipped demo content, ingested once per session); `postgres` (a throwaway server, tests/scale).
+pytest_plugins = ["tests.support.browser", "tests.support.demo", "tests.support.postgres"]
 
 
 @pytest.fixture

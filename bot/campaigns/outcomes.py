@@ -165,5 +165,5 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
     if dialect not in {"sqlite", "postgresql"}:
         raise NotImplementedError(f"outcome import supports SQLite and PostgreSQL, not {dialect}")
     module: Any = sqlite if dialect == "sqlite" else postgresql
-    stmt = module.insert(CampaignOutcome.__table__).values(rows).on_conflict_do_nothing()
-    return int(getattr(session.execute(stmt), "rowcount", 0) or 0)
+    stmt = module.insert(CampaignOutcome.__table__).values(rows).on_conflict_do_nothing().returning(CampaignOutcome.id)
+    return len(session.execute(stmt).all())  # RETURNING, not rowcount: -1 for INSERTs on psycopg 3

@@ -77,11 +77,35 @@ def _announce_when_ready(settings: Settings, supervisor: RasaSupervisor) -> None
     typer.echo("Press Ctrl-C to stop / 按 Ctrl-C 停止.")
 
 
+def worker_env(settings: Settings) -> dict[str, str]:
+    """What app worker processes must share with this one, as ADVISOR_* variables they read at start-up:
+    the run's Rasa token and action secret, the port, and a console session secret (a random one per
+    process would make a cookie from one worker invalid in the next)."""
+    import secrets
+
+    console = settings.console.session_secret
+    env = {
+        "ADVISOR_APP__PORT": str(settings.app.port),
+        "ADVISOR_CONSOLE__SESSION_SECRET": console.get_secret_value() if console else secrets.token_hex(32),
+    }
+    for key in ("auth_token", "action_secret"):
+        secret = getattr(settings.rasa, key)
+        if secret is not None:
+            env[f"ADVISOR_RASA__{key.upper()}"] = secret.get_secret_value()
+    return env
+
+
 @app.command()
 def run(
     port: Annotated[int | None, typer.Option(help="App port (default from config.yml).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="App processes sharing the port (best on PostgreSQL: database.url).")
+    ] = 1,
 ) -> None:
-    """Train if needed, ingest the demo content if the store is empty, start Rasa and the app."""
+    """Train if needed, ingest the demo content if the store is empty, start Rasa and the app.
+
+    With rasa.replicas (and its stores) and --workers, the whole scale-out shape on one machine."""
+    import os
     import sys
     import threading
 
@@ -99,29 +123,40 @@ def run(
         settings = _with_run_secrets(get_settings())
         if port:
             settings = settings.model_copy(update={"app": settings.app.model_copy(update={"port": port})})
-        model, trained = rasa_process.train(settings)
-        typer.echo(f"Rasa model: {model.name} ({'trained now' if trained else 'up to date'})")
+        model: Path | None = None
+        if not settings.rasa.urls:  # Rasa servers elsewhere (rasa.urls) bring their own model
+            model, trained = rasa_process.train(settings)
+            typer.echo(f"Rasa model: {model.name} ({'trained now' if trained else 'up to date'})")
         ingested = ingest_if_empty(settings)
         action_url = f"http://127.0.0.1:{settings.app.port}/webhook"
-        supervisor = RasaSupervisor.from_settings(settings, model=model, action_url=action_url)
+        # rasa.replicas local Rasa processes (ports rasa.port ...), none when rasa.urls names servers elsewhere
+        replicas = 0 if settings.rasa.urls else settings.rasa.replicas
+        supervisors = [
+            RasaSupervisor.from_settings(settings, model=model, action_url=action_url, replica=n)
+            for n in range(replicas)
+            if model is not None
+        ]
     except AdvisorError as exc:
         raise _fail(exc) from exc
     logs = log_file(settings.app.log_to, settings.logs_dir, interactive=sys.stderr.isatty())
     typer.echo(summary(settings, model=model, ingested=ingested, logs=logs))
     install_logging(settings.app.log_level, file=logs)  # masked JSON lines from the first one (uvicorn's included)
-    supervisor.start()  # this process reaps and restarts Rasa whenever it exits
-    typer.echo("Starting Rasa and the app; Rasa takes ~45 s to load ...")
-    threading.Thread(target=_announce_when_ready, args=(settings, supervisor), daemon=True).start()
+    for supervisor in supervisors:
+        supervisor.start()  # this process reaps and restarts its Rasa children whenever they exit
+    typer.echo(f"Starting {len(supervisors) or 'no'} Rasa process(es) and the app; Rasa takes ~45 s to load ...")
+    if supervisors:
+        threading.Thread(target=_announce_when_ready, args=(settings, supervisors[0]), daemon=True).start()
+    serve = {"host": settings.app.host, "port": settings.app.port, "log_level": settings.app.log_level.lower()}
     try:
-        uvicorn.run(
-            create_app(settings, rasa_supervisor=supervisor),
-            host=settings.app.host,
-            port=settings.app.port,
-            log_level=settings.app.log_level.lower(),
-            log_config=None,
-        )
+        if workers > 1:  # each worker builds its own app from the environment, with this run's secrets
+            os.environ.update(worker_env(settings))
+            uvicorn.run("bot.app:create_app", factory=True, workers=workers, log_config=None, **serve)  # type: ignore[arg-type]
+        else:  # one Rasa child: /healthz and /readyz follow its restarts; several: the replicas' checks do
+            front = create_app(settings, rasa_supervisor=supervisors[0] if len(supervisors) == 1 else None)
+            uvicorn.run(front, log_config=None, **serve)  # type: ignore[arg-type]
     finally:
-        supervisor.stop()
+        for supervisor in supervisors:
+            supervisor.stop()
 
 
 @app.command()
@@ -228,7 +263,8 @@ def turns(
     from bot.settings import get_settings
 
     settings = get_settings()
-    if not settings.tracker_store_path.exists():
+    url = settings.tracker_store_url
+    if url is None:
         raise _fail(Exception(f"no tracker store at {settings.tracker_store_path} yet; run the bot first"))
     try:
         start = datetime.fromisoformat(since) if since else None
@@ -236,7 +272,7 @@ def turns(
         raise _fail(Exception(f"--since: {exc}")) from exc
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
-    engine = analytics.tracker_engine(f"sqlite:///{settings.tracker_store_path}")
+    engine = analytics.tracker_engine(url)
     try:
         rows = analytics.turns(engine, since=start, channel=channel, intent=intent, include_text=with_text, limit=limit)
     finally:

@@ -41,7 +41,7 @@ def _console_logins(settings: Settings) -> str:
     )
 
 
-def summary(settings: Settings, *, model: Path, ingested: str, logs: Path | None) -> str:
+def summary(settings: Settings, *, model: Path | None, ingested: str, logs: Path | None) -> str:
     """The start-up summary, a few lines a person reads once."""
     base = f"http://{settings.app.host}:{settings.app.port}".replace("127.0.0.1", "localhost")
     voice = (
@@ -56,7 +56,7 @@ def summary(settings: Settings, *, model: Path, ingested: str, logs: Path | None
         ("API", f"{base}/docs  (leads API key: {'set' if settings.leads.api_key else 'unset, /api/leads is off'})"),
         ("Metrics", f"{base}/metrics"),
         ("知识库 Content", ingested),
-        ("Rasa", f"{settings.rasa.url} (loopback only), model {model.name}"),
+        ("Rasa", _rasa_line(settings, model)),
         ("外呼 Voice", voice),
         ("企业微信 WeCom", "on" if settings.channels.wecom.enabled else "off (channels.wecom.enabled)"),
         ("日志 Logs", f"{logs} (JSON lines, masked); Rasa: {settings.logs_dir / 'rasa.log'}" if logs else "stderr"),
@@ -65,6 +65,14 @@ def summary(settings: Settings, *, model: Path, ingested: str, logs: Path | None
     lines = [typer.style("智能理财助手 Wealth advisor", bold=True)]
     lines += [f"  {label}{' ' * (width - _width(label))}  {value}" for label, value in rows]
     return "\n".join(lines)
+
+
+def _rasa_line(settings: Settings, model: Path | None) -> str:
+    """Where turns go, and where conversations and their locks are kept (embedded or shared servers)."""
+    rasa = settings.rasa
+    where = ", ".join(rasa.urls) if rasa.urls else f"{', '.join(rasa.replica_urls)} (loopback only)"
+    stores = f"tracker store {rasa.tracker_store or 'SQLite'}, lock store {rasa.lock_store or 'in memory'}"
+    return f"{where}, model {model.name if model else 'theirs'}; {stores}"
 
 
 def _width(text: str) -> int:

@@ -7,6 +7,8 @@ only, tied to the advisor id its sessions are filed under.
   an unknown user costs the same scrypt as a known one, so timing does not reveal who exists.
 - Wrong passwords slow down the one (user, client address) pair they come from, by a short delay that
   grows with each failure (up to MAX_DELAY_S): guessing is slow, and nobody can lock the real user out.
+  The app keeps the failures in its database (bot/console/failures.py), so guesses spread over several
+  app processes count together.
 - The session cookie is HMAC-signed (session_secret, or a random per-process secret: sessions then end
   when the app restarts), HttpOnly and SameSite=Strict; it names a server-side session (a database row,
   bot/console/sessions.py) that logout revokes. Every state-changing form also carries a token
@@ -21,12 +23,12 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.console.failures import LoginFailures, MemoryFailures
 from bot.settings import ConsoleSettings
 
 Role = Literal["viewer", "admin", "advisor"]
@@ -85,14 +87,21 @@ class Principal:
 class ConsoleAuth:
     """Checks credentials and issues/reads session cookies; built once per app from settings."""
 
-    def __init__(self, settings: ConsoleSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: ConsoleSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        failures: LoginFailures | None = None,
+    ) -> None:
+        """`failures`: this process's memory by default; the app passes the shared database's (with a
+        wall clock, the same in every process)."""
         self._users = {name.lower(): user for name, user in settings.users.items()}
         self._keys = [(name, k.key.get_secret_value().encode("utf-8"), k.role) for name, k in settings.api_keys.items()]
         secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_hex(32)
         self._secret = secret.encode("utf-8")
         self.max_age_s = int(settings.session_hours * 3600)
-        self._failures: dict[tuple[str, str], list[float]] = {}
-        self._lock = threading.Lock()
+        self._failures = failures or MemoryFailures()
         self._clock = clock
 
     @property
@@ -101,16 +110,11 @@ class ConsoleAuth:
 
     def retry_after(self, username: str, address: str) -> float:
         """Seconds this (user, address) must still wait after its recent failures; 0 to try now."""
-        with self._lock:
-            recent = self._recent(username.strip().lower(), address)
+        recent = self._failures.recent(username.strip().lower(), address, since=self._clock() - FAILURE_MEMORY_S)
         if len(recent) < FREE_FAILURES:
             return 0.0
         delay = min(2.0 ** (len(recent) - FREE_FAILURES), MAX_DELAY_S)
         return max(0.0, recent[-1] + delay - self._clock())
-
-    def _recent(self, name: str, address: str) -> list[float]:
-        now = self._clock()
-        return [t for t in self._failures.get((name, address), []) if now - t < FAILURE_MEMORY_S]
 
     def login(self, username: str, password: str, *, address: str) -> Principal | None:
         """The user's principal, or None; blocking (scrypt): call from a worker thread."""
@@ -119,13 +123,10 @@ class ConsoleAuth:
         encoded = user.password_hash.get_secret_value() if user else _DUMMY_HASH
         ok = verify_password(password, encoded)
         if user is None or not ok:
-            with self._lock:
-                self._failures[(name, address)] = [*self._recent(name, address), self._clock()]
-                if len(self._failures) > 10_000:  # bounded memory under a spray of random names
-                    self._failures.pop(next(iter(self._failures)))
+            now = self._clock()
+            self._failures.add(name, address, at=now, forget_before=now - FAILURE_MEMORY_S)
             return None
-        with self._lock:
-            self._failures.pop((name, address), None)
+        self._failures.clear(name, address)
         return Principal(
             name=name, role=user.role, via="session", nonce=secrets.token_hex(16), advisor_id=user.advisor_id
         )

@@ -61,12 +61,14 @@ def insert_or_ignore(
     dialect = session.get_bind().dialect.name
     if dialect in {"sqlite", "postgresql"}:
         module: Any = sqlite if dialect == "sqlite" else postgresql
+        table = model.__table__
         stmt = (
-            module.insert(model.__table__)
+            module.insert(table)
             .values(**values)
             .on_conflict_do_nothing(index_elements=conflict, index_where=where)
+            .returning(*table.primary_key.columns)  # rowcount is -1 for INSERTs on psycopg 3: not usable
         )
-        return bool(getattr(session.execute(stmt), "rowcount", 0) == 1)
+        return session.execute(stmt).first() is not None
     try:  # other backends: a savepoint is safe with their drivers
         with session.begin_nested():
             session.execute(insert(model.__table__).values(**values))

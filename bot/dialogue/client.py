@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from bot.errors import DialogueUnavailable
+
+
+class DialogueEngine(Protocol):
+    """What the gateway needs from Rasa: one server (`RasaClient`) or several (`RasaReplicas`)."""
+
+    async def send(self, sender_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    async def status(self) -> dict[str, Any]: ...
+
+    async def aclose(self) -> None: ...
 
 
 class RasaClient:

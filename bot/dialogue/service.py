@@ -9,7 +9,7 @@ from typing import Any
 from bot.compliance.outgoing import OutgoingGuard
 from bot.core.identity import Identity
 from bot.core.messages import BotMessage, Reply
-from bot.dialogue.client import RasaClient
+from bot.dialogue.client import DialogueEngine
 from bot.dialogue.inbound import INTENT_NAME, GatewayTexts, gateway_texts, looks_like_command
 from bot.dialogue.render import render
 from bot.errors import RateLimited
@@ -26,7 +26,7 @@ class DialogueGateway:
 
     def __init__(
         self,
-        client: RasaClient,
+        client: DialogueEngine,
         *,
         guard: OutgoingGuard,
         default_language: Language,

@@ -22,10 +22,10 @@ def list_turns(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
     """Plain `def`: the tracker store is read in FastAPI's thread pool."""
-    path = settings.tracker_store_path
-    if not path.exists():
+    url = settings.tracker_store_url
+    if url is None:
         return {"turns": []}
-    engine = analytics.tracker_engine(f"sqlite:///{path}")
+    engine = analytics.tracker_engine(url)
     try:
         rows = analytics.turns(engine, since=since, channel=channel, intent=intent, limit=limit)
     finally:

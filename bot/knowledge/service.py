@@ -298,6 +298,14 @@ class KnowledgeService:
         store, _, _ = self._parts()
         return store.count() == 0
 
+    def ready(self) -> bool:
+        """Whether questions can be answered now: the store opens and its approved content is loaded
+        (blocking: the first call loads the index, so a readiness probe also warms it)."""
+        try:
+            return bool(self._current().sources)
+        except KnowledgeUnavailable:
+            return False
+
     @property
     def gate(self) -> GateModel | None:
         """The answer gate of the current index (None when the index is empty)."""

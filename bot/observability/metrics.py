@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.compliance.outgoing import OutgoingGuard
 from bot.core.audit import AuditEntry, AuditSink
 from bot.core.messages import Reply
-from bot.dialogue.client import RasaClient
+from bot.dialogue.client import DialogueEngine
 from bot.dialogue.service import DialogueGateway
 from bot.language import Language
 
@@ -119,7 +119,13 @@ class MeteredGateway(DialogueGateway):
     """The dialogue gateway, timed: turns and latency per channel, failures counted too."""
 
     def __init__(
-        self, client: RasaClient, *, guard: OutgoingGuard, default_language: Language, metrics: Metrics, **kwargs: Any
+        self,
+        client: DialogueEngine,
+        *,
+        guard: OutgoingGuard,
+        default_language: Language,
+        metrics: Metrics,
+        **kwargs: Any,
     ) -> None:
         super().__init__(client, guard=guard, default_language=default_language, **kwargs)
         self._metrics = metrics

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import yaml
@@ -100,22 +101,66 @@ def train(settings: Settings, *, force: bool = False) -> tuple[Path, bool]:
     return target, True
 
 
+TRACKER_PASSWORD_ENV = "ADVISOR_RASA__TRACKER_STORE_PASSWORD"
+LOCK_PASSWORD_ENV = "ADVISOR_RASA__LOCK_STORE_PASSWORD"
+
+
+def _tracker_store(settings: Settings) -> dict[str, object]:
+    """Rasa's SQLTrackerStore: the SQLite file, or PostgreSQL shared by every replica."""
+    if not settings.rasa.tracker_store:
+        return {"type": "SQL", "dialect": "sqlite", "db": str(settings.tracker_store_path)}
+    url = urlsplit(settings.rasa.tracker_store)
+    store: dict[str, object] = {
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": url.hostname,
+        "port": url.port or 5432,
+        "db": url.path.lstrip("/"),
+        "username": url.username,
+    }
+    if settings.rasa.tracker_store_password:
+        store["password"] = f"${{{TRACKER_PASSWORD_ENV}}}"
+    return store
+
+
+def _lock_store(settings: Settings) -> dict[str, object] | None:
+    """Rasa's RedisLockStore (turns of one conversation in order across replicas), or None: in memory."""
+    if not settings.rasa.lock_store:
+        return None
+    url = urlsplit(settings.rasa.lock_store)
+    store: dict[str, object] = {
+        "type": "redis",
+        "url": url.hostname,
+        "port": url.port or 6379,
+        "db": int(url.path.lstrip("/") or 1),
+    }
+    if settings.rasa.lock_store_password:
+        store["password"] = f"${{{LOCK_PASSWORD_ENV}}}"
+    return store
+
+
 def write_endpoints(settings: Settings, *, action_url: str) -> Path:
-    """Endpoints for this run: our app as action server (with the shared secret), and a SQL tracker store."""
+    """Endpoints for this run: our app as action server (with the shared secret), the tracker store and,
+    when set, the lock store. Rasa expands ${VAR} from its environment when it reads this file: no secret
+    (action secret, store passwords) is ever on disk."""
     run_dir = settings.data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    endpoints = {
-        # Rasa expands ${VAR} from its environment when it reads this file: the secret is never on disk.
+    endpoints: dict[str, object] = {
         "action_endpoint": {"url": action_url, "headers": {ACTION_SECRET_HEADER: f"${{{ACTION_SECRET_ENV}}}"}},
-        "tracker_store": {
-            "type": "SQL",
-            "dialect": "sqlite",
-            "db": str(settings.tracker_store_path),
-        },
+        "tracker_store": _tracker_store(settings),
     }
+    if (lock_store := _lock_store(settings)) is not None:
+        endpoints["lock_store"] = lock_store
     path = run_dir / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     return path
+
+
+def _store_passwords(settings: Settings) -> dict[str, str]:
+    """The store passwords Rasa's endpoints file names, for Rasa's environment only."""
+    rasa = settings.rasa
+    found = {TRACKER_PASSWORD_ENV: rasa.tracker_store_password, LOCK_PASSWORD_ENV: rasa.lock_store_password}
+    return {env: secret.get_secret_value() for env, secret in found.items() if secret is not None}
 
 
 def _die_with_parent() -> None:
@@ -136,8 +181,12 @@ class RasaLaunch:
     token: str
 
 
-def prepare(settings: Settings, *, model: Path, action_url: str, log_file: Path | None = None) -> RasaLaunch:
-    """Endpoints file and command line for `rasa run` on loopback, its HTTP API behind a token."""
+def prepare(
+    settings: Settings, *, model: Path, action_url: str, log_file: Path | None = None, replica: int = 0
+) -> RasaLaunch:
+    """Endpoints file and command line for `rasa run` on loopback, its HTTP API behind a token.
+
+    `replica` n of rasa.replicas listens on rasa.port + n and logs to rasa-<n>.log (the first: rasa.log)."""
     rasa_executable(settings)  # a clear error now if .venv-rasa is missing
     token = settings.rasa.auth_token.get_secret_value() if settings.rasa.auth_token else secrets.token_hex(16)
     secret = settings.rasa.action_secret
@@ -149,16 +198,18 @@ def prepare(settings: Settings, *, model: Path, action_url: str, log_file: Path 
         "--model", str(model),
         "--enable-api",
         "--interface", settings.rasa.host,
-        "--port", str(settings.rasa.port),
+        "--port", str(settings.rasa.port + replica),
         "--endpoints", str(endpoints),
         "--credentials", str(project / "credentials.yml"),
     ]  # fmt: skip
     env = rasa_env(
         settings,
         **{AUTH_TOKEN_ENV: token, ACTION_SECRET_ENV: secret.get_secret_value() if secret else ""},
+        **_store_passwords(settings),
     )
-    log_path = log_file or settings.logs_dir / "rasa.log"
-    return RasaLaunch(cmd=cmd, cwd=project, env=env, log_path=log_path, url=settings.rasa.url, token=token)
+    log_path = log_file or settings.logs_dir / (f"rasa-{replica}.log" if replica else "rasa.log")
+    url = f"http://{settings.rasa.host}:{settings.rasa.port + replica}"
+    return RasaLaunch(cmd=cmd, cwd=project, env=env, log_path=log_path, url=url, token=token)
 
 
 def spawn(launch: RasaLaunch) -> subprocess.Popen[bytes]:

@@ -47,10 +47,11 @@ class RasaSupervisor:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, model: Path, action_url: str, log_file: Path | None = None
+        cls, settings: Settings, *, model: Path, action_url: str, log_file: Path | None = None, replica: int = 0
     ) -> RasaSupervisor:
-        """Supervise `rasa run` with this model, Rasa calling the actions at `action_url`."""
-        launch = rasa_process.prepare(settings, model=model, action_url=action_url, log_file=log_file)
+        """Supervise `rasa run` with this model, Rasa calling the actions at `action_url` (replica n of
+        rasa.replicas on rasa.port + n)."""
+        launch = rasa_process.prepare(settings, model=model, action_url=action_url, log_file=log_file, replica=replica)
         rasa = settings.rasa
         return cls(
             launch,

@@ -79,7 +79,7 @@ class _FakeSession:
 
     def execute(self, statement: ClauseElement) -> SimpleNamespace:
         self.sql.append(str(statement.compile(dialect=self.dialect)))
-        return SimpleNamespace(rowcount=1)
+        return SimpleNamespace(first=lambda: (1,))  # the row RETURNING gives back for an insert
 
 
 def test_the_dedup_insert_is_valid_on_both_databases() -> None:

@@ -99,13 +99,13 @@ class ConversationHistory:
     def __init__(
         self,
         *,
-        tracker_store: Path,
+        tracker_store: Path | str | None,
         products: Callable[[], Sequence[ProductRef]],
         default_language: Language,
         identity: Identity,
         approved: Callable[[str], bool] | None = None,
     ) -> None:
-        self._path = tracker_store
+        self._store = tracker_store  # a SQLite file, or a SQLAlchemy URL (Settings.tracker_store_url)
         # The same guard as when the messages were sent, but not audited twice.
         self._guard = OutgoingGuard(products=products, audit=None, approved=approved, identity=identity)
         self._identity = identity
@@ -119,9 +119,12 @@ class ConversationHistory:
 
     def events(self, conversation_id: str, *, messages: int) -> list[dict[str, Any]]:
         """The raw events behind the latest `messages` visible messages (blocking)."""
-        if not self._path.exists():
+        store = self._store
+        if isinstance(store, Path):
+            store = f"sqlite:///{store}" if store.exists() else None
+        if store is None:
             return []
-        engine = analytics.tracker_engine(f"sqlite:///{self._path}")
+        engine = analytics.tracker_engine(store)
         try:
             return analytics.conversation_events(
                 engine, conversation_id, types=_TYPES, actions=(_SESSION_START,), limit=messages * _EVENTS_PER_MESSAGE

@@ -120,7 +120,7 @@ async def chat_history(
     sources and quick replies), from Rasa's tracker store; no messages when the server has none."""
     knowledge = request.app.state.knowledge
     history = ConversationHistory(
-        tracker_store=settings.tracker_store_path,
+        tracker_store=settings.tracker_store_url,
         products=lambda: [product_ref(p) for p in knowledge.products()],
         default_language=settings.default_language,
         identity=Identity.from_settings(settings.app),

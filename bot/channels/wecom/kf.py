@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -33,6 +34,8 @@ CHANNEL = "wecom"
 WELCOME_WINDOW_S = 20  # a welcome_code is valid for 20 s and only once
 STATE_QUEUE, STATE_HUMAN = 2, 3
 MAX_PAGES = 1000  # a guard against a server that always says has_more
+# How long a process that died while syncing an account keeps others from syncing it.
+SYNC_LEASE_S = 120
 FIRST_SYNC_HISTORY_S = 600  # the event token's lifetime: older messages were never notified to us
 # session_status_change.change_type: 1 picked up, 2 transferred, 3 ended, 4 re-opened by a human.
 HUMAN_CHANGES, ENDED_CHANGE = frozenset({1, 2, 4}), 3
@@ -75,16 +78,29 @@ class KfService:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         # Set by the app once the advisor links exist (they need this channel's client): None, no link.
         self.handoff_links: HandoffLinks | None = None
+        self._owner = uuid.uuid4().hex  # this process's name on the sync leases
 
     async def on_notice(self, *, open_kfid: str, token: str | None) -> None:
-        """Handle a kf_msg_or_event (token=None: a start-up catch-up). One sync at a time per account."""
+        """Handle a kf_msg_or_event (token=None: a start-up catch-up). One sync at a time per account, in
+        this process (a lock) and across the processes sharing the store (a lease): a notice that finds
+        the lease held is left to its holder, which syncs once more before letting go. A holder that
+        dies keeps it at most SYNC_LEASE_S."""
         async with self._locks[open_kfid]:
-            try:
-                await self._fetch(open_kfid, token)
-            except ChannelError as exc:
-                logger.warning("kf/sync_msg for %s failed (%s); the next notice resumes at the cursor", open_kfid, exc)
-            # Even if fetching failed midway, the pages already stored are handled now.
-            await self._drain(open_kfid)
+            if not await self._store.take_sync(open_kfid, owner=self._owner, now=self._clock(), ttl_s=SYNC_LEASE_S):
+                return
+            again = True
+            while again:
+                await self._sync(open_kfid, token)
+                token = None  # the event token is single-use; a sync without one works too
+                again = await self._store.release_sync(open_kfid, owner=self._owner)
+
+    async def _sync(self, open_kfid: str, token: str | None) -> None:
+        try:
+            await self._fetch(open_kfid, token)
+        except ChannelError as exc:
+            logger.warning("kf/sync_msg for %s failed (%s); the next notice resumes at the cursor", open_kfid, exc)
+        # Even if fetching failed midway, the pages already stored are handled now.
+        await self._drain(open_kfid)
 
     async def catch_up(self) -> None:
         """After a restart: handle what was fetched but not handled, and what arrived meanwhile."""

@@ -7,17 +7,28 @@ each), so the event loop never waits on SQLite or PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, case, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from bot.channels.wecom.tables import audit, cursors, inbox, kf_clients, metadata, nonces, outbox, processed
+from bot.channels.wecom.tables import (
+    audit,
+    cursors,
+    inbox,
+    kf_clients,
+    kf_sync_leases,
+    metadata,
+    nonces,
+    outbox,
+    processed,
+)
 
 T = TypeVar("T")
 SendVerdict = Literal["ok", "quota", "window_closed"]
@@ -129,6 +140,42 @@ class WeComStore:
         return await self._tx(
             lambda c: c.execute(select(cursors.c.cursor).where(cursors.c.open_kfid == open_kfid)).scalar()
         )
+
+    async def take_sync(self, open_kfid: str, *, owner: str, now: float, ttl_s: float) -> bool:
+        """Take the account's sync lease (True), or ask its holder to sync once more (False). Each step is
+        one conditional UPDATE, so two processes never both take it and a request is never left on a
+        lease its holder has just released (the loop then takes it)."""
+        with contextlib.suppress(IntegrityError):  # the account's row, once
+            await self._tx(lambda c: c.execute(insert(kf_sync_leases).values(open_kfid=open_kfid, until=0.0)))
+        lease = kf_sync_leases.c
+        mine = lease.open_kfid == open_kfid
+        free = or_(lease.owner.is_(None), lease.until < now)
+
+        def work(conn: Connection) -> bool:
+            while True:
+                take = update(kf_sync_leases).where(mine, free).values(owner=owner, until=now + ttl_s, again=False)
+                if conn.execute(take).rowcount:
+                    return True
+                if conn.execute(update(kf_sync_leases).where(mine, ~free).values(again=True)).rowcount:
+                    return False
+
+        return await self._tx(work)
+
+    async def release_sync(self, open_kfid: str, *, owner: str) -> bool:
+        """Let the lease go, unless a notice came while we held it: then keep it and return True (sync
+        again). One UPDATE decides both, atomically against a concurrent request."""
+        lease = kf_sync_leases.c
+        release = (
+            update(kf_sync_leases)
+            .where(lease.open_kfid == open_kfid, lease.owner == owner)
+            .values(
+                owner=case((lease.again, lease.owner), else_=None),
+                until=case((lease.again, lease.until), else_=0.0),
+                again=False,
+            )
+            .returning(lease.owner)
+        )
+        return await self._tx(lambda c: c.execute(release).scalar() is not None)
 
     async def known_kfids(self) -> list[str]:
         """kf accounts synced before: the ones to catch up on at start-up."""

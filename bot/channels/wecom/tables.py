@@ -80,3 +80,14 @@ audit = Table(
     Column("external_userid", String(128), nullable=True),
     Column("detail", Text, nullable=False, default=""),
 )
+
+# Which app process syncs a kf account now (one at a time across processes sharing this database), and
+# whether a notice came for it meanwhile (`again`: its holder syncs once more before letting go).
+kf_sync_leases = Table(
+    "wecom_kf_sync_lease",
+    metadata,
+    Column("open_kfid", String(128), primary_key=True),
+    Column("owner", String(64), nullable=True),
+    Column("until", Float, nullable=False),
+    Column("again", Boolean, nullable=False, default=False),
+)

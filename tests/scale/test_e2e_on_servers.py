@@ -1,0 +1,51 @@
+"""The e2e tests of the knowledge, dialogue, leads and WeCom flows, collected again on the scale-out shape:
+the `stack` they use is two Rasa replicas on PostgreSQL + Redis, the app on PostgreSQL and a Chroma
+server (tests/scale/conftest.py), so each passes there as well as on the embedded stack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import create_app
+from bot.settings import ChannelsSettings
+from tests.e2e.test_answers import *  # noqa: F403
+from tests.e2e.test_dialogue_flows import *  # noqa: F403
+from tests.e2e.test_dialogue_kinds import *  # noqa: F403
+from tests.e2e.test_wecom import *  # noqa: F403
+from tests.support.postgres import PostgresServer
+from tests.support.scale_stack import ScaleStack
+from tests.support.servers import serve
+from tests.support.stack import Stack
+from tests.wecom.conftest import wecom_settings
+from tests.wecom.fakes import OPEN_KFID, FakeWeCom, LoopbackServer
+
+pytestmark = [pytest.mark.scale, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="session")
+def stack(scale_stack: ScaleStack) -> Stack:
+    """The embedded e2e tests' view of the scale-out stack (no proxy: its replicas are the failover)."""
+    first = scale_stack.supervisors[0]
+    return Stack(
+        settings=scale_stack.settings,
+        app_url=scale_stack.app_url,
+        rasa_url=scale_stack.rasa_urls[0],
+        rasa_token=scale_stack.rasa_token,
+        proxy=None,
+        model=Path(),
+        supervisor=first,
+    )
+
+
+@pytest.fixture
+def wecom_front(scale_stack: ScaleStack, postgres: PostgresServer) -> Iterator[tuple[str, FakeWeCom]]:
+    """A WeCom-enabled app process on the scale-out shape: its WeCom store on PostgreSQL, turns to both replicas."""
+    fake = FakeWeCom()
+    with LoopbackServer(fake.app()) as wecom_server:
+        wecom = wecom_settings(wecom_server.url, open_kfid=OPEN_KFID, database_url=postgres.database("wecom"))
+        settings = scale_stack.settings.model_copy(update={"channels": ChannelsSettings(wecom=wecom)})
+        with serve(create_app(settings)) as url:
+            yield url, fake
