@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from bot.compliance.models import GuardResult, ProductRef
 from bot.compliance.outgoing import OutgoingGuard
 from bot.compliance.rules import load_rules
 from bot.compliance.text import normalize
-from bot.core.audit import AuditEntry, AuditSink
+from bot.core.audit import AuditEntry, AuditSink, JsonLinesFile
 from bot.core.identity import Identity
 from bot.core.masking import mask_text
 from bot.core.messages import BotMessage
@@ -75,21 +74,11 @@ class ReviewSink(Protocol):
     async def record(self, review: Review) -> None: ...
 
 
-class JsonlReviewSink:
+class JsonlReviewSink(JsonLinesFile):
     """One JSON line per review (default: data_dir/audit/second_opinion.jsonl)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def _append(self, line: str) -> None:
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
-
     async def record(self, review: Review) -> None:
-        await asyncio.to_thread(self._append, review.model_dump_json())
+        await self.write(review)
 
 
 def speaks_of_outcomes(text: str) -> bool:

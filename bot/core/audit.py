@@ -51,8 +51,9 @@ class AuditSink(Protocol):
     async def record(self, entry: AuditEntry) -> None: ...
 
 
-class JsonlAuditSink:
-    """Appends one JSON line per entry (default: data_dir/audit/compliance.jsonl)."""
+class JsonLinesFile:
+    """An append-only JSON-lines file: one line per record, written off the event loop, one writer at a
+    time, so concurrent turns never interleave half lines."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -64,8 +65,15 @@ class JsonlAuditSink:
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
 
+    async def write(self, record: BaseModel) -> None:
+        await asyncio.to_thread(self._append, record.model_dump_json())
+
+
+class JsonlAuditSink(JsonLinesFile):
+    """Appends one JSON line per entry (default: data_dir/audit/compliance.jsonl)."""
+
     async def record(self, entry: AuditEntry) -> None:
-        await asyncio.to_thread(self._append, entry.model_dump_json())
+        await self.write(entry)
 
 
 class NullAuditSink:
