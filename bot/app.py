@@ -22,6 +22,8 @@ from bot.actions.registry import build_executor
 from bot.advisor_links import service as advisor_links
 from bot.campaigns.directory import known_client
 from bot.campaigns.views import router as campaigns_router
+from bot.channels.voice.runtime import build_voice_runtime
+from bot.channels.voice.views import router as voice_router
 from bot.channels.web import views as web_views
 from bot.channels.wecom import WeComRuntime
 from bot.channels.wecom import router as wecom_router
@@ -54,8 +56,6 @@ from bot.observability.views import router as metrics_router
 from bot.roleplay.views import router as roleplay_router
 from bot.runtime.supervisor import RasaSupervisor
 from bot.settings import Settings, get_settings
-from telephony.runtime import build_voice_runtime
-from telephony.views import router as voice_router
 
 if TYPE_CHECKING:
     from bot.knowledge.llm import ChatModel

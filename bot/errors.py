@@ -17,7 +17,7 @@ InputError
 ├── CallRefusedError        the provider cannot call this number (e.g. +86 on Twilio)
 ├── TextRefusedError        the text provider cannot (or may not) text this number
 ├── CallbackRejected        a WeCom callback refused before any work (bot/channels/wecom/errors.py)
-└── Rejected                a voice webhook refused before any work (telephony/views.py)
+└── Rejected                a voice webhook refused before any work (bot/channels/voice/webhook.py)
 Domains subclass these (leads' LeadNotFound is a NotFound, TransitionNotAllowed a Conflict); the app's
 one handler (bot/error_handlers.py) turns any InputError that reaches it into its status and error shape.
 """

@@ -334,7 +334,7 @@ class TelephonySettings(BaseModel):
     auth_token: SecretStr | None = None
     from_number: str | None = None
     api_base_url: str | None = None
-    # Added for telephony/ (documented in config.yml, telephony:).
+    # Added for the voice channel and telephony/ (documented in config.yml, telephony:).
     public_base_url: str | None = None
     api_timeout_s: float = Field(default=10.0, gt=0)
     machine_detection: Literal["Enable", "DetectMessageEnd"] = "DetectMessageEnd"

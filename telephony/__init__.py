@@ -1,8 +1,11 @@
-"""Outbound voice over Twilio: the provider seam and adapter, our own signed webhooks, and a simulator.
+"""The telephony vendor adapter: only what is truly Twilio's side of a call; the voice channel is bot/channels/voice/.
 
-provider.py / twilio_provider.py / factory.py  placing calls (the only REST use of the twilio SDK)
-views.py / service.py / twiml.py / speech.py   the /voice webhooks: TwiML for each turn through Rasa
-signature.py / models.py                       X-Twilio-Signature checks and typed Twilio forms
-store.py / openings.py / texts.py              campaign attempts, approved openings, the channel's own lines
-simulator/                                     a local Twilio stand-in (`advisor telephony simulate`)
+twilio_provider.py   places calls through Twilio's REST API, behind campaigns' CallProvider (bot/campaigns/provider.py)
+factory.py           builds the configured provider (and its refusal rules, for planning without an account)
+signature.py         X-Twilio-Signature: the channel checks it on every webhook, the simulator signs with it
+simulator/           a local Twilio stand-in, a dev tool (`advisor telephony simulate`)
+cli.py               `advisor telephony`: the simulator and one test call through the provider
+
+It sits above campaigns (it implements their interface) and below the voice channel (which uses the signature
+check), and never imports the channel.
 """

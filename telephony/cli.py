@@ -72,9 +72,9 @@ def call(
     attempt: Annotated[int, typer.Option(help="The campaign attempt id the webhooks will serve.")],
 ) -> None:
     """Place one call through the configured provider (Twilio or the simulator); prints the call sid."""
+    from bot.campaigns.provider import CallRequest
     from bot.settings import get_settings
     from telephony.factory import build_provider
-    from telephony.provider import CallRequest
 
     settings = get_settings()
     base = settings.voice_base_url

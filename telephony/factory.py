@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.campaigns.provider import CallProvider, CallRequest, PlacedCall
 from bot.errors import ConfigError
 from bot.settings import Settings
-from telephony.provider import CallProvider, CallRequest, PlacedCall
 
 
 def build_provider(settings: Settings) -> CallProvider:

@@ -14,8 +14,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from bot.campaigns.provider import CallRequest, PlacedCall
 from bot.errors import CallRefusedError, ConfigError, ProviderUnavailableError
-from telephony.provider import CallRequest, PlacedCall
 
 logger = logging.getLogger(__name__)
 

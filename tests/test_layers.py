@@ -1,17 +1,19 @@
 """Layers without cycles: every import in bot/ and telephony/ goes down the layers below, never up.
 
 A *unit* is a package of bot/ (bot/leads/, bot/channels/web/ ...), a top-level module of bot/
-(bot/flows.py), or telephony/. The layers, top to bottom; a unit imports only itself and units of
-LOWER layers (never a sibling of its own layer), and no unit imports an entry module:
+(bot/flows.py), or telephony/ (the vendor adapter package). The layers, top to bottom; a unit imports only
+itself and units of LOWER layers (never a sibling of its own layer), and no unit imports an entry module:
 
     entry          the composition root and every way in: bot/app.py, bot/cli/, bot/deps.py,
                    bot/error_handlers.py, bot/runtime/, bot/console/, each unit's views.py, cli.py and
-                   routes.py, and the Twilio simulator (a dev tool). Entry modules may import anything,
+                   routes.py, and telephony's Twilio simulator (a dev tool). Entry modules may import anything,
                    with two rules: no import cycle among them, and a router never imports another
                    unit's router (shared request dependencies live in bot/deps.py).
     orchestration  actions (Rasa's custom actions), advisor_links, roleplay, observability
-    channels       flows (the dialogue's cross-domain work), channels.web, channels.wecom, telephony
-                   (the voice channel and the Twilio adapter)
+    channels       flows (the dialogue's cross-domain work), channels.web, channels.wecom, channels.voice
+    adapters       telephony (the Twilio adapter: it implements campaigns' call-provider interface, so it sits
+                   above campaigns; the voice channel checks webhooks with its signature, so it sits below the
+                   channels, and it never imports the voice channel)
     services       campaigns (owns the call-provider interface), dialogue (the gateway), messaging
     domains        knowledge, leads, kyc, advice
     rules          compliance, contacts
@@ -33,7 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("orchestration", frozenset({"bot.actions", "bot.advisor_links", "bot.roleplay", "bot.observability"})),
-    ("channels", frozenset({"bot.flows", "bot.channels.web", "bot.channels.wecom", "telephony"})),
+    ("channels", frozenset({"bot.flows", "bot.channels.web", "bot.channels.wecom", "bot.channels.voice"})),
+    ("adapters", frozenset({"telephony"})),
     ("services", frozenset({"bot.campaigns", "bot.dialogue", "bot.messaging"})),
     ("domains", frozenset({"bot.knowledge", "bot.leads", "bot.kyc", "bot.advice"})),
     ("rules", frozenset({"bot.compliance", "bot.contacts"})),
@@ -188,10 +191,19 @@ def test_routers_share_dependencies_through_bot_deps_not_through_each_other() ->
     assert crossing == []
 
 
+def test_the_vendor_package_never_imports_the_voice_channel() -> None:
+    """Also its entry modules (the simulator, the CLI): the simulator plays Twilio, so it may know only what
+    Twilio knows (the signature scheme), never the channel it calls over HTTP."""
+    crossing = [f"{a} imports {b}" for a, b in edges() if unit(a) == "telephony" and unit(b) == "bot.channels.voice"]
+    assert crossing == []
+
+
 def test_the_walk_sees_the_code() -> None:
     """Guards the test itself: it must find the imports it judges, including lazy ones."""
     found = set(edges())
     assert ("bot.flows", "bot.leads.scoring") in found
     assert ("bot.app", "bot.knowledge.service") in found  # imported inside the lifespan
+    assert ("bot.channels.voice.webhook", "telephony.signature") in found  # the channel above the adapter
+    assert ("telephony.twilio_provider", "bot.campaigns.provider") in found  # the adapter above campaigns
     assert {unit(m) for m in modules() if not is_entry(m)} <= {u for _, units in LAYERS for u in units}
     assert set(EXCEPTIONS) <= set(edges(excepted=False))  # an exception that no longer applies goes

@@ -28,6 +28,7 @@ from bot.advisor_links.models import AdvisorLink
 from bot.advisor_links.texts import GuardBlocked, LinkTexts, TextName
 from bot.campaigns.calls import CallContext, call_context
 from bot.campaigns.models import CampaignAttempt
+from bot.channels.voice.offers import CallOffer
 from bot.db import utcnow
 from bot.errors import ChannelError, InputError
 from bot.language import Language
@@ -35,7 +36,6 @@ from bot.leads.assignment import LeadRouting
 from bot.leads.models import Lead
 from bot.messaging.models import Consent, TextMessage, TextRead
 from bot.messaging.service import TextMessages
-from telephony.offers import CallOffer
 
 logger = logging.getLogger(__name__)
 PURPOSE = "advisor_link"

@@ -1,5 +1,6 @@
 """The call-provider seam, owned by its consumer: campaigns dial through this interface, never through a
-vendor SDK directly. Twilio is one adapter (telephony/twilio_provider.py); a domestic carrier can be another.
+vendor SDK directly. Twilio is one adapter (telephony/twilio_provider.py, in the vendor package); a domestic
+carrier can be another.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Prometheus metrics, one registry per app instance (so two apps in one test process never collide).
 
 Counters and histograms are updated where things happen (the gateway, the guard's audit sink, the
-telephony status webhook through `record_call_status`); leads by type and status are read from the
+voice status webhook through `record_call_status`); leads by type and status are read from the
 database when Prometheus scrapes, so no lead-writing code needs to know about metrics.
 """
 
@@ -94,7 +94,7 @@ class Metrics:
         self.guard_blocks.labels(rule=rule, source=source).inc()
 
     def record_call_status(self, status: str) -> None:
-        """Call from the telephony status webhook with the provider's status (queued, ringing, completed...)."""
+        """Call from the voice status webhook with the provider's status (queued, ringing, completed...)."""
         self.calls.labels(status=(status or "unknown").strip().lower()[:32]).inc()
 
     def render(self) -> bytes:

@@ -15,19 +15,19 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from bot.campaigns.calls import CallContext
+from bot.channels.voice.offers import CallLinkOffers
+from bot.channels.voice.openings import ApprovedOpenings
+from bot.channels.voice.runtime import VoiceRuntime
+from bot.channels.voice.service import VoiceService
+from bot.channels.voice.texts import VoiceTexts
+from bot.channels.voice.views import router
 from bot.compliance.outgoing import OutgoingGuard
 from bot.dialogue.client import RasaClient
 from bot.dialogue.service import DialogueGateway
 from bot.knowledge.content import read_products
 from bot.knowledge.models import Product
 from bot.settings import Settings, TelephonySettings
-from telephony.offers import CallLinkOffers
-from telephony.openings import ApprovedOpenings
-from telephony.runtime import VoiceRuntime
-from telephony.service import VoiceService
 from telephony.signature import SIGNATURE_HEADER, SignatureChecker
-from telephony.texts import VoiceTexts
-from telephony.views import router
 from tests.support.servers import serve
 from tests.telephony.fake_dialogue import fake_dialogue_app
 from tests.telephony.memory_store import MemoryCallStore

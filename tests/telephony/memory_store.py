@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bot.campaigns.calls import CallContext
-from telephony.store import Outcome
+from bot.channels.voice.store import Outcome
 
 
 @dataclass

@@ -14,10 +14,10 @@ import pytest
 from fastapi import FastAPI
 
 from bot.advisor_links.offers import OfferResult
+from bot.channels.voice.offers import CallOffer
 from bot.errors import ChannelError
 from bot.language import Language
 from bot.settings import Settings
-from telephony.offers import CallOffer
 from telephony.signature import SignatureChecker
 from tests.telephony.conftest import PUBLIC, TOKEN, TZ, ZH_CLIENT, Voice, voice_app
 from tests.telephony.memory_store import MemoryCallStore

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bot.channels.voice.speech import shorten, speakable
+from bot.channels.voice.texts import VoiceTexts
 from bot.errors import ConfigError
 from bot.settings import Settings
 from telephony.factory import build_provider
 from telephony.simulator import Scenario
-from telephony.speech import shorten, speakable
-from telephony.texts import VoiceTexts
 from telephony.twilio_provider import TwilioProvider
 
 
@@ -75,7 +75,7 @@ def test_scenario_picks_the_nth_pickup_and_rejects_bad_files(tmp_path: Path) -> 
 
 def test_gather_hints_add_the_catalogue_names_short_ones_first_within_the_bound() -> None:
     from bot.catalogue import CatalogueProduct, catalogue_for
-    from telephony.service import bounded_hints
+    from bot.channels.voice.service import bounded_hints
 
     products = (
         CatalogueProduct(code="AX1", name="澄江银行稳盈60天持有期理财产品", aliases=("稳盈60",), risk_level="R2"),

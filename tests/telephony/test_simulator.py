@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
+from bot.campaigns.provider import CallRequest
 from bot.errors import CallRefusedError, ProviderUnavailableError
 from bot.settings import load_settings
-from telephony.provider import CallRequest
 from telephony.simulator import Pickup, Scenario, SimCall, TwilioSimulator
 from telephony.twilio_provider import TwilioProvider
 from tests.support.servers import free_port, serve

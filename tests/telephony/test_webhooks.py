@@ -5,8 +5,16 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from telephony.signature import SignatureChecker
-from tests.telephony.conftest import PUBLIC, TZ, Voice
+import httpx
+from fastapi import FastAPI
+
+from bot.channels.voice.views import router
+from bot.channels.voice.webhook import MAX_BODY_BYTES
+from bot.error_handlers import install_error_handlers
+from bot.settings import Settings
+from telephony.signature import SIGNATURE_HEADER, SignatureChecker
+from tests.telephony.conftest import PUBLIC, TZ, Voice, voice_app
+from tests.telephony.memory_store import MemoryCallStore
 
 CALL = {"CallSid": "CA0001", "AccountSid": "AC1", "From": "+14155550100", "To": "+14155550101"}
 
@@ -224,3 +232,28 @@ async def test_intent_syntax_in_what_a_caller_says_never_reaches_rasa(voice: Voi
     root = parse(response.text)
     assert root.find("Gather") is not None and root.find("Hangup") is None  # the call goes on
     assert voice.dialogue.state.received == []
+
+
+async def test_refusals_keep_their_own_response_in_an_app_with_the_apps_error_handlers(
+    settings: Settings, dialogue_server: tuple[str, FastAPI]
+) -> None:
+    """The accept dependency's refusals are sent as prepared (Twilio gets plain text), whatever handlers the
+    mounting app installed; an app without the voice runtime answers 404 before reading anything."""
+    off = FastAPI()
+    install_error_handlers(off)
+    off.include_router(router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=off), base_url="http://testserver") as http:
+        refused = await http.post("/voice/answer?attempt=1", data=CALL)
+    assert (refused.status_code, refused.text) == (404, "voice channel is not configured")
+    assert refused.headers["content-type"].startswith("text/plain")
+    clock = [datetime(2026, 12, 1, 10, 0, tzinfo=TZ)]
+    store = MemoryCallStore(contexts={})
+    app, rasa = voice_app(settings, dialogue_url=dialogue_server[0], public_base_url=PUBLIC, store=store, clock=clock)
+    install_error_handlers(app)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        forged = await http.post("/voice/status?attempt=1", data=CALL, headers={SIGNATURE_HEADER: "forged"})
+        big = await http.post("/voice/turn?attempt=1", data={"SpeechResult": "x" * (MAX_BODY_BYTES + 1)})
+    await rasa.aclose()
+    assert (forged.status_code, forged.text) == (403, "forbidden")
+    assert (big.status_code, big.text) == (413, "too large")
+    assert store.statuses == {}

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app
 from bot.campaigns.models import CampaignAttempt
+from bot.campaigns.provider import CallRequest
 from bot.db import make_engine, session_factory, transaction
 from bot.settings import Settings
 from telephony.factory import build_provider
-from telephony.provider import CallRequest
 from telephony.simulator import Scenario, SimCall, TwilioSimulator
 from tests.campaigns.conftest import add_attempt, add_campaign, add_client
 from tests.conftest import FakeAnswerer

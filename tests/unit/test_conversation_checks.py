@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from bot.channels.voice import twiml
 from bot.kyc.models import questionnaire
-from telephony import twiml
 from tests.support.conversation_checks import (
     Observation,
     Questionnaire,

@@ -9,12 +9,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.channels.voice.webhook import Rejected
 from bot.compliance.rules import RulesFileError
 from bot.error_handlers import install_error_handlers
 from bot.errors import AdvisorError, ConfigError, InputError
 from bot.leads.errors import LeadNotFound, TransitionNotAllowed
 from bot.roleplay.service import TooManyTurns
-from telephony.views import Rejected
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.channels.voice.texts import VoiceTexts
 from bot.core.identity import Identity
 from bot.dialogue.render import render
 from bot.settings import REPO_ROOT, load_settings
-from telephony.texts import VoiceTexts
 
 DOMAIN = REPO_ROOT / "bot" / "rasa_project" / "domain.yml"
 

@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.catalogue import CatalogueProduct
+from bot.channels.voice.offers import CallLinkOffers
+from bot.channels.voice.openings import ApprovedOpenings
+from bot.channels.voice.service import VoiceService
+from bot.channels.voice.store import CallStore, CampaignCallStore
+from bot.channels.voice.texts import VoiceTexts
 from bot.dialogue.service import DialogueGateway
 from bot.settings import Settings
-from telephony.offers import CallLinkOffers
-from telephony.openings import ApprovedOpenings
-from telephony.service import VoiceService
 from telephony.signature import SignatureChecker
-from telephony.store import CallStore, CampaignCallStore
-from telephony.texts import VoiceTexts
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Typed Twilio webhook forms (only the fields we use; Twilio sends many more, which are ignored)."""
+"""Typed Twilio webhook forms: the voice channel's request bodies, read only by its webhooks (only the fields
+we use; Twilio sends many more, which are ignored)."""
 
 from __future__ import annotations
 

@@ -26,6 +26,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.campaigns.calls import CallContext
 from bot.catalogue import CatalogueProduct, catalogue_for
+from bot.channels.voice import twiml
+from bot.channels.voice.models import AnswerForm, DialForm, GatherForm, StatusForm
+from bot.channels.voice.offers import CallLinkOffers, CallOffer
+from bot.channels.voice.openings import ApprovedOpenings
+from bot.channels.voice.speech import shorten, speakable
+from bot.channels.voice.store import CallStore, Outcome
+from bot.channels.voice.texts import VoiceLines, VoiceTexts
 from bot.core.messages import BotMessage
 from bot.dialogue.service import DialogueGateway
 from bot.dialogue.when import parse_callback_time
@@ -33,13 +40,6 @@ from bot.dialogue.yes_no import yes_or_no
 from bot.errors import AdvisorError, DialogueUnavailable
 from bot.language import Language
 from bot.settings import TelephonySettings
-from telephony import twiml
-from telephony.models import AnswerForm, DialForm, GatherForm, StatusForm
-from telephony.offers import CallLinkOffers, CallOffer
-from telephony.openings import ApprovedOpenings
-from telephony.speech import shorten, speakable
-from telephony.store import CallStore, Outcome
-from telephony.texts import VoiceLines, VoiceTexts
 
 logger = logging.getLogger(__name__)
 _HINTS_TTL_S = 60.0

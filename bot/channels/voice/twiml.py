@@ -1,4 +1,8 @@
-"""TwiML documents for the call, built with the SDK's VoiceResponse (no hand-written XML)."""
+"""TwiML documents for the call, built with the SDK's VoiceResponse (no hand-written XML).
+
+TwiML is what this channel speaks back, as HTML is the web channel's: it belongs to the channel, and only the
+twilio SDK's document builder is used here (never its REST client, which stays in telephony/).
+"""
 
 from __future__ import annotations
 
