@@ -1,4 +1,5 @@
-"""One database for the app's domains (leads, campaigns, role-play, audit): SQLAlchemy 2 + Alembic.
+"""One database for the app's domains and channels (leads, campaigns, role-play, audit, WeCom's state):
+SQLAlchemy 2 + Alembic.
 
 SQLite in the data directory by default; PostgreSQL through `database.url`. Sessions are synchronous:
 async callers go through `asyncio.to_thread` (or FastAPI's thread pool for plain `def` routes).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-# Each domain adds its table module here.
+# Each domain (and channel with tables) adds its table module here.
 MODEL_MODULES: tuple[str, ...] = (
     "bot.contacts.models",
     "bot.leads.models",
@@ -13,6 +13,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "bot.console.models",
     "bot.advisor_links.models",
     "bot.messaging.models",
+    "bot.channels.wecom.tables",
 )
 
 

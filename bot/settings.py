@@ -220,6 +220,8 @@ class WeComSettings(BaseModel):
     retry_attempts: int = 3
     retry_backoff_s: float = 0.5
     kf_sync_limit: int = 1000
+    # Retired: WeCom's state lives in the app database (database.url). Kept so that a deployment still
+    # setting it gets a start-up error saying how to import its old state (bot/channels/wecom/config.py).
     database_url: str | None = None
     # 客户联系 「联系我」 links per advisor, and attribution of the friend-adds they bring (bot/advisor_links).
     # Calls to externalcontact/* use contact_secret (the 客户联系 secret) when set, else app_secret.

@@ -1,4 +1,5 @@
-"""`advisor wecom`: the advisors' WeCom links (usage, cleanup, reassignment), the link offer, and the simulator.
+"""`advisor wecom`: the advisors' WeCom links (usage, cleanup, reassignment), the link offer, the simulator, and
+the one-shot import of the channel's old state.
 
     advisor wecom simulate [--port 8020] [--app URL]     a local WeCom for demos (links, adds, welcomes)
     advisor wecom links [--cleanup] [--json]             links counting against the quota; delete expired ones
@@ -6,6 +7,8 @@
     advisor wecom offer CAMPAIGN --list                  clients a person answered, and whether they were offered
     advisor wecom offer CAMPAIGN --client ID --yes|--no [--words TEXT]
                                                          record a client's answer to the link offer (a yes texts it)
+    advisor wecom import-state [OLD]                     copy the WeCom state kept in wecom.db (before it moved
+                                                         into the app database) once: its kf sync cursor, dedup keys…
 
 `offer` is the service the call bot uses when a client answers "shall I text you your advisor's WeCom
 link?"; by hand it records an answer the client gave staff (on the phone, at a branch). Record only the
@@ -65,8 +68,8 @@ def _run(work: Callable[[AdvisorLinks, LinkOffers], Awaitable[T]]) -> T:
                 "WeCom links are off: set channels.wecom.enabled and ADVISOR_CHANNELS__WECOM__STATE_KEY (.env.example)"
             )
         config = load_wecom_config(
-            settings.channels.wecom, data_dir=settings.data_dir, hotline=settings.app.hotline,
-            max_message_chars=settings.app.max_message_chars,
+            settings.channels.wecom, data_dir=settings.data_dir, database_url=settings.database_url,
+            hotline=settings.app.hotline, max_message_chars=settings.app.max_message_chars,
         )  # fmt: skip
         secret = config.contact_secret or config.app_secret
         if secret is None:
@@ -165,6 +168,40 @@ def offer(
     typer.echo("\n".join(_run(answer)))
 
 
+@wecom_app.command("import-state")
+def import_state(
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="OLD",
+            help="The old WeCom database: a SQLite file or a URL (default channels.wecom.database_url, "
+            "else data_dir/wecom.db).",
+        ),
+    ] = None,
+) -> None:
+    """Copy WeCom's state from its old database into the app database, once (stop the app first)."""
+    from bot.channels.wecom.config import LEGACY_STATE_FILE
+    from bot.channels.wecom.legacy import import_state as copy_state
+    from bot.channels.wecom.legacy import source_url
+    from bot.db import migrate
+    from bot.errors import AdvisorError
+
+    settings = get_settings()
+    old = source or settings.channels.wecom.database_url or str(settings.data_dir / LEGACY_STATE_FILE)
+    try:
+        source_url(old)  # a missing file is refused before the app database is touched
+        migrate(settings.database_url)
+        report = copy_state(old, target_url=settings.database_url)
+    except AdvisorError as exc:
+        raise _fail(str(exc)) from exc
+    for table, rows in report.copied.items():
+        typer.echo(f"{table}: {rows}")
+    if report.set_aside is not None:
+        typer.echo(f"已导入，旧文件改名为 / imported; the old file is now {report.set_aside}")
+    if settings.channels.wecom.database_url:
+        typer.echo("Now remove channels.wecom.database_url (config.yml or ADVISOR_CHANNELS__WECOM__DATABASE_URL).")
+
+
 @wecom_app.command()
 def simulate(
     port: Annotated[int, typer.Option(help="Port of the simulated WeCom API (loopback).")] = 8020,
@@ -184,7 +221,8 @@ def simulate(
     try:
         config = load_wecom_config(
             settings.channels.wecom.model_copy(update={"enabled": True}), data_dir=settings.data_dir,
-            hotline=settings.app.hotline, max_message_chars=settings.app.max_message_chars,
+            database_url=settings.database_url, hotline=settings.app.hotline,
+            max_message_chars=settings.app.max_message_chars,
         )  # fmt: skip
     except AdvisorError as exc:
         raise _fail(str(exc)) from exc

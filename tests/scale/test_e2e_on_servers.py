@@ -15,7 +15,6 @@ from tests.e2e.test_answers import *  # noqa: F403
 from tests.e2e.test_dialogue_flows import *  # noqa: F403
 from tests.e2e.test_dialogue_kinds import *  # noqa: F403
 from tests.e2e.test_wecom import *  # noqa: F403
-from tests.support.postgres import PostgresServer
 from tests.support.scale_stack import ScaleStack
 from tests.support.servers import serve
 from tests.support.stack import Stack
@@ -41,11 +40,12 @@ def stack(scale_stack: ScaleStack) -> Stack:
 
 
 @pytest.fixture
-def wecom_front(scale_stack: ScaleStack, postgres: PostgresServer) -> Iterator[tuple[str, FakeWeCom]]:
-    """A WeCom-enabled app process on the scale-out shape: its WeCom store on PostgreSQL, turns to both replicas."""
+def wecom_front(scale_stack: ScaleStack) -> Iterator[tuple[str, FakeWeCom]]:
+    """A WeCom-enabled app process on the scale-out shape: its WeCom store in the app database on PostgreSQL,
+    turns to both replicas."""
     fake = FakeWeCom()
     with LoopbackServer(fake.app()) as wecom_server:
-        wecom = wecom_settings(wecom_server.url, open_kfid=OPEN_KFID, database_url=postgres.database("wecom"))
+        wecom = wecom_settings(wecom_server.url, open_kfid=OPEN_KFID)
         settings = scale_stack.settings.model_copy(update={"channels": ChannelsSettings(wecom=wecom)})
         with serve(create_app(settings)) as url:
             yield url, fake

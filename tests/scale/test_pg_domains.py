@@ -6,7 +6,6 @@ dedup keys, nonces and 48 h quotas."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,23 +13,16 @@ from bot.channels.wecom.store import WeComStore
 from tests.contacts.test_service import *  # noqa: F403
 from tests.leads.test_concurrency import *  # noqa: F403
 from tests.leads.test_service import *  # noqa: F403
-from tests.support.postgres import PostgresServer
 from tests.wecom.test_store import *  # noqa: F403
 
 pytestmark = pytest.mark.pg
 
 
 @pytest.fixture
-def wecom_url(postgres: PostgresServer) -> str:
-    return postgres.database("wecom")
-
-
-@pytest.fixture
-async def store(wecom_url: str) -> AsyncIterator[WeComStore]:  # the WeCom tests' store, on PostgreSQL
-    store = WeComStore(wecom_url)
-    await store.open()
-    yield store
-    await store.aclose()
+def wecom_url(db_url: str) -> str:
+    """The app database (a migrated PostgreSQL clone): WeCom's tables are among its migrations. The WeCom
+    tests' `store` fixture opens it too."""
+    return db_url
 
 
 async def test_claims_are_once_only_and_survive_a_restart(store: WeComStore, wecom_url: str) -> None:

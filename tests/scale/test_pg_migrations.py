@@ -15,6 +15,7 @@ from bot.db import Base, make_engine, migrate
 from bot.models_registry import import_all_models
 from tests.contacts.schema import alembic_config
 from tests.support.postgres import PostgresServer
+from tests.wecom.test_migration import old_store_tables
 
 pytestmark = pytest.mark.pg
 
@@ -49,8 +50,39 @@ def test_from_empty_to_head_matches_the_models(postgres: PostgresServer) -> None
     finally:
         engine.dispose()
     assert diffs == []
-    assert {"leads", "opt_outs", "do_not_contact", "console_sessions"} <= tables
+    assert {
+        "leads",
+        "opt_outs",
+        "do_not_contact",
+        "console_sessions",
+        "wecom_kf_cursor",
+        "wecom_kf_sync_lease",
+    } <= tables
     assert _revision(url) == _heads(url)[0]
+
+
+def test_wecom_tables_the_old_store_made_in_the_app_database_are_kept_and_renamed(postgres: PostgresServer) -> None:
+    """Before 0009 the WeCom store created its own tables (PostgreSQL named their constraints); where
+    channels.wecom.database_url was the app database (deploy/compose.scale.yml) 0009 keeps them and their
+    rows and gives the constraints our names: the schema is then exactly a fresh one."""
+    url = postgres.database("adopt")
+    command.upgrade(alembic_config(url), "0008_console_login_failures")
+    old_store_tables(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO wecom_kf_cursor VALUES ('wk1', 'c9', 1)"))
+            assert inspect(connection).get_pk_constraint("wecom_kf_cursor")["name"] == "wecom_kf_cursor_pkey"
+        migrate(url)
+        import_all_models()
+        with engine.connect() as connection:
+            diffs = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+            cursor = connection.execute(text("SELECT cursor FROM wecom_kf_cursor")).scalar_one()
+            unique = inspect(connection).get_unique_constraints("wecom_kf_inbox")
+    finally:
+        engine.dispose()
+    assert diffs == [] and cursor == "c9"
+    assert [u["name"] for u in unique] == ["uq_wecom_kf_inbox_msgid"]
 
 
 def test_from_the_previous_head_with_data_and_back_down(postgres: PostgresServer) -> None:

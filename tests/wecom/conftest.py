@@ -107,16 +107,19 @@ MakeRuntime = Callable[..., Awaitable[WeComRuntime]]
 
 @pytest.fixture
 async def make_runtime(
-    tmp_path: Path, wecom_api: FakeWeCom, rasa_api: FakeRasa, clock: Clock
+    tmp_path: Path, db_url: str, wecom_api: FakeWeCom, rasa_api: FakeRasa, clock: Clock
 ) -> AsyncIterator[MakeRuntime]:
-    """Build and start runtimes sharing one database (call twice to simulate a restart)."""
+    """Build and start runtimes sharing one app database, migrated by Alembic only (call twice to simulate a
+    restart, or two processes)."""
     opened: list[tuple[WeComRuntime, RasaClient]] = []
 
     async def factory(
         *, leads: LeadsProvider | None = None, contacts: ContactAddedHandler | None = None, **overrides: Any
     ) -> WeComRuntime:
         settings = wecom_settings(wecom_api.url, **overrides)  # type: ignore[attr-defined]
-        config = load_wecom_config(settings, data_dir=tmp_path, hotline=HOTLINE, max_message_chars=2000)
+        config = load_wecom_config(
+            settings, data_dir=tmp_path, database_url=db_url, hotline=HOTLINE, max_message_chars=2000
+        )
         rasa = RasaClient(rasa_api.url, token=None, timeout_s=5.0)  # type: ignore[attr-defined]
         runtime = WeComRuntime(config, gateway=make_gateway(rasa), leads=leads, contacts=contacts, clock=clock)
         await runtime.start()

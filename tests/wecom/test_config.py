@@ -17,26 +17,41 @@ from bot.settings import ChannelsSettings, Settings, WeComSettings
 
 from .conftest import make_gateway, wecom_settings
 
+APP_DB = "sqlite:////srv/advisor/var/advisor.db"
+
 
 def _load(tmp_path: Path, **overrides: Any) -> Any:
     url = overrides.pop("api_base_url", "https://qyapi.weixin.qq.com")
     return load_wecom_config(
         wecom_settings(url, **overrides),
         data_dir=tmp_path,
+        database_url=APP_DB,
         hotline="400",
         max_message_chars=2000,
     )
 
 
-def test_valid_config_defaults_to_sqlite_in_data_dir(tmp_path: Path) -> None:
+def test_valid_config_keeps_its_state_in_the_app_database(tmp_path: Path) -> None:
     config = _load(tmp_path)
-    assert config.database_url == f"sqlite:///{tmp_path / 'wecom.db'}"
+    assert config.database_url == APP_DB
+    assert config.legacy_state_file == tmp_path / "wecom.db"
     assert config.kf_enabled and config.staff_enabled
+
+
+def test_a_separate_wecom_database_is_refused_with_how_to_import_it(tmp_path: Path) -> None:
+    """Its state would be left behind (a fresh sync cursor: WeCom resends 3 days of messages)."""
+    with pytest.raises(ConfigError, match=r"channels\.wecom\.database_url is retired") as caught:
+        _load(tmp_path, database_url="postgresql+psycopg://u@db/wecom")
+    assert "advisor wecom import-state" in str(caught.value)
+    assert "ADVISOR_CHANNELS__WECOM__DATABASE_URL" in str(caught.value)
+    assert _load(tmp_path, database_url=APP_DB).database_url == APP_DB  # naming the app database is harmless
 
 
 def test_empty_config_lists_every_missing_key() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_wecom_config(WeComSettings(enabled=True), data_dir=Path("/tmp"), hotline="400", max_message_chars=10)
+        load_wecom_config(
+            WeComSettings(enabled=True), data_dir=Path("/tmp"), database_url=APP_DB, hotline="400", max_message_chars=10
+        )
     message = str(caught.value)
     for key in ("corp_id", "token", "encoding_aes_key", "kf_secret"):
         assert f"channels.wecom.{key}" in message

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from bot.channels.wecom import WeComRuntime
 from bot.channels.wecom import router as wecom_router
+from bot.db import migrate
 from bot.dialogue.client import RasaClient
 from bot.settings import ChannelsSettings, RasaSettings, Settings
 
@@ -34,6 +35,7 @@ def build_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = RasaClient(settings.rasa.url, token=None, timeout_s=settings.rasa.timeout_s)
         app.state.gateway = make_gateway(rasa)
+        await asyncio.to_thread(migrate, settings.database_url)  # WeCom's tables are among the app's migrations
         app.state.wecom = WeComRuntime.from_settings(settings, gateway=app.state.gateway)
         await app.state.wecom.start()
         try:

@@ -24,8 +24,8 @@ async def test_one_notice_in_two_processes_answers_each_message_once(
     assert wecom_api.sent_texts() == [COMPLIANT_ANSWER] * 3
 
 
-async def test_a_notice_during_another_process_sync_is_synced_by_the_holder(tmp_path_factory: object) -> None:
-    store = WeComStore(f"sqlite:///{tmp_path_factory.mktemp('lease') / 'wecom.db'}")  # type: ignore[attr-defined]
+async def test_a_notice_during_another_process_sync_is_synced_by_the_holder(db_url: str) -> None:
+    store = WeComStore(db_url)
     await store.open()
     try:
         assert await store.take_sync(OPEN_KFID, owner="a", now=100, ttl_s=120)

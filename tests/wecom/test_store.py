@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -14,19 +13,20 @@ KFID, USER = "wk1", "wm1"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[WeComStore]:
-    store = WeComStore(f"sqlite:///{tmp_path / 'nested' / 'wecom.db'}")
+async def store(db_url: str) -> AsyncIterator[WeComStore]:
+    """The store on the app database as the Alembic migrations built it (tests/conftest.py)."""
+    store = WeComStore(db_url)
     await store.open()
     yield store
     await store.aclose()
 
 
-async def test_claims_are_once_only_and_survive_a_restart(store: WeComStore, tmp_path: Path) -> None:
+async def test_claims_are_once_only_and_survive_a_restart(store: WeComStore, db_url: str) -> None:
     assert await store.claim("msg:1", now=1)
     assert not await store.claim("msg:1", now=2)
     assert await store.claim("kf:" + "x" * 300, now=1)  # long keys are hashed, still once-only
     assert not await store.claim("kf:" + "x" * 300, now=1)
-    reopened = WeComStore(f"sqlite:///{tmp_path / 'nested' / 'wecom.db'}")
+    reopened = WeComStore(db_url)
     await reopened.open()
     assert not await reopened.claim("msg:1", now=3)
     await reopened.aclose()

@@ -17,6 +17,7 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _PLACEHOLDERS = {"changeme", "change-me", "change_me", "placeholder", "todo", "xxx", "secret", "your-secret"}
 _TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
 _ID = re.compile(r"^[A-Za-z0-9_@.-]{2,64}$")
+LEGACY_STATE_FILE = "wecom.db"  # in data_dir: the store's own SQLite database before migration 0009
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class WeComConfig:
     agent_id: int | None
     open_kfid: str | None
     handoff_servicer_userid: str | None
-    database_url: str
+    database_url: str  # the app database (database.url): WeCom's tables are among its migrations
+    legacy_state_file: Path  # data_dir/wecom.db, where the store kept its state before; refused until imported
     timeout_s: float
     replay_window_s: int
     passive_reply_timeout_s: float
@@ -70,8 +72,25 @@ def _check_url(url: str) -> str | None:
     return None
 
 
-def load_wecom_config(settings: WeComSettings, *, data_dir: Path, hotline: str, max_message_chars: int) -> WeComConfig:
-    """Validate `channels.wecom` at start-up (only when enabled); one ConfigError lists every problem."""
+def retired_database_url(settings: WeComSettings, *, database_url: str) -> str | None:
+    """Why `channels.wecom.database_url` must go, or None. The WeCom state now lives in the app database;
+    starting there without the old state loses its sync cursor and dedup keys (recent messages are
+    answered twice), send budgets, hand-offs, queue and audit (bot/channels/wecom/legacy.py)."""
+    if not settings.database_url or settings.database_url == database_url:
+        return None
+    return (
+        "channels.wecom.database_url is retired: WeCom's state now lives in the app database (database.url). "
+        "Stop the app, run `advisor wecom import-state` once (it copies the sync cursor, dedup keys, send "
+        "budgets, queue and audit from that database), then remove the setting (config.yml or "
+        f"{_env('database_url')})"
+    )
+
+
+def load_wecom_config(
+    settings: WeComSettings, *, data_dir: Path, database_url: str, hotline: str, max_message_chars: int
+) -> WeComConfig:
+    """Validate `channels.wecom` at start-up (only when enabled); one ConfigError lists every problem.
+    `database_url` is the app database's, which holds WeCom's tables."""
     problems: list[str] = []
 
     def bad(field: str, why: str, *, secret: bool = False) -> None:
@@ -126,6 +145,8 @@ def load_wecom_config(settings: WeComSettings, *, data_dir: Path, hotline: str, 
         bad("retry_attempts", f"must be 1..10, got {settings.retry_attempts}")
     if not 1 <= settings.kf_sync_limit <= 1000:
         bad("kf_sync_limit", f"must be 1..1000 (WeCom's maximum), got {settings.kf_sync_limit}")
+    if (retired := retired_database_url(settings, database_url=database_url)) is not None:
+        problems.append(retired)
 
     if problems:
         raise ConfigError("WeCom is enabled but misconfigured:\n  - " + "\n  - ".join(problems))
@@ -141,7 +162,8 @@ def load_wecom_config(settings: WeComSettings, *, data_dir: Path, hotline: str, 
         agent_id=settings.agent_id,
         open_kfid=settings.open_kfid or None,
         handoff_servicer_userid=settings.handoff_servicer_userid or None,
-        database_url=settings.database_url or f"sqlite:///{data_dir / 'wecom.db'}",
+        database_url=database_url,
+        legacy_state_file=data_dir / LEGACY_STATE_FILE,
         timeout_s=settings.timeout_s,
         replay_window_s=settings.replay_window_s,
         passive_reply_timeout_s=settings.passive_reply_timeout_s,

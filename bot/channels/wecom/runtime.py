@@ -17,6 +17,7 @@ from bot.channels.wecom.config import WeComConfig, load_wecom_config
 from bot.channels.wecom.crypto import WeComCrypto
 from bot.channels.wecom.external import ContactAdded, ContactAddedHandler, send_welcome
 from bot.channels.wecom.kf import KfService
+from bot.channels.wecom.legacy import refuse_unimported
 from bot.channels.wecom.models import CallbackMessage
 from bot.channels.wecom.staff import LeadsNotYetAvailable, LeadsProvider, StaffService
 from bot.channels.wecom.store import WeComStore
@@ -102,6 +103,7 @@ class WeComRuntime:
         config = load_wecom_config(
             wecom,
             data_dir=settings.data_dir,
+            database_url=settings.database_url,
             hotline=settings.app.hotline,
             max_message_chars=settings.app.max_message_chars,
         )
@@ -112,12 +114,14 @@ class WeComRuntime:
         return self.config is not None and self.guard is not None
 
     async def start(self) -> None:
-        """Open the store, build the services, and catch up on kf messages missed while down."""
+        """Open the store (in the app database, migrated by the caller), build the services, and catch up
+        on kf messages missed while down. Refuses an old wecom.db not yet imported (bot/channels/wecom/legacy.py)."""
         config = self.config
         if config is None:
             return
+        await asyncio.to_thread(refuse_unimported, config.legacy_state_file)
         texts = await asyncio.to_thread(WeComTexts.load)
-        self.store = WeComStore(config.database_url)
+        self.store = await asyncio.to_thread(WeComStore, config.database_url)  # SQLite: makes its folder
         await self.store.open()
         await self.store.purge(now=self._clock(), keep_s=KEEP_STATE_S)
         secrets: dict[Credential, str] = {}

@@ -1,7 +1,8 @@
-"""Persistence for the WeCom channel behind one small repository, on any SQLAlchemy URL.
+"""Persistence for the WeCom channel behind one small repository, in the app database.
 
-Every method is async and runs its blocking database work in a worker thread (one transaction
-each), so the event loop never waits on SQLite or PostgreSQL.
+The tables are the app's (bot/channels/wecom/tables.py), created by its Alembic migrations like every
+domain's; the store never creates them. Every method is async and runs its blocking database work in a
+worker thread (one transaction each), so the event loop never waits on SQLite or PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,24 +12,24 @@ import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, case, create_engine, delete, event, func, insert, or_, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.wecom.tables import (
+    TABLES,
     audit,
     cursors,
     inbox,
     kf_clients,
     kf_sync_leases,
-    metadata,
     nonces,
     outbox,
     processed,
 )
+from bot.db import make_engine
+from bot.errors import ConfigError
 
 T = TypeVar("T")
 SendVerdict = Literal["ok", "quota", "window_closed"]
@@ -71,33 +72,25 @@ class QueuedMessage:
     created_at: float
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers work while a writer commits; busy_timeout waits instead of failing on a lock.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
 class WeComStore:
     """Cursor, dedup keys, nonces, quotas, queue and audit for WeCom; tables in bot.channels.wecom.tables."""
 
     def __init__(self, url: str) -> None:
-        self._url = make_url(url)
-        is_sqlite = self._url.get_backend_name() == "sqlite"
-        connect_args = {"check_same_thread": False} if is_sqlite else {}
-        self._engine: Engine = create_engine(url, connect_args=connect_args)
-        if is_sqlite:
-            event.listen(self._engine, "connect", _sqlite_pragmas)
+        self._engine: Engine = make_engine(url)  # SQLite: WAL and a busy timeout, as for every app table
 
     async def open(self) -> None:
-        """Create the folder (SQLite) and the tables if missing."""
-        await asyncio.to_thread(self._open_sync)
+        """Check that the migrations created the WeCom tables (the app runs them first: bot.db.migrate)."""
+        await asyncio.to_thread(self._check_schema)
 
-    def _open_sync(self) -> None:
-        if self._url.get_backend_name() == "sqlite" and self._url.database not in (None, "", ":memory:"):
-            Path(str(self._url.database)).parent.mkdir(parents=True, exist_ok=True)
-        metadata.create_all(self._engine)
+    def _check_schema(self) -> None:
+        with self._engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+        missing = [table.name for table in TABLES if table.name not in present]
+        if missing:
+            raise ConfigError(
+                f"the database has no WeCom tables ({', '.join(missing)}): bring it to the latest migration "
+                "first (the app does at start-up; bot.db.migrate)"
+            )
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._engine.dispose)

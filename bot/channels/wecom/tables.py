@@ -1,10 +1,16 @@
-"""The WeCom channel's own tables (its own MetaData): everything that must survive a restart."""
+"""The WeCom channel's tables: everything that must survive a restart.
+
+SQLAlchemy Core tables on the app's one metadata (`bot.db.Base.metadata`), so they live in the app
+database and Alembic creates them (bot/migrations/versions/0009_wecom_channel.py) like every domain's.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, Text
 
-metadata = MetaData()
+from bot.db import Base
+
+metadata = Base.metadata  # the app's: never create_all'd here, Alembic owns the schema
 
 # Dedup keys of callbacks (MsgId / event key) and of used one-time codes (welcome codes).
 processed = Table(
@@ -91,3 +97,6 @@ kf_sync_leases = Table(
     Column("until", Float, nullable=False),
     Column("again", Boolean, nullable=False, default=False),
 )
+
+# Every table above, parents first (none refers to another): for the schema check and the state import.
+TABLES: tuple[Table, ...] = (processed, nonces, cursors, inbox, kf_clients, outbox, audit, kf_sync_leases)
