@@ -53,6 +53,7 @@ from bot.observability.logging import bind_request_id, clean_request_id, install
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
 from bot.observability.readiness import router as readiness_router
 from bot.observability.views import router as metrics_router
+from bot.roleplay.service import TrainingService
 from bot.roleplay.views import router as roleplay_router
 from bot.runtime.supervisor import RasaSupervisor
 from bot.settings import Settings, get_settings
@@ -200,9 +201,12 @@ def create_app(
             catalogue=lambda: [p.entry() for p in answerer.products()],
             link_offers=app.state.link_offers,
         )
+        training = await asyncio.to_thread(TrainingService.from_settings, settings, sessions=app.state.sessions)
+        app.state.training = training
         try:
             yield
         finally:
+            await training.aclose()
             await wecom.aclose()
             await outbox.aclose()
             await rasa.aclose()

@@ -1,17 +1,24 @@
-"""Named FastAPI dependencies for every router (SettingsDep, GatewayDep, SessionsDep, the leads API key) and
-shared parameter types: services live on app.state, built once by the app's lifespan."""
+"""Named FastAPI dependencies for every router and shared parameter types.
+
+The services live on app.state, built once by the app's lifespan (bot/app.py, the composition root);
+routers reach them only through these aliases, so what a missing service means (503 while the app
+starts, 404 for a channel that is off) is decided here once.
+"""
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyHeader
+from rasa_sdk.executor import ActionExecutor
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.actions.answer import Answerer
 from bot.db import DB_INT_MAX
 from bot.dialogue.service import DialogueGateway
+from bot.roleplay.service import TrainingService
 from bot.settings import Settings
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="settings.leads.api_key")
@@ -35,9 +42,35 @@ def get_sessions(request: Request) -> sessionmaker[Session]:
     return sessions
 
 
+def _started(request: Request, name: str, what: str) -> Any:
+    """A service the lifespan puts on app.state; 503 before it has (or after it stopped)."""
+    service = getattr(request.app.state, name, None)
+    if service is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"{what} is not running")
+    return service
+
+
+def get_knowledge(request: Request) -> Answerer:
+    knowledge: Answerer = _started(request, "knowledge", "the knowledge base")
+    return knowledge
+
+
+def get_action_executor(request: Request) -> ActionExecutor:
+    executor: ActionExecutor = _started(request, "action_executor", "the action server")
+    return executor
+
+
+def get_training(request: Request) -> TrainingService:
+    training: TrainingService = _started(request, "training", "the training service")
+    return training
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 GatewayDep = Annotated[DialogueGateway, Depends(get_gateway)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+KnowledgeDep = Annotated[Answerer, Depends(get_knowledge)]
+ActionExecutorDep = Annotated[ActionExecutor, Depends(get_action_executor)]
+TrainingDep = Annotated[TrainingService, Depends(get_training)]
 
 
 def require_api_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key)]) -> None:

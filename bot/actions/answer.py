@@ -53,6 +53,10 @@ class Answerer(Protocol):
 
     def products(self) -> list[Any]: ...
 
+    def documents(self, *, doc_type: str, channel: str, language: Language) -> list[Citation]:
+        """Approved documents of a type valid today on a channel (blocking: the web's suggested questions)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

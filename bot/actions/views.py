@@ -15,10 +15,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
-from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 
 from bot.actions import ACTION_SECRET_HEADER
+from bot.deps import ActionExecutorDep
 from bot.limits import inflate
 from bot.observability.logging import bind_request_id, clean_request_id
 
@@ -57,13 +57,8 @@ def _turn_request_id(action_call: dict[str, Any]) -> str | None:
     return clean_request_id(str(value)) if value else None
 
 
-def _executor(request: Request) -> ActionExecutor:
-    executor: ActionExecutor = request.app.state.action_executor
-    return executor
-
-
 @router.post("/webhook")
-async def webhook(request: Request) -> JSONResponse:
+async def webhook(request: Request, executor: ActionExecutorDep) -> JSONResponse:
     """Run one custom action for Rasa and return its events and responses."""
     body = await request.body()
     try:
@@ -78,7 +73,7 @@ async def webhook(request: Request) -> JSONResponse:
         bind_request_id(request_id)  # this request's context only: log lines of the action carry the turn's id
     logger.debug("action %s", action_call.get("next_action"))
     try:
-        result = await _executor(request).run(action_call)
+        result = await executor.run(action_call)
     except ActionExecutionRejection as exc:
         return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=400)
     except ActionNotFoundException as exc:
@@ -88,6 +83,6 @@ async def webhook(request: Request) -> JSONResponse:
 
 
 @router.get("/actions")
-async def actions(request: Request) -> list[dict[str, str]]:
+async def actions(executor: ActionExecutorDep) -> list[dict[str, str]]:
     """The registered action names (same as rasa_sdk's GET /actions)."""
-    return [item.model_dump() for item in _executor(request).list_actions()]
+    return [item.model_dump() for item in executor.list_actions()]

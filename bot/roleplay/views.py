@@ -6,27 +6,23 @@ account reads and writes only its own sessions (its advisor id comes from the ac
 the request); admins read everyone's; the team's averages are for operations staff (viewer, admin).
 `advisor roleplay` in a terminal uses the service directly and needs no login.
 
-The router brings its own lifespan (merged into the app's by include_router): it builds the
-service from ``app.state.settings`` and reuses the app's ``app.state.sessions`` when present, so
-app.py only needs one include_router line.
+The service is built once by the app's lifespan (bot/app.py) and reaches these handlers through
+``TrainingDep`` (bot/deps.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from bot.console.auth import Principal
 from bot.console.deps import ApiLogin, ApiUser, AuthDep, PageLogin
-from bot.errors import ConfigError
+from bot.deps import TrainingDep
 from bot.roleplay.personas import PersonaCard
 from bot.roleplay.schemas import (
     MessageRequest,
@@ -46,38 +42,7 @@ SessionId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
 AdvisorId = Annotated[str, PathParam(min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")]
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Build the training service once per app (unless one was injected, e.g. by tests)."""
-    if getattr(app.state, "training", None) is not None:
-        yield
-        return
-    settings = getattr(app.state, "settings", None)
-    if settings is None:
-        raise ConfigError("the training router needs app.state.settings; include it in bot.app.create_app")
-    service = await asyncio.to_thread(
-        TrainingService.from_settings, settings, sessions=getattr(app.state, "sessions", None)
-    )
-    app.state.training = service
-    try:
-        yield
-    finally:
-        app.state.training = None
-        await service.aclose()
-
-
-router = APIRouter(tags=["training"], lifespan=lifespan)
-
-
-def get_training(request: Request) -> TrainingService:
-    """The app's training service (built by the router's lifespan)."""
-    service: TrainingService | None = getattr(request.app.state, "training", None)
-    if service is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "training service is not running")
-    return service
-
-
-TrainingDep = Annotated[TrainingService, Depends(get_training)]
+router = APIRouter(tags=["training"])
 
 
 class ScoreRequest(BaseModel):

@@ -48,11 +48,12 @@ def console_users() -> dict[str, Any]:
 def training_app(
     settings: Settings, sessions: sessionmaker[Session], service: TrainingService | None = None
 ) -> FastAPI:
-    """A bare app with the training router and the console's login, given what create_app puts on app.state."""
+    """A bare app with the training router and the console's login, given what create_app puts on app.state
+    (the training service too: built here from settings unless one is given)."""
     app = FastAPI()
     app.state.settings = settings
     app.state.sessions = sessions
-    app.state.training = service
+    app.state.training = service or TrainingService.from_settings(settings, sessions=sessions)
     app.state.console_auth = ConsoleAuth(settings.console)
     app.include_router(router)
     app.include_router(console_router)

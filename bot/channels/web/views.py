@@ -27,7 +27,7 @@ from bot.channels.web.models import (
 )
 from bot.core.identity import Identity
 from bot.core.messages import Reply
-from bot.deps import GatewayDep, SettingsDep
+from bot.deps import GatewayDep, KnowledgeDep, SettingsDep
 from bot.dialogue.inbound import gateway_texts
 from bot.errors import DialogueUnavailable, RateLimited
 from bot.knowledge.guard import product_ref
@@ -97,12 +97,12 @@ async def _advisor_link(request: Request, reply: Reply) -> list[ChatMessage]:
 
 
 @router.get("/api/chat/welcome", response_model=WelcomeResponse)
-async def chat_welcome(request: Request, settings: SettingsDep, lang: Language | None = None) -> WelcomeResponse:
+async def chat_welcome(settings: SettingsDep, knowledge: KnowledgeDep, lang: Language | None = None) -> WelcomeResponse:
     """The first screen: a bilingual greeting naming the bank, and suggested questions in `lang` drawn
     from the approved FAQ content that is ingested and valid today for the web channel."""
     language = lang or settings.default_language
     web = settings.channels.web
-    suggested = await asyncio.to_thread(welcome.suggestions, request.app.state.knowledge, language=language, web=web)
+    suggested = await asyncio.to_thread(welcome.suggestions, knowledge, language=language, web=web)
     return WelcomeResponse(
         language=language,
         bank_name=welcome.Bilingual(zh=settings.app.bank_name, en=settings.app.bank_name_en),
@@ -114,11 +114,10 @@ async def chat_welcome(request: Request, settings: SettingsDep, lang: Language |
 
 @router.get("/api/chat/history", response_model=HistoryResponse)
 async def chat_history(
-    request: Request, settings: SettingsDep, sender_id: Annotated[str, Query(pattern=HISTORY_SENDER_ID)]
+    settings: SettingsDep, knowledge: KnowledgeDep, sender_id: Annotated[str, Query(pattern=HISTORY_SENDER_ID)]
 ) -> HistoryResponse:
     """The visible history of this web conversation (client texts and rendered bot messages with their
     sources and quick replies), from Rasa's tracker store; no messages when the server has none."""
-    knowledge = request.app.state.knowledge
     history = ConversationHistory(
         tracker_store=settings.tracker_store_url,
         products=lambda: [product_ref(p) for p in knowledge.products()],
