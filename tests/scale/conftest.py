@@ -7,14 +7,21 @@ Every test here gets a fresh database cloned from one migrated template (Postgre
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
+from bot.app import create_app
 from bot.db import migrate
+from bot.settings import ChannelsSettings, DatabaseSettings
 from tests.support.postgres import PostgresServer
 from tests.support.scale_servers import chroma_server, redis_server
 from tests.support.scale_stack import ScaleStack, running_scale_stack, scale_settings
+from tests.support.servers import serve
+from tests.wecom.conftest import wecom_settings
+from tests.wecom.fakes import OPEN_KFID, FakeWeCom, LoopbackServer
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -56,6 +63,18 @@ def redis_url() -> Iterator[str]:
 def chroma_port() -> Iterator[int]:
     with chroma_server() as port:
         yield port
+    close_chroma_pools()
+
+
+def close_chroma_pools() -> None:
+    """Close the connection pools chromadb's HTTP clients leave open (see above). The last test still
+    holds the stack's, so the leak filter cannot catch them: the collector would only report them at
+    exit, outside any test, and fail the run."""
+    from chromadb.api.fastapi import FastAPI as ChromaHttpApi
+
+    for obj in gc.get_objects():
+        if isinstance(obj, ChromaHttpApi):
+            obj._session.close()
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +86,27 @@ def scale_stack(
     settings = scale_settings(data_dir, postgres=postgres, redis_url=redis_url, chroma_port=chroma_port, replicas=2)
     with running_scale_stack(settings) as stack:
         yield stack
+
+
+@dataclass
+class WeComFront:
+    """A WeCom-enabled app instance on the scale-out shape, the fake WeCom API it calls, and its WeCom store
+    (a PostgreSQL database: tests read its cursor, inbox and sync lease to know when a sync is over)."""
+
+    url: str
+    api: FakeWeCom
+    store_url: str
+
+
+@pytest.fixture
+def wecom_on_servers(scale_stack: ScaleStack, postgres: PostgresServer) -> Iterator[WeComFront]:
+    """Its own app instance (turns to both replicas) on a fresh app database, so its WeCom state (in the app
+    database since migration 0009) starts empty; its lifespan migrates it."""
+    api, store_url = FakeWeCom(), postgres.database("wecom")
+    with LoopbackServer(api.app()) as wecom_server:
+        wecom = wecom_settings(wecom_server.url, open_kfid=OPEN_KFID)
+        settings = scale_stack.settings.model_copy(
+            update={"database": DatabaseSettings(url=store_url), "channels": ChannelsSettings(wecom=wecom)}
+        )
+        with serve(create_app(settings)) as url:
+            yield WeComFront(url, api, store_url)

@@ -4,22 +4,18 @@ server (tests/scale/conftest.py), so each passes there as well as on the embedde
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.app import create_app
-from bot.settings import ChannelsSettings
 from tests.e2e.test_answers import *  # noqa: F403
 from tests.e2e.test_dialogue_flows import *  # noqa: F403
 from tests.e2e.test_dialogue_kinds import *  # noqa: F403
 from tests.e2e.test_wecom import *  # noqa: F403
+from tests.scale.conftest import WeComFront
 from tests.support.scale_stack import ScaleStack
-from tests.support.servers import serve
 from tests.support.stack import Stack
-from tests.wecom.conftest import wecom_settings
-from tests.wecom.fakes import OPEN_KFID, FakeWeCom, LoopbackServer
+from tests.wecom.fakes import FakeWeCom
 
 pytestmark = [pytest.mark.scale, pytest.mark.e2e]
 
@@ -40,12 +36,6 @@ def stack(scale_stack: ScaleStack) -> Stack:
 
 
 @pytest.fixture
-def wecom_front(scale_stack: ScaleStack) -> Iterator[tuple[str, FakeWeCom]]:
-    """A WeCom-enabled app process on the scale-out shape: its WeCom store in the app database on PostgreSQL,
-    turns to both replicas."""
-    fake = FakeWeCom()
-    with LoopbackServer(fake.app()) as wecom_server:
-        wecom = wecom_settings(wecom_server.url, open_kfid=OPEN_KFID)
-        settings = scale_stack.settings.model_copy(update={"channels": ChannelsSettings(wecom=wecom)})
-        with serve(create_app(settings)) as url:
-            yield url, fake
+def wecom_front(wecom_on_servers: WeComFront) -> tuple[str, FakeWeCom]:
+    """test_wecom's view of the WeCom-enabled app on the scale-out shape (its store on PostgreSQL)."""
+    return wecom_on_servers.url, wecom_on_servers.api
