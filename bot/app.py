@@ -37,6 +37,7 @@ from bot.core.audit import audit_trail
 from bot.core.identity import Identity
 from bot.db import make_engine, migrate, session_factory
 from bot.dialogue.inbound import gateway_texts
+from bot.dialogue.rate_limits import DatabaseWindow
 from bot.dialogue.replicas import RasaReplicas
 from bot.dialogue.second_opinion import SecondOpinion
 from bot.dialogue.views import router as analytics_router
@@ -47,7 +48,7 @@ from bot.leads.advisors import AdvisorLeads
 from bot.leads.assignment import LeadRouting
 from bot.leads.views import router as leads_router
 from bot.leads.worker import OutboxWorker
-from bot.limits import BodyLimitMiddleware, SlidingWindow
+from bot.limits import BodyLimitMiddleware, RateWindow, SlidingWindow
 from bot.messaging.factory import build_text_provider
 from bot.observability.logging import bind_request_id, clean_request_id, install_logging, log_file, request_id_var
 from bot.observability.metrics import MeteredAuditSink, MeteredGateway, Metrics
@@ -94,6 +95,15 @@ def second_opinion(settings: Settings, chat: ChatModel | None) -> SecondOpinion 
         below=below,
         timeout_s=settings.dialogue.second_opinion_timeout_s,
     )
+
+
+def turn_window(settings: Settings, app: FastAPI, *, name: str, limit: int) -> RateWindow:
+    """Chat turns per key: in memory on SQLite (one app process by design); on a database server, in the
+    app database, so a client's turns count alike in every app process behind the balancer."""
+    window_s = settings.rate_limits.window_s
+    if settings.database_url.startswith("sqlite"):
+        return SlidingWindow(limit=limit, window_s=window_s)
+    return DatabaseWindow(lambda: getattr(app.state, "sessions", None), name=name, limit=limit, window_s=window_s)
 
 
 def create_app(
@@ -156,7 +166,7 @@ def create_app(
             default_language=settings.default_language,
             metrics=metrics,
             identity=identity,
-            sender_limit=SlidingWindow(limit=limits.turns_per_sender, window_s=limits.window_s),
+            sender_limit=turn_window(settings, app, name="sender", limit=limits.turns_per_sender),
             texts=await asyncio.to_thread(gateway_texts),
         )
         await asyncio.to_thread(migrate, settings.database_url)
@@ -227,7 +237,7 @@ def create_app(
     app.state.rasa_supervisor = rasa_supervisor
     secret = settings.rasa.action_secret
     app.state.action_secret = secret.get_secret_value().encode("utf-8") if secret else None
-    app.state.address_limit = SlidingWindow(limit=limits.turns_per_address, window_s=limits.window_s)
+    app.state.address_limit = turn_window(settings, app, name="address", limit=limits.turns_per_address)
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.app.max_body_bytes,

@@ -4,7 +4,9 @@
   and stops reading a streamed one as soon as it passes the limit: no handler ever holds more.
 - `inflate` decompresses a deflate/gzip body in bounded steps (zlib's `max_length`), so a small bomb
   is refused after `limit` bytes instead of filling memory.
-- `SlidingWindow` counts events per key (a sender, a client address) in the last `window_s` seconds.
+- `SlidingWindow` counts events per key (a sender, a client address) in the last `window_s` seconds, in
+  this process's memory; `RateWindow` is what a turn counter offers the async channels, so a window shared
+  by every app process (bot/dialogue/rate_limits.py, in the app database) can stand in for it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 import zlib
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -100,6 +103,14 @@ def inflate(body: bytes, *, encoding: str, limit: int) -> bytes:
     return out
 
 
+class RateWindow(Protocol):
+    """At most a number of events per key in a sliding window."""
+
+    async def count(self, key: str) -> float | None:
+        """Count one event; None if allowed, else the seconds until the key may try again."""
+        ...
+
+
 class SlidingWindow:
     """At most `limit` events per key in any `window_s` seconds; thread-safe, memory bounded by `max_keys`."""
 
@@ -132,3 +143,7 @@ class SlidingWindow:
             if len(self._events) > self._max_keys:  # forget the least recently seen key
                 self._events.popitem(last=False)
             return None
+
+    async def count(self, key: str) -> float | None:
+        """`hit` for async callers (memory only: nothing blocks)."""
+        return self.hit(key)

@@ -14,6 +14,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "bot.advisor_links.models",
     "bot.messaging.models",
     "bot.channels.wecom.tables",
+    "bot.dialogue.rate_limits",
 )
 
 

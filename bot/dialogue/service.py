@@ -14,7 +14,7 @@ from bot.dialogue.inbound import INTENT_NAME, GatewayTexts, gateway_texts, looks
 from bot.dialogue.render import render
 from bot.errors import RateLimited
 from bot.language import Language, detect_language
-from bot.limits import SlidingWindow
+from bot.limits import RateWindow
 
 
 class DialogueGateway:
@@ -32,7 +32,7 @@ class DialogueGateway:
         default_language: Language,
         memory: int = 100_000,
         identity: Identity | None = None,
-        sender_limit: SlidingWindow | None = None,
+        sender_limit: RateWindow | None = None,
         texts: GatewayTexts | None = None,
     ) -> None:
         self._client = client
@@ -75,7 +75,7 @@ class DialogueGateway:
         to one language).
         """
         conversation_id = self.conversation_id(channel, sender_id)
-        if self._sender_limit is not None and (wait := self._sender_limit.hit(conversation_id)) is not None:
+        if self._sender_limit is not None and (wait := await self._sender_limit.count(conversation_id)) is not None:
             raise RateLimited(self._texts.rate_limited, retry_after_s=wait)
         if looks_like_command(text):
             language = self._language_for(conversation_id, "", language)

@@ -1,7 +1,8 @@
 """The app's domains on a real PostgreSQL server: the same tests as on SQLite, collected again here where
 `db_url` (tests/scale/conftest.py) is a PostgreSQL database. Leads (one per sender and type, concurrent
 submits and separate engines as separate processes), opt-outs and do-not-contact, and WeCom's cursor,
-dedup keys, nonces and 48 h quotas."""
+dedup keys, nonces and 48 h quotas; the chat-turn windows shared by app processes (concurrent turns from
+two engines admit exactly the limit)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from bot.channels.wecom.store import WeComStore
 from tests.contacts.test_service import *  # noqa: F403
+from tests.dialogue.test_rate_limits import *  # noqa: F403
 from tests.leads.test_concurrency import *  # noqa: F403
 from tests.leads.test_service import *  # noqa: F403
 from tests.wecom.test_store import *  # noqa: F403

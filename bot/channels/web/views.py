@@ -32,7 +32,7 @@ from bot.dialogue.inbound import gateway_texts
 from bot.errors import DialogueUnavailable, RateLimited
 from bot.knowledge.guard import product_ref
 from bot.language import Language
-from bot.limits import SlidingWindow
+from bot.limits import RateWindow
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["web"])
@@ -60,7 +60,7 @@ async def chat(
 ) -> ChatResponse | JSONResponse:
     """Forward one message to the advisor and return its replies (429 past the sender's or address's rate)."""
     try:
-        _count_address(request)
+        await _count_address(request)
         reply = await gateway.handle(
             channel="web",
             sender_id=body.sender_id,
@@ -134,11 +134,11 @@ async def chat_history(
     )
 
 
-def _count_address(request: Request) -> None:
+async def _count_address(request: Request) -> None:
     """One turn from this client address (the web's second limit: sender ids are the client's to choose)."""
-    limit: SlidingWindow | None = getattr(request.app.state, "address_limit", None)
+    limit: RateWindow | None = getattr(request.app.state, "address_limit", None)
     address = request.client.host if request.client else "unknown"
-    if limit is not None and (wait := limit.hit(address)) is not None:
+    if limit is not None and (wait := await limit.count(address)) is not None:
         raise RateLimited(gateway_texts().rate_limited, retry_after_s=wait)
 
 
