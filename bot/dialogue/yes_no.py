@@ -16,7 +16,8 @@ from typing import Literal
 from bot.dialogue.cues import cues, fold
 
 Answer = Literal["yes", "no"]
-_CLAUSES = re.compile(r"[，,。.;；!！、\n]+|(?<=[\u4e00-\u9fff])\s+")
+# Punctuation ends a clause, and so does a space next to a Chinese character ("ok 不要" is two clauses).
+_CLAUSES = re.compile(r"[，,。.;；!！、\n]+|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])")
 
 
 def yes_or_no(text: str) -> Answer | None:

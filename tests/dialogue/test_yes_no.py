@@ -20,7 +20,9 @@ def test_a_clear_yes(text: str) -> None:
     assert yes_or_no(text) == "yes"
 
 
-@pytest.mark.parametrize("text", ["不用了，谢谢", "不用了", "不要", "不需要", "no thanks", "No", "I'm not interested"])
+@pytest.mark.parametrize(
+    "text", ["不用了，谢谢", "不用了", "不要", "不需要", "no thanks", "No", "I'm not interested", "ok 不要", "不要 ok"]
+)
 def test_a_clear_no(text: str) -> None:
     assert yes_or_no(text) == "no"
 
