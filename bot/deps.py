@@ -1,8 +1,8 @@
 """Named FastAPI dependencies for every router and shared parameter types.
 
 The services live on app.state, built once by the app's lifespan (bot/app.py, the composition root);
-routers reach them only through these aliases, so what a missing service means (503 while the app
-starts, 404 for a channel that is off) is decided here once.
+routers reach them through these aliases, so what a missing service means (503 while the app starts or
+after it stopped) is decided here once.
 """
 
 from __future__ import annotations
