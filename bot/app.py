@@ -97,13 +97,18 @@ def second_opinion(settings: Settings, chat: ChatModel | None) -> SecondOpinion 
     )
 
 
-def turn_window(settings: Settings, app: FastAPI, *, name: str, limit: int) -> RateWindow:
-    """Chat turns per key: in memory on SQLite (one app process by design); on a database server, in the
+def sender_window(settings: Settings, app: FastAPI) -> RateWindow:
+    """Chat turns per sender: in memory on SQLite (one app process by design); on a database server, in the
     app database, so a client's turns count alike in every app process behind the balancer."""
-    window_s = settings.rate_limits.window_s
+    limits = settings.rate_limits
     if settings.database_url.startswith("sqlite"):
-        return SlidingWindow(limit=limit, window_s=window_s)
-    return DatabaseWindow(lambda: getattr(app.state, "sessions", None), name=name, limit=limit, window_s=window_s)
+        return SlidingWindow(limit=limits.turns_per_sender, window_s=limits.window_s)
+    return DatabaseWindow(
+        lambda: getattr(app.state, "sessions", None),  # opened by the lifespan
+        name="sender",
+        limit=limits.turns_per_sender,
+        window_s=limits.window_s,
+    )
 
 
 def create_app(
@@ -166,7 +171,7 @@ def create_app(
             default_language=settings.default_language,
             metrics=metrics,
             identity=identity,
-            sender_limit=turn_window(settings, app, name="sender", limit=limits.turns_per_sender),
+            sender_limit=sender_window(settings, app),
             texts=await asyncio.to_thread(gateway_texts),
         )
         await asyncio.to_thread(migrate, settings.database_url)
@@ -237,7 +242,9 @@ def create_app(
     app.state.rasa_supervisor = rasa_supervisor
     secret = settings.rasa.action_secret
     app.state.action_secret = secret.get_secret_value().encode("utf-8") if secret else None
-    app.state.address_limit = turn_window(settings, app, name="address", limit=limits.turns_per_address)
+    # Per process on purpose: one hot key (behind a balancer, often one address for everyone) would
+    # serialise every turn of every process on its database lock; the per-sender window is the shared one.
+    app.state.address_limit = SlidingWindow(limit=limits.turns_per_address, window_s=limits.window_s)
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.app.max_body_bytes,

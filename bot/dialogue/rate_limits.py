@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Float, Index, Integer, String, delete, func, select, text
+from sqlalchemy import Float, Index, Integer, String, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -77,15 +77,17 @@ class DatabaseWindow:
         factory = self._sessions()
         if factory is None:
             raise ConfigError("the app database is not open yet")
-        now, scoped = self._clock(), f"{self._name}:{key}"[:KEY_CHARS]
+        now, scoped, hit = self._clock(), f"{self._name}:{key}"[:KEY_CHARS], RateLimitHit
+        expired = hit.at <= now - self._window
+        sweep = next(self._turns) % self._sweep_every == 0
+        # Statements, no ORM objects: this runs on every chat turn, and a unit-of-work flush would add
+        # to its cost for nothing.
         with transaction(factory) as db:
             if db.get_bind().dialect.name == "postgresql":  # one admission at a time per key
                 db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": scoped})
-            expired = RateLimitHit.at <= now - self._window
-            sweep = next(self._turns) % self._sweep_every == 0
-            db.execute(delete(RateLimitHit).where(expired if sweep else expired & (RateLimitHit.key == scoped)))
-            recent = db.execute(select(func.count(), func.min(RateLimitHit.at)).where(RateLimitHit.key == scoped)).one()
-            if recent[0] >= self._limit:
-                return max(self._window - (now - recent[1]), 0.0)
-            db.add(RateLimitHit(key=scoped, at=now))
+            db.execute(delete(hit).where(expired if sweep else expired & (hit.key == scoped)))
+            count, first = db.execute(select(func.count(), func.min(hit.at)).where(hit.key == scoped)).one()
+            if count >= self._limit:
+                return max(self._window - (now - first), 0.0)
+            db.execute(insert(hit).values(key=scoped, at=now))
         return None

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import turn_window
+from bot.app import sender_window
 from bot.db import make_engine, session_factory
 from bot.dialogue.rate_limits import DatabaseWindow, RateLimitHit
 from bot.limits import SlidingWindow
@@ -86,13 +86,13 @@ async def test_a_failing_database_lets_the_turn_through(tmp_path: object) -> Non
     assert await not_open.count("web:x") is None
 
 
-def test_the_app_counts_in_memory_on_sqlite_and_in_the_database_on_a_server(tmp_path: object) -> None:
+def test_the_app_counts_senders_in_memory_on_sqlite_and_in_the_database_on_a_server(tmp_path: object) -> None:
     from fastapi import FastAPI
 
     embedded = load_settings(data_dir=tmp_path)
     server = load_settings(data_dir=tmp_path, database={"url": "postgresql+psycopg://u@127.0.0.1:1/app"})
-    assert isinstance(turn_window(embedded, FastAPI(), name="sender", limit=5), SlidingWindow)
-    assert isinstance(turn_window(server, FastAPI(), name="sender", limit=5), DatabaseWindow)
+    assert isinstance(sender_window(embedded, FastAPI()), SlidingWindow)
+    assert isinstance(sender_window(server, FastAPI()), DatabaseWindow)
 
 
 def test_concurrent_turns_from_two_processes_admit_exactly_the_limit(
