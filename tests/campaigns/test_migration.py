@@ -7,13 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import inspect
 
-from bot.db import Base, make_engine, migrate
-from bot.models_registry import import_all_models
-from tests.contacts.schema import alembic_config
+from bot.db import make_engine, migrate
+from tests.contacts.schema import alembic_config, migrated_schema
 
 OURS = {"campaigns", "campaign_clients", "campaign_attempts", "campaign_outcomes"}
 
@@ -26,15 +22,8 @@ def _table(diff: Any) -> str | None:
 
 def test_migration_matches_the_models(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    migrate(url)
-    import_all_models()
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            assert set(inspect(connection).get_table_names()) >= OURS
-            diffs = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
-    finally:
-        engine.dispose()
+    tables, diffs = migrated_schema(url)
+    assert tables >= OURS
     assert [d for d in diffs if _table(d) in OURS] == []
 
 

@@ -34,12 +34,8 @@ SUBTLE = "这款产品买了以后您就等好消息吧，收益这块您心里�
 
 @pytest.fixture
 def server() -> Iterator[FakeOpenAI]:
-    fake = fake_openai.start()
-    try:
+    with fake_openai.running() as fake:
         yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
 
 
 @pytest.fixture

@@ -24,12 +24,8 @@ SUMMARY = "客户希望由理财经理联系，关注季享产品，语气平和
 
 @pytest.fixture
 def fake() -> Iterator[FakeOpenAI]:
-    server = fake_openai.start()
-    try:
+    with fake_openai.running() as server:
         yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
 
 
 def with_llm(settings: Settings, fake: FakeOpenAI) -> Settings:

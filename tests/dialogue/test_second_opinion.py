@@ -18,12 +18,8 @@ CATALOGUE = Catalogue([CatalogueProduct(code="AX1", name="稳盈60天", aliases=
 
 @pytest.fixture
 def fake() -> Iterator[FakeOpenAI]:
-    server = fake_openai.start()
-    try:
+    with fake_openai.running() as server:
         yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
 
 
 Make = Callable[..., SecondOpinion]

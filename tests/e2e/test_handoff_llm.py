@@ -21,12 +21,8 @@ SUMMARY = "客户希望由理财经理联系，想了解货币基金的费用。
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeOpenAI]:
-    server = fake_openai.start()
-    try:
+    with fake_openai.running() as server:
         yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -225,9 +225,5 @@ def service(make_service: ServiceFactory, corpus: Path) -> KnowledgeService:
 @pytest.fixture
 def openai_server() -> Iterator[FakeOpenAI]:
     """A local OpenAI-compatible server on a free port, stopped after the test."""
-    fake = fake_openai.start()
-    try:
+    with fake_openai.running() as fake:
         yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()

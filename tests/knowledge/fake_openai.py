@@ -10,6 +10,8 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -113,3 +115,14 @@ def start() -> FakeOpenAI:
     fake = FakeOpenAI(server=server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return fake
+
+
+@contextmanager
+def running() -> Iterator[FakeOpenAI]:
+    """A fake OpenAI-compatible server on a free port for the block, then shut down and its socket closed."""
+    fake = start()
+    try:
+        yield fake
+    finally:
+        fake.server.shutdown()
+        fake.server.server_close()
